@@ -1,0 +1,1 @@
+"""Deployment helpers: serve the deployments declared in prefect.yaml."""

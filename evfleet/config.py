@@ -1,0 +1,347 @@
+"""Typed configuration of the studio: one YAML file, validated by pydantic.
+
+The root model :class:`StudioConfig` has one section per concern (network, fleet,
+charging, optimization, training, performance). Unknown keys are errors, shares must sum
+to 1, powers and prices must be non-negative and SOC values lie in [0, 1]. Validation
+failures are raised as :class:`evfleet.errors.ConfigError` whose message names each
+offending field and the rule it breaks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Self
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from evfleet.errors import ConfigError
+
+SHARE_TOLERANCE = 1e-6
+
+DEFAULT_MARKET_SHARES: dict[str, float] = {
+    "tesla_model_3": 0.35,
+    "tesla_model_y": 0.20,
+    "nissan_leaf": 0.15,
+    "chevrolet_bolt": 0.15,
+    "ford_mustang_mach_e": 0.10,
+    "volkswagen_id4": 0.05,
+}
+
+
+class DriverProfile(StrEnum):
+    """How a vehicle is used during the day."""
+
+    COMMUTER = "commuter"
+    RIDESHARE = "rideshare"
+    DELIVERY = "delivery"
+    CASUAL = "casual"
+
+
+class ChargingPersonality(StrEnum):
+    """When and where a driver chooses to charge."""
+
+    ANXIOUS = "anxious"
+    OPTIMIZER = "optimizer"
+    CONVENIENCE = "convenience"
+    PROCRASTINATOR = "procrastinator"
+
+
+class DrivingStyle(StrEnum):
+    """Acceleration limits and cruise speed relative to the limit."""
+
+    ECO = "eco"
+    NORMAL = "normal"
+    AGGRESSIVE = "aggressive"
+
+
+class NetworkSource(StrEnum):
+    """Where the road network comes from."""
+
+    EMBEDDED = "embedded"
+    OSM_FILE = "osm_file"
+    PLACE = "place"
+    BBOX = "bbox"
+
+
+class RoutingAlgorithm(StrEnum):
+    DIJKSTRA = "dijkstra"
+    ASTAR = "astar"
+
+
+class SocObjective(StrEnum):
+    ENERGY = "energy"
+    COST = "cost"
+    TIME = "time"
+    WEIGHTED = "weighted"
+
+
+class PlanningMode(StrEnum):
+    MYOPIC = "myopic"
+    NEXT_TRIP = "next_trip"
+    ROLLING_HORIZON = "rolling_horizon"
+
+
+class Runner(StrEnum):
+    LOCAL = "local"
+    DASK = "dask"
+
+
+class ModelFamily(StrEnum):
+    LINEAR = "linear"
+    RANDOM_FOREST = "random_forest"
+    XGBOOST = "xgboost"
+    LIGHTGBM = "lightgbm"
+    CATBOOST = "catboost"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, use_enum_values=False)
+
+
+def _check_shares(shares: dict[Any, float], what: str) -> dict[Any, float]:
+    if not shares:
+        msg = f"{what} must not be empty"
+        raise ValueError(msg)
+    negative = [str(k) for k, v in shares.items() if v < 0 or not math.isfinite(v)]
+    if negative:
+        msg = f"{what} must be finite and non-negative (bad: {', '.join(negative)})"
+        raise ValueError(msg)
+    total = sum(shares.values())
+    if abs(total - 1.0) > SHARE_TOLERANCE:
+        msg = f"{what} must sum to 1 (tolerance {SHARE_TOLERANCE:g}), got {total:.6g}"
+        raise ValueError(msg)
+    return shares
+
+
+class NetworkConfig(_Section):
+    """Road network source and options."""
+
+    source: NetworkSource = NetworkSource.EMBEDDED
+    osm_file: Path | None = None
+    place: str | None = None
+    bbox: tuple[float, float, float, float] | None = Field(
+        default=None, description="west, south, east, north in degrees (osmnx 2 order)"
+    )
+    dem_files: list[Path] = Field(default_factory=list)
+    scale: float = Field(default=1.0, gt=0, le=10, description="size knob of the embedded network")
+    seed: int = Field(default=42, ge=0)
+
+    @model_validator(mode="after")
+    def _source_options(self) -> Self:
+        needs = {
+            NetworkSource.OSM_FILE: ("osm_file", self.osm_file),
+            NetworkSource.PLACE: ("place", self.place),
+            NetworkSource.BBOX: ("bbox", self.bbox),
+        }
+        if self.source in needs:
+            name, value = needs[self.source]
+            if value in (None, ""):
+                msg = f"source '{self.source.value}' needs '{name}' to be set"
+                raise ValueError(msg)
+        if self.bbox is not None:
+            west, south, east, north = self.bbox
+            if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+                msg = "bbox must be west,south,east,north with west<east and south<north"
+                raise ValueError(msg)
+        return self
+
+
+class FleetConfig(_Section):
+    """Fleet composition and simulated period."""
+
+    n_vehicles: int = Field(default=50, ge=1, le=100_000)
+    days: int = Field(default=7, ge=1, le=366)
+    start_date: dt.date = dt.date(2024, 1, 15)
+    seed: int = Field(default=42, ge=0)
+    market_shares: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_MARKET_SHARES))
+    driver_profiles: dict[DriverProfile, float] = Field(
+        default_factory=lambda: {
+            DriverProfile.COMMUTER: 0.50,
+            DriverProfile.RIDESHARE: 0.20,
+            DriverProfile.DELIVERY: 0.15,
+            DriverProfile.CASUAL: 0.15,
+        }
+    )
+    charging_personalities: dict[ChargingPersonality, float] = Field(
+        default_factory=lambda: {
+            ChargingPersonality.ANXIOUS: 0.25,
+            ChargingPersonality.OPTIMIZER: 0.25,
+            ChargingPersonality.CONVENIENCE: 0.30,
+            ChargingPersonality.PROCRASTINATOR: 0.20,
+        }
+    )
+    driving_styles: dict[DrivingStyle, float] = Field(
+        default_factory=lambda: {
+            DrivingStyle.ECO: 0.25,
+            DrivingStyle.NORMAL: 0.55,
+            DrivingStyle.AGGRESSIVE: 0.20,
+        }
+    )
+
+    @field_validator("market_shares")
+    @classmethod
+    def _market(cls, v: dict[str, float]) -> dict[str, float]:
+        return _check_shares(v, "market_shares")
+
+    @field_validator("driver_profiles")
+    @classmethod
+    def _drivers(cls, v: dict[DriverProfile, float]) -> dict[DriverProfile, float]:
+        return _check_shares(v, "driver_profiles")
+
+    @field_validator("charging_personalities")
+    @classmethod
+    def _personalities(
+        cls, v: dict[ChargingPersonality, float]
+    ) -> dict[ChargingPersonality, float]:
+        return _check_shares(v, "charging_personalities")
+
+    @field_validator("driving_styles")
+    @classmethod
+    def _styles(cls, v: dict[DrivingStyle, float]) -> dict[DrivingStyle, float]:
+        return _check_shares(v, "driving_styles")
+
+
+class ChargingConfig(_Section):
+    """Charging infrastructure, tariffs and detour limits."""
+
+    home_availability: float = Field(
+        default=0.70, ge=0, le=1, description="share with a home charger"
+    )
+    home_power_kw: float = Field(default=7.2, gt=0, le=50)
+    l2_power_kw: float = Field(default=11.0, gt=0, le=50)
+    dcfc_power_kw: float = Field(default=150.0, gt=0, le=400)
+    efficiency: float = Field(default=0.90, gt=0, le=1, description="battery kWh / grid kWh")
+    home_price_usd_per_kwh: float = Field(default=0.30, ge=0, description="off-peak home price")
+    l2_price_usd_per_kwh: float = Field(default=0.35, ge=0)
+    dcfc_price_usd_per_kwh: float = Field(default=0.48, ge=0)
+    public_multiplier: float = Field(default=1.2, ge=0, description="premium on public prices")
+    peak_multiplier: float = Field(default=1.8, ge=0, description="price factor in peak hours")
+    peak_hours: tuple[int, int] = Field(default=(16, 21), description="[start, end) hour of peak")
+    max_detour_km: float = Field(default=3.0, ge=0, le=100)
+
+    @field_validator("peak_hours")
+    @classmethod
+    def _hours(cls, v: tuple[int, int]) -> tuple[int, int]:
+        start, end = v
+        if not (0 <= start < end <= 24):
+            msg = f"peak_hours must satisfy 0 <= start < end <= 24, got {list(v)}"
+            raise ValueError(msg)
+        return v
+
+
+class OptimizationConfig(_Section):
+    """Routing and charging-plan optimisation knobs."""
+
+    algorithm: RoutingAlgorithm = RoutingAlgorithm.DIJKSTRA
+    soc_objective: SocObjective = SocObjective.ENERGY
+    planning_mode: PlanningMode = PlanningMode.MYOPIC
+    alpha: float = Field(default=1.0, ge=0, description="weight on travel time (h)")
+    beta: float = Field(default=1.0, ge=0, description="weight on energy (kWh)")
+    gamma: float = Field(default=0.9, ge=0, le=1, description="discount of later trips")
+    price_weight: float = Field(default=1.0, ge=0, description="weight on cost (USD)")
+    horizon_trips: int = Field(default=3, ge=1, le=100)
+    horizon_hours: float = Field(default=24.0, gt=0, le=24 * 14)
+    reserve_soc: float = Field(default=0.15, ge=0, le=1)
+
+
+class TrainingConfig(_Section):
+    """Energy-model training budget."""
+
+    models: list[ModelFamily] = Field(default_factory=lambda: list(ModelFamily))
+    n_trials: int = Field(default=10, ge=1, le=10_000)
+    timeout_s: float = Field(default=120.0, gt=0)
+    seed: int = Field(default=42, ge=0)
+
+
+class PerformanceConfig(_Section):
+    """Batch sizes, parallelism and sampling."""
+
+    runner: Runner = Runner.LOCAL
+    dask_address: str | None = None
+    n_workers: int = Field(default=2, ge=1, le=256)
+    synth_chunk_vehicles: int = Field(default=25, ge=1)
+    predict_batch_size: int = Field(default=1_000_000, ge=1)
+    quality_sample_fraction: float = Field(default=1.0, gt=0, le=1)
+    training_sample_fraction: float = Field(default=1.0, gt=0, le=1)
+
+
+class StudioConfig(_Section):
+    """Root configuration of an evfleet run."""
+
+    network: NetworkConfig = Field(default_factory=NetworkConfig)
+    fleet: FleetConfig = Field(default_factory=FleetConfig)
+    charging: ChargingConfig = Field(default_factory=ChargingConfig)
+    optimization: OptimizationConfig = Field(default_factory=OptimizationConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    performance: PerformanceConfig = Field(default_factory=PerformanceConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-compatible dict (enums as values, dates as ISO strings)."""
+        return self.model_dump(mode="json")
+
+    def to_yaml(self) -> str:
+        """YAML text that :func:`load_config` accepts unchanged."""
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+    def section_dict(self, name: str) -> dict[str, Any]:
+        """One section as a plain dict, e.g. for stage ids."""
+        data: dict[str, Any] = self.to_dict()[name]
+        return data
+
+    def with_overrides(self, overrides: dict[str, Any]) -> StudioConfig:
+        """Return a validated copy with dotted-key overrides, e.g. ``{"fleet.days": 3}``."""
+        data = self.to_dict()
+        for dotted, value in overrides.items():
+            if value is None:
+                continue
+            node = data
+            *parents, leaf = dotted.split(".")
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[leaf] = value
+        return config_from_dict(data)
+
+
+def _format_errors(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "<root>"
+        text = err["msg"]
+        if err["type"] == "extra_forbidden":
+            text = "unknown key (not a setting; check the spelling)"
+        text = text.removeprefix("Value error, ")
+        lines.append(f"{loc}: {text}")
+    return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def config_from_dict(data: dict[str, Any] | None) -> StudioConfig:
+    """Validate a dict into a :class:`StudioConfig`, raising :class:`ConfigError`."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        msg = f"invalid configuration: the top level must be a mapping, got {type(data).__name__}"
+        raise ConfigError(msg)
+    try:
+        return StudioConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(exc)) from None
+
+
+def load_config(path: str | Path | None = None) -> StudioConfig:
+    """Load and validate a YAML config file; ``None`` gives the defaults."""
+    if path is None:
+        return StudioConfig()
+    path = Path(path)
+    if not path.is_file():
+        msg = f"config file not found: {path}"
+        raise ConfigError(msg)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        msg = f"config file {path} is not valid YAML: {exc}"
+        raise ConfigError(msg) from None
+    return config_from_dict(data)

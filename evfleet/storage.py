@@ -1,0 +1,356 @@
+"""Workspace storage: folder layout, content-addressed stage ids, atomic writes, catalog.
+
+Layout (DESIGN.md §4)::
+
+    <workspace>/network/<id>/...        datasets/<id>/<table>.parquet
+    <workspace>/quality/<id>/...        features/<id>/...
+    <workspace>/optimization/<id>/...   mlflow.db + mlartifacts/
+    <workspace>/catalog.duckdb          one view per table of the chosen run
+
+A stage writes into a hidden temporary folder next to its final folder and renames it into
+place only after every file is written and ``manifest.json`` (written last) is fsynced, so a
+killed run never leaves a folder that a later run trusts. Stage ids hash the stage's config
+section, the ids of its inputs and a schema version: the same inputs give the same id.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from evfleet.errors import QueryError, WorkspaceError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_WORKSPACE = "./evfleet-data"
+WORKSPACE_ENV = "EVFLEET_WORKSPACE"
+MANIFEST = "manifest.json"
+STAGES = ("network", "datasets", "quality", "features", "optimization")
+_ID_LEN = 16
+_ALLOWED_STATEMENTS = {"SELECT", "EXPLAIN"}
+_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _canonical(obj: Any) -> Any:
+    if isinstance(obj, Mapping):
+        return {str(k): _canonical(v) for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(obj, list | tuple):
+        return [_canonical(v) for v in obj]
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, dt.date):
+        return obj.isoformat()
+    if isinstance(obj, float) and obj.is_integer():
+        return int(obj)
+    return obj
+
+
+def stage_id(
+    stage: str,
+    config: Mapping[str, Any],
+    *,
+    inputs: Sequence[str] = (),
+    schema_version: int = 1,
+    extra: Mapping[str, Any] | None = None,
+) -> str:
+    """Content-addressed id of a stage output.
+
+    The id changes when, and only when, the stage name, its config section, the ids of its
+    inputs, the schema version or the ``extra`` fingerprint (e.g. a file's hash) change.
+    """
+    payload = {
+        "stage": stage,
+        "config": _canonical(config),
+        "inputs": list(inputs),
+        "schema_version": schema_version,
+        "extra": _canonical(extra or {}),
+    }
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:_ID_LEN]
+
+
+def file_fingerprint(path: str | Path, *, chunk_bytes: int = 1 << 20) -> str:
+    """SHA-256 of a file's bytes (used to key stages on input files)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        while chunk := fh.read(chunk_bytes):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_file(path: Path) -> None:
+    with path.open("rb") as fh:
+        os.fsync(fh.fileno())
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
+    try:
+        with tmp.open("wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _fsync_dir(path.parent)
+    return path
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    """Write text atomically (UTF-8)."""
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: str | Path, obj: Any) -> Path:
+    """Write JSON atomically, keys sorted so equal objects give equal bytes."""
+    return atomic_write_text(path, json.dumps(_canonical(obj), indent=2, sort_keys=True) + "\n")
+
+
+def write_parquet(df: pd.DataFrame | pa.Table, path: str | Path) -> Path:
+    """Write a table to Parquet atomically; equal tables give equal bytes."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = df if isinstance(df, pa.Table) else pa.Table.from_pandas(df, preserve_index=False)
+    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+        _fsync_file(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _fsync_dir(path.parent)
+    return path
+
+
+def read_table(path: str | Path, *, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """Read a Parquet file or a folder of Parquet parts into pandas."""
+    path = Path(path)
+    if path.is_dir():
+        parts = sorted(path.glob("*.parquet"))
+        if not parts:
+            msg = f"table folder {path} holds no Parquet parts"
+            raise WorkspaceError(msg)
+        frames = [pq.read_table(p, columns=columns).to_pandas() for p in parts]
+        return pd.concat(frames, ignore_index=True)
+    if not path.is_file():
+        msg = f"table not found: {path}"
+        raise WorkspaceError(msg)
+    return pq.read_table(path, columns=columns).to_pandas()
+
+
+class Workspace:
+    """The studio's data folder: stage outputs, MLflow store and DuckDB catalog."""
+
+    def __init__(self, root: str | Path | None = None) -> None:
+        self.root = Path(root or os.environ.get(WORKSPACE_ENV) or DEFAULT_WORKSPACE).resolve()
+
+    def __repr__(self) -> str:
+        return f"Workspace({str(self.root)!r})"
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.root / "catalog.duckdb"
+
+    @property
+    def mlflow_db(self) -> Path:
+        return self.root / "mlflow.db"
+
+    @property
+    def mlflow_artifacts(self) -> Path:
+        return self.root / "mlartifacts"
+
+    def ensure(self) -> Workspace:
+        """Create the workspace folder if needed (raises if it is not writable)."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            msg = f"cannot create workspace {self.root}: {exc.strerror}"
+            raise WorkspaceError(msg) from None
+        if not os.access(self.root, os.W_OK):
+            msg = f"workspace {self.root} is not writable"
+            raise WorkspaceError(msg)
+        return self
+
+    def stage_dir(self, stage: str, sid: str) -> Path:
+        """Final folder of a stage output (may not exist yet)."""
+        if stage not in STAGES:
+            msg = f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}"
+            raise WorkspaceError(msg)
+        return self.root / stage / sid
+
+    def is_complete(self, stage: str, sid: str) -> bool:
+        """True when the stage output exists and its manifest was written (a trusted output)."""
+        return (self.stage_dir(stage, sid) / MANIFEST).is_file()
+
+    def manifest(self, stage: str, sid: str) -> dict[str, Any]:
+        """The manifest of a completed stage output."""
+        path = self.stage_dir(stage, sid) / MANIFEST
+        if not path.is_file():
+            msg = f"no completed {stage} output with id {sid} in {self.root}"
+            raise WorkspaceError(msg)
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return data
+
+    def list_runs(self, stage: str) -> list[dict[str, Any]]:
+        """Manifests of completed outputs of a stage, newest first."""
+        folder = self.root / stage
+        if not folder.is_dir():
+            return []
+        runs = [
+            json.loads((d / MANIFEST).read_text(encoding="utf-8"))
+            for d in folder.iterdir()
+            if d.is_dir() and not d.name.startswith(".") and (d / MANIFEST).is_file()
+        ]
+        return sorted(runs, key=lambda m: m.get("created_at", ""), reverse=True)
+
+    def latest(self, stage: str) -> str | None:
+        """Id of the most recent completed output of a stage, if any."""
+        runs = self.list_runs(stage)
+        return str(runs[0]["id"]) if runs else None
+
+    def resolve(self, stage: str, sid: str | None) -> str:
+        """``sid`` if given and complete, else the latest; a clear error if there is none."""
+        if sid is None:
+            sid = self.latest(stage)
+            if sid is None:
+                msg = f"no {stage} output in workspace {self.root}; run the {stage} stage first"
+                raise WorkspaceError(msg)
+            return sid
+        if not self.is_complete(stage, sid):
+            msg = f"no completed {stage} output with id {sid} in {self.root}"
+            raise WorkspaceError(msg)
+        return sid
+
+    @contextlib.contextmanager
+    def stage_writer(
+        self, stage: str, sid: str, *, meta: Mapping[str, Any] | None = None
+    ) -> Iterator[Path]:
+        """Yield a temporary folder; on success it atomically becomes the stage's folder.
+
+        On an exception the temporary folder is removed and any earlier output with the same
+        id stays as it was.
+        """
+        final = self.stage_dir(stage, sid)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = final.parent / f".{sid}.tmp-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir()
+        try:
+            yield tmp
+            files = sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file())
+            manifest = {
+                "stage": stage,
+                "id": sid,
+                "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
+                "files": files,
+                **dict(meta or {}),
+            }
+            atomic_write_json(tmp / MANIFEST, manifest)
+            _fsync_dir(tmp)
+            if final.exists():
+                trash = final.parent / f".{sid}.old-{uuid.uuid4().hex[:8]}"
+                os.replace(final, trash)
+                os.replace(tmp, final)
+                shutil.rmtree(trash, ignore_errors=True)
+            else:
+                os.replace(tmp, final)
+            _fsync_dir(final.parent)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+
+    # ------------------------------------------------------------------ catalog
+    def register(self, stage: str, sid: str, tables: Mapping[str, str | Path]) -> None:
+        """Point the catalog's views ``<table>`` at a stage output's Parquet files.
+
+        ``tables`` maps view names to a Parquet file or a folder of Parquet parts.
+        """
+        self.ensure()
+        with duckdb.connect(str(self.catalog_path)) as con:
+            con.execute(
+                "CREATE TABLE IF NOT EXISTS _registry (view_name VARCHAR PRIMARY KEY, "
+                "stage VARCHAR, stage_id VARCHAR, path VARCHAR, registered_at TIMESTAMP)"
+            )
+            for name, path in tables.items():
+                if not _NAME_RE.match(name):
+                    msg = f"invalid table name {name!r}"
+                    raise WorkspaceError(msg)
+                p = Path(path).resolve()
+                pattern = str(p / "*.parquet") if p.is_dir() else str(p)
+                quoted = pattern.replace("'", "''")
+                con.execute(
+                    f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet('{quoted}')"
+                )
+                con.execute(
+                    "INSERT OR REPLACE INTO _registry VALUES (?, ?, ?, ?, now())",
+                    [name, stage, sid, pattern],
+                )
+        logger.info("registered %s/%s views: %s", stage, sid, ", ".join(tables))
+
+    def registry(self) -> pd.DataFrame:
+        """Which stage output each catalog view points at."""
+        if not self.catalog_path.is_file():
+            return pd.DataFrame(columns=["view_name", "stage", "stage_id", "path"])
+        return self.query("SELECT view_name, stage, stage_id, path FROM _registry ORDER BY 1")
+
+    def query(self, sql: str) -> pd.DataFrame:
+        """Run one read-only statement over the catalog and return its result.
+
+        Statements other than SELECT/EXPLAIN (INSERT, DELETE, DROP, COPY ... TO, ATTACH, SET,
+        ...) are refused before anything runs; the catalog is also opened read-only.
+        """
+        if not self.catalog_path.is_file():
+            msg = f"no catalog in workspace {self.root}; run a stage first (e.g. evfleet run)"
+            raise QueryError(msg)
+        check_read_only(sql)
+        try:
+            with duckdb.connect(str(self.catalog_path), read_only=True) as con:
+                return con.execute(sql).df()
+        except duckdb.Error as exc:
+            msg = f"query failed: {exc}"
+            raise QueryError(msg) from None
+
+
+def check_read_only(sql: str) -> None:
+    """Raise :class:`QueryError` unless ``sql`` is exactly one SELECT/EXPLAIN statement."""
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as exc:
+        msg = f"query does not parse: {exc}"
+        raise QueryError(msg) from None
+    if len(statements) != 1:
+        msg = f"expected exactly one statement, got {len(statements)}"
+        raise QueryError(msg)
+    kind = statements[0].type.name
+    if kind not in _ALLOWED_STATEMENTS:
+        msg = (
+            f"refused: {kind} statements are not allowed; evfleet sql is read-only "
+            "(SELECT and EXPLAIN only)"
+        )
+        raise QueryError(msg)

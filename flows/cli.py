@@ -1,0 +1,63 @@
+"""The ``evfleet`` command line: one sub-command per stage, plus sql, config and ui.
+
+Errors a user can cause (:class:`evfleet.errors.EvfleetError`) print one clear message and
+exit non-zero (2 for configuration errors, 1 otherwise); ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Annotated
+
+import typer
+
+from evfleet.errors import ConfigError, EvfleetError
+from flows.commands import config, network, run, sql, ui
+from flows.commands.common import err_console
+
+app = typer.Typer(
+    name="evfleet",
+    help="EV Fleet Optimization Studio: network, synthetic fleet, quality, ML, optimisation.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("run")(run.run)
+app.command("sql")(sql.sql)
+app.add_typer(config.app, name="config")
+app.add_typer(network.app, name="network")
+app.add_typer(ui.app, name="ui")
+
+_state = {"debug": False}
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log at INFO level.")] = False,
+) -> None:
+    _state["debug"] = debug
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _fail(message: str, code: int) -> None:
+    err_console.print(f"[bold red]error:[/bold red] {message}", highlight=False, soft_wrap=True)
+    sys.exit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point (usage errors are reported by typer with exit code 2)."""
+    try:
+        app(args=argv)
+    except EvfleetError as exc:
+        if _state["debug"]:
+            raise
+        _fail(str(exc), 2 if isinstance(exc, ConfigError) else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Typer sub-apps of the ``evfleet`` CLI, one module per topic."""

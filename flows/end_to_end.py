@@ -1,0 +1,24 @@
+"""End-to-end flow: every stage in order, each cached on its content-addressed id."""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from evfleet.config import StudioConfig
+from evfleet.storage import Workspace
+from flows.network import network_flow
+from tasks.common import StageResult
+
+
+@flow(name="end-to-end")
+def end_to_end_flow(
+    config: StudioConfig | None = None, workspace: str | None = None
+) -> list[StageResult]:
+    """Run the pipeline on ``config`` and return what each stage produced.
+
+    Defaults: the built-in configuration and ``$EVFLEET_WORKSPACE`` (or ./evfleet-data).
+    """
+    config = config or StudioConfig()
+    workspace = str(Workspace(workspace).root)
+    network = network_flow(config, workspace)
+    return [network]

@@ -1,0 +1,67 @@
+"""Shared plumbing of the Prefect tasks: workspace access and stage-id cache keys.
+
+Every stage task takes the workspace path and its config section, computes its
+content-addressed stage id, and returns a :class:`StageResult`. A stage whose output is
+already complete in the workspace is not rebuilt: the Prefect cache key (below) makes the
+task run show as *Cached* in the UI, and the task body checks the files themselves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from prefect import get_run_logger
+from prefect.context import TaskRunContext
+from prefect.exceptions import MissingContextError
+
+from evfleet.storage import Workspace
+
+
+@dataclass(frozen=True)
+class StageResult:
+    """What a stage task hands to the next one: ids and paths, never DataFrames."""
+
+    stage: str
+    id: str
+    path: str
+    reused: bool
+
+
+def run_logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+    """Prefect's run logger inside a run, a module logger outside (``task.fn()`` in tests)."""
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger("evfleet.tasks")
+
+
+def stage_cache_key(
+    stage: str, id_fn: Callable[[dict[str, Any]], str]
+) -> Callable[[TaskRunContext, dict[str, Any]], str | None]:
+    """Build a Prefect ``cache_key_fn`` keyed on a stage id.
+
+    The key exists only while the stage's output is complete on disk, so deleting the
+    workspace folder (or a half-written one) always makes the task run again.
+    """
+
+    def key_fn(_ctx: TaskRunContext, params: dict[str, Any]) -> str | None:
+        ws = Workspace(params["workspace"])
+        sid = id_fn(params)
+        if not ws.is_complete(stage, sid):
+            return None
+        root_tag = hashlib.sha256(str(ws.root).encode()).hexdigest()[:12]
+        return f"evfleet-{stage}-{sid}-{root_tag}"
+
+    return key_fn
+
+
+def reuse(ws: Workspace, stage: str, sid: str) -> StageResult | None:
+    """The existing result if the stage output is complete, else ``None``."""
+    if ws.is_complete(stage, sid):
+        run_logger().info("cache hit: %s %s already in %s", stage, sid, ws.root)
+        return StageResult(stage, sid, str(ws.stage_dir(stage, sid)), reused=True)
+    return None
