@@ -19,17 +19,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from evfleet.errors import ConfigError
+from evfleet.vehicles import DEFAULT_MARKET_SHARES, list_vehicles
 
 SHARE_TOLERANCE = 1e-6
 
-DEFAULT_MARKET_SHARES: dict[str, float] = {
-    "tesla_model_3": 0.35,
-    "tesla_model_y": 0.20,
-    "nissan_leaf": 0.15,
-    "chevrolet_bolt": 0.15,
-    "ford_mustang_mach_e": 0.10,
-    "volkswagen_id4": 0.05,
-}
 
 
 class DriverProfile(StrEnum):
@@ -185,6 +178,14 @@ class FleetConfig(_Section):
     @field_validator("market_shares")
     @classmethod
     def _market(cls, v: dict[str, float]) -> dict[str, float]:
+        known = set(list_vehicles())
+        unknown = sorted(set(v) - known)
+        if unknown:
+            msg = (
+                f"unknown vehicle model(s) {', '.join(unknown)}; "
+                f"known models: {', '.join(sorted(known))}"
+            )
+            raise ValueError(msg)
         return _check_shares(v, "market_shares")
 
     @field_validator("driver_profiles")

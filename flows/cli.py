@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from evfleet.errors import ConfigError, EvfleetError
-from flows.commands import config, network, run, sql, ui
+from flows.commands import config, energy, network, run, sql, ui
 from flows.commands.common import err_console
 
 app = typer.Typer(
@@ -27,6 +27,7 @@ app.command("run")(run.run)
 app.command("sql")(sql.sql)
 app.add_typer(config.app, name="config")
 app.add_typer(network.app, name="network")
+app.add_typer(energy.app, name="energy")
 app.add_typer(ui.app, name="ui")
 
 _state = {"debug": False}

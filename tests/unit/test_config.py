@@ -50,6 +50,7 @@ def test_share_within_tolerance_is_accepted() -> None:
         ({"fleet": {"days": 0}}, "fleet.days"),
         ({"fleet": {"start_date": "2024-13-45"}}, "fleet.start_date"),
         ({"charging": {"peak_hours": [21, 16]}}, "charging.peak_hours"),
+        ({"fleet": {"market_shares": {"tesla_model_3": 0.5, "delorean": 0.5}}}, "delorean"),
     ],
 )
 def test_invalid_values_name_the_field(tmp_path: Path, data: dict, field: str) -> None:

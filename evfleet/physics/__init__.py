@@ -1,0 +1,64 @@
+"""Physics of battery-electric vehicles: energy model, drive cycles and speed profiles.
+
+Typical use by the fleet simulator::
+
+    trace = generate_profile(edges, style="normal", congestion=factors,
+                             trip_offsets=offsets, rng=rng)
+    per_edge = trace_energy(spec, trace, grade=edge_grade, conditions=Conditions(temp_c=t))
+"""
+
+from evfleet.physics.air import air_density_kg_m3, headwind_mps
+from evfleet.physics.battery import internal_resistance_ohm, usable_capacity_kwh
+from evfleet.physics.cycles import DriveCycle, cycle_energy, read_cycle
+from evfleet.physics.hvac import hvac_power_w
+from evfleet.physics.model import (
+    Conditions,
+    simulate,
+    simulate_segments,
+    steady_state_kwh_per_100km,
+)
+from evfleet.physics.profiles import (
+    STYLES,
+    DrivingStyle,
+    EdgeArrays,
+    SpeedTrace,
+    StyleParams,
+    generate_profile,
+    trace_energy,
+)
+from evfleet.physics.results import COMPONENTS, EnergyBreakdown, SegmentEnergy
+from evfleet.physics.roads import (
+    JunctionControl,
+    RoadClass,
+    road_class_codes,
+    time_of_day_congestion,
+)
+
+__all__ = [
+    "COMPONENTS",
+    "STYLES",
+    "Conditions",
+    "DriveCycle",
+    "DrivingStyle",
+    "EdgeArrays",
+    "EnergyBreakdown",
+    "JunctionControl",
+    "RoadClass",
+    "SegmentEnergy",
+    "SpeedTrace",
+    "StyleParams",
+    "air_density_kg_m3",
+    "cycle_energy",
+    "generate_profile",
+    "headwind_mps",
+    "hvac_power_w",
+    "internal_resistance_ohm",
+    "read_cycle",
+    "road_class_codes",
+    "simulate",
+    "simulate_segments",
+    "steady_state_kwh_per_100km",
+    "time_of_day_congestion",
+    "trace_energy",
+    "usable_capacity_kwh",
+]
