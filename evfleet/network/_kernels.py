@@ -1,0 +1,281 @@
+"""Compiled shortest-path kernels (numba) on CSR arrays.
+
+Conventions: nodes are rows ``0..n-1``; the CSR slots ``indptr[u]:indptr[u+1]`` list the
+out-edges of ``u`` with their head rows in ``heads``, their edge indices in ``slot_edge``
+and their costs in ``slot_cost`` (non-negative). ``hk`` scales the straight-line A* bound
+(``hk * euclid(x, target)``, consistent by construction); ``hk = 0`` is plain Dijkstra.
+The binary heap uses lazy deletion. Work arrays are reset through a touched list, so a
+batch of queries costs only what each search visits.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+from numpy.typing import NDArray
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+B = NDArray[np.bool_]
+
+_INF = np.inf
+
+
+@njit(cache=True, inline="always")
+def _push(keys: F64, vals: I64, size: int, key: float, val: int) -> int:
+    i = size
+    keys[i] = key
+    vals[i] = val
+    while i > 0:
+        parent = (i - 1) >> 1
+        if keys[parent] <= keys[i]:
+            break
+        keys[parent], keys[i] = keys[i], keys[parent]
+        vals[parent], vals[i] = vals[i], vals[parent]
+        i = parent
+    return size + 1
+
+
+@njit(cache=True, inline="always")
+def _pop(keys: F64, vals: I64, size: int) -> tuple[int, int]:
+    val = vals[0]
+    size -= 1
+    keys[0] = keys[size]
+    vals[0] = vals[size]
+    i = 0
+    while True:
+        left = 2 * i + 1
+        if left >= size:
+            break
+        child = left
+        if left + 1 < size and keys[left + 1] < keys[left]:
+            child = left + 1
+        if keys[i] <= keys[child]:
+            break
+        keys[child], keys[i] = keys[i], keys[child]
+        vals[child], vals[i] = vals[i], vals[child]
+        i = child
+    return val, size
+
+
+@njit(cache=True)
+def _search(
+    indptr: I64,
+    heads: I64,
+    slot_edge: I64,
+    slot_cost: F64,
+    xs: F64,
+    ys: F64,
+    hk: float,
+    src: int,
+    dst: int,
+    dist: F64,
+    pred: I64,
+    settled: B,
+    touched: I64,
+    heap_k: F64,
+    heap_v: I64,
+) -> int:
+    """A* / Dijkstra from ``src``; stops when ``dst`` is settled (``dst < 0``: never).
+
+    Returns the number of touched nodes (their entries must be reset by the caller).
+    """
+    n_touched = 1
+    touched[0] = src
+    dist[src] = 0.0
+    tx = xs[dst] if dst >= 0 else 0.0
+    ty = ys[dst] if dst >= 0 else 0.0
+    size = _push(heap_k, heap_v, 0, 0.0, src)
+    while size > 0:
+        u, size = _pop(heap_k, heap_v, size)
+        if settled[u]:
+            continue
+        settled[u] = True
+        if u == dst:
+            break
+        du = dist[u]
+        for s in range(indptr[u], indptr[u + 1]):
+            v = heads[s]
+            if settled[v]:
+                continue
+            nd = du + slot_cost[s]
+            if nd < dist[v]:
+                if dist[v] == _INF:
+                    touched[n_touched] = v
+                    n_touched += 1
+                dist[v] = nd
+                pred[v] = slot_edge[s]
+                key = nd
+                if hk > 0.0:
+                    key += hk * np.sqrt((xs[v] - tx) ** 2 + (ys[v] - ty) ** 2)
+                size = _push(heap_k, heap_v, size, key, v)
+    return n_touched
+
+
+@njit(cache=True)
+def _reset(dist: F64, pred: I64, settled: B, touched: I64, n_touched: int) -> None:
+    for i in range(n_touched):
+        t = touched[i]
+        dist[t] = _INF
+        pred[t] = -1
+        settled[t] = False
+
+
+@njit(cache=True)
+def _walk(pred: I64, tails: I64, src: int, dst: int, out: I64, start: int) -> int:
+    """Write the edge indices src->dst into ``out[start:]``; return the count (-1: none)."""
+    n = 0
+    v = dst
+    while v != src:
+        e = pred[v]
+        if e < 0:
+            return -1
+        n += 1
+        v = tails[e]
+    v = dst
+    for i in range(n - 1, -1, -1):
+        e = pred[v]
+        out[start + i] = e
+        v = tails[e]
+    return n
+
+
+@njit(cache=True)
+def route_batch(
+    indptr: I64,
+    heads: I64,
+    slot_edge: I64,
+    slot_cost: F64,
+    tails: I64,
+    xs: F64,
+    ys: F64,
+    hk: float,
+    srcs: I64,
+    dsts: I64,
+    edge_cost: F64,
+    length_m: F64,
+    time_s: F64,
+) -> tuple[B, F64, F64, F64, I64, I64]:
+    """Fastest paths for many (src, dst) row pairs.
+
+    Returns ``(found, cost, length_m, time_s, offsets, edges)``: path ``i`` is
+    ``edges[offsets[i]:offsets[i + 1]]`` (edge indices in driving order).
+    """
+    n = len(indptr) - 1
+    m = len(srcs)
+    dist = np.full(n, _INF)
+    pred = np.full(n, -1, dtype=np.int64)
+    settled = np.zeros(n, dtype=np.bool_)
+    touched = np.empty(n, dtype=np.int64)
+    heap_k = np.empty(len(heads) + 1)
+    heap_v = np.empty(len(heads) + 1, dtype=np.int64)
+    found = np.zeros(m, dtype=np.bool_)
+    cost = np.full(m, np.nan)
+    length = np.full(m, np.nan)
+    time = np.full(m, np.nan)
+    offsets = np.zeros(m + 1, dtype=np.int64)
+    out = np.empty(max(16, 64 * m), dtype=np.int64)
+    total = 0
+    for i in range(m):
+        src, dst = srcs[i], dsts[i]
+        n_touched = _search(
+            indptr,
+            heads,
+            slot_edge,
+            slot_cost,
+            xs,
+            ys,
+            hk,
+            src,
+            dst,
+            dist,
+            pred,
+            settled,
+            touched,
+            heap_k,
+            heap_v,
+        )
+        if settled[dst]:
+            need = total + n
+            if need > len(out):
+                bigger = np.empty(max(need, 2 * len(out)), dtype=np.int64)
+                bigger[:total] = out[:total]
+                out = bigger
+            k = _walk(pred, tails, src, dst, out, total)
+            c = 0.0
+            le = 0.0
+            ti = 0.0
+            for j in range(total, total + k):
+                e = out[j]
+                c += edge_cost[e]
+                le += length_m[e]
+                ti += time_s[e]
+            found[i] = True
+            cost[i] = c
+            length[i] = le
+            time[i] = ti
+            total += k
+        offsets[i + 1] = total
+        _reset(dist, pred, settled, touched, n_touched)
+    return found, cost, length, time, offsets, out[:total].copy()
+
+
+@njit(cache=True)
+def shortest_tree(
+    indptr: I64, heads: I64, slot_edge: I64, slot_cost: F64, src: int, targets: I64
+) -> tuple[F64, I64]:
+    """Dijkstra from ``src`` until every target row is settled (all nodes if none given).
+
+    Returns ``(dist, pred)`` over all nodes (``inf`` / ``-1`` where not reached).
+    """
+    n = len(indptr) - 1
+    dist = np.full(n, _INF)
+    pred = np.full(n, -1, dtype=np.int64)
+    settled = np.zeros(n, dtype=np.bool_)
+    is_target = np.zeros(n, dtype=np.bool_)
+    remaining = 0
+    for t in targets:
+        if not is_target[t]:
+            is_target[t] = True
+            remaining += 1
+    heap_k = np.empty(len(heads) + 1)
+    heap_v = np.empty(len(heads) + 1, dtype=np.int64)
+    dist[src] = 0.0
+    size = _push(heap_k, heap_v, 0, 0.0, src)
+    while size > 0:
+        u, size = _pop(heap_k, heap_v, size)
+        if settled[u]:
+            continue
+        settled[u] = True
+        if is_target[u]:
+            remaining -= 1
+            if remaining == 0:
+                break
+        du = dist[u]
+        for s in range(indptr[u], indptr[u + 1]):
+            v = heads[s]
+            nd = du + slot_cost[s]
+            if not settled[v] and nd < dist[v]:
+                dist[v] = nd
+                pred[v] = slot_edge[s]
+                size = _push(heap_k, heap_v, size, nd, v)
+    for v in range(n):
+        if not settled[v]:
+            dist[v] = _INF
+    return dist, pred
+
+
+@njit(cache=True)
+def walk_path(pred: I64, tails: I64, src: int, dst: int) -> I64:
+    """Edge indices of the tree path src->dst (empty array if dst was not reached)."""
+    n = 0
+    v = dst
+    while v != src:
+        e = pred[v]
+        if e < 0:
+            return np.empty(0, dtype=np.int64)
+        n += 1
+        v = tails[e]
+    out = np.empty(n, dtype=np.int64)
+    _walk(pred, tails, src, dst, out, 0)
+    return out
