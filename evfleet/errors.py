@@ -34,3 +34,11 @@ class WorkspaceError(EvfleetError):
 
 class QueryError(EvfleetError):
     """A SQL query was refused (it writes) or failed."""
+
+
+class DataQualityError(EvfleetError):
+    """A dataset failed a critical data-quality expectation."""
+
+
+class OrchestrationError(EvfleetError):
+    """The orchestration layer (Prefect server, task runner) could not be started."""

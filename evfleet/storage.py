@@ -248,42 +248,75 @@ class Workspace:
             raise WorkspaceError(msg)
         return sid
 
-    @contextlib.contextmanager
-    def stage_writer(
-        self, stage: str, sid: str, *, meta: Mapping[str, Any] | None = None
-    ) -> Iterator[Path]:
-        """Yield a temporary folder; on success it atomically becomes the stage's folder.
+    def begin_stage(self, stage: str, sid: str) -> Path:
+        """Create and return a hidden staging folder for a stage output.
 
-        On an exception the temporary folder is removed and any earlier output with the same
-        id stays as it was.
+        Parallel workers may write into it; :meth:`commit_stage` makes it the stage's folder.
+        Hidden staging folders are never listed, resolved or trusted.
         """
         final = self.stage_dir(stage, sid)
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = final.parent / f".{sid}.tmp-{uuid.uuid4().hex[:8]}"
         tmp.mkdir()
+        return tmp
+
+    def commit_stage(
+        self, stage: str, sid: str, staging: Path, *, meta: Mapping[str, Any] | None = None
+    ) -> Path:
+        """Write the manifest into ``staging`` and atomically rename it into place."""
+        final = self.stage_dir(stage, sid)
+        files = sorted(str(p.relative_to(staging)) for p in staging.rglob("*") if p.is_file())
+        manifest = {
+            "stage": stage,
+            "id": sid,
+            "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
+            "files": files,
+            **dict(meta or {}),
+        }
+        atomic_write_json(staging / MANIFEST, manifest)
+        _fsync_dir(staging)
+        if final.exists():
+            trash = final.parent / f".{sid}.old-{uuid.uuid4().hex[:8]}"
+            os.replace(final, trash)
+            os.replace(staging, final)
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            os.replace(staging, final)
+        _fsync_dir(final.parent)
+        return final
+
+    def sweep_staging(self, stage: str, sid: str) -> int:
+        """Remove staging folders of ``sid`` left by killed runs; returns how many.
+
+        Do not call it while another process is building the same id.
+        """
+        folder = self.root / stage
+        stale = list(folder.glob(f".{sid}.tmp-*")) + list(folder.glob(f".{sid}.old-*"))
+        for path in stale:
+            shutil.rmtree(path, ignore_errors=True)
+        return len(stale)
+
+    @staticmethod
+    def abort_stage(staging: Path) -> None:
+        """Remove a staging folder (after a failure)."""
+        shutil.rmtree(staging, ignore_errors=True)
+
+    @contextlib.contextmanager
+    def stage_writer(
+        self, stage: str, sid: str, *, meta: Mapping[str, Any] | None = None
+    ) -> Iterator[Path]:
+        """Yield a staging folder; on success it atomically becomes the stage's folder.
+
+        On an exception the staging folder is removed and any earlier output with the same
+        id stays as it was.
+        """
+        staging = self.begin_stage(stage, sid)
         try:
-            yield tmp
-            files = sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file())
-            manifest = {
-                "stage": stage,
-                "id": sid,
-                "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
-                "files": files,
-                **dict(meta or {}),
-            }
-            atomic_write_json(tmp / MANIFEST, manifest)
-            _fsync_dir(tmp)
-            if final.exists():
-                trash = final.parent / f".{sid}.old-{uuid.uuid4().hex[:8]}"
-                os.replace(final, trash)
-                os.replace(tmp, final)
-                shutil.rmtree(trash, ignore_errors=True)
-            else:
-                os.replace(tmp, final)
-            _fsync_dir(final.parent)
+            yield staging
+            self.commit_stage(stage, sid, staging, meta=meta)
         finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
+            if staging.exists():
+                self.abort_stage(staging)
 
     # ------------------------------------------------------------------ catalog
     def register(self, stage: str, sid: str, tables: Mapping[str, str | Path]) -> None:

@@ -7,13 +7,14 @@ exit non-zero (2 for configuration errors, 1 otherwise); ``--debug`` shows the t
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from typing import Annotated
 
 import typer
 
 from evfleet.errors import ConfigError, EvfleetError
-from flows.commands import config, energy, network, run, sql, ui
+from flows.commands import config, energy, network, quality, run, sql, synth, ui
 from flows.commands.common import err_console
 
 app = typer.Typer(
@@ -25,9 +26,11 @@ app = typer.Typer(
 )
 app.command("run")(run.run)
 app.command("sql")(sql.sql)
+app.command("synth")(synth.synth)
 app.add_typer(config.app, name="config")
 app.add_typer(network.app, name="network")
 app.add_typer(energy.app, name="energy")
+app.add_typer(quality.app, name="quality")
 app.add_typer(ui.app, name="ui")
 
 _state = {"debug": False}
@@ -39,6 +42,9 @@ def _root(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log at INFO level.")] = False,
 ) -> None:
     _state["debug"] = debug
+    if not (debug or verbose):
+        # Prefect would print task tracebacks; the CLI reports errors in one line instead.
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

@@ -32,5 +32,6 @@ def configure(workspace: str | Path) -> Path:
     for key, value in OFFLINE_ENV.items():
         os.environ.setdefault(key, value)
     os.environ.setdefault("PREFECT_HOME", str(root / "prefect"))
+    Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
     os.environ["EVFLEET_WORKSPACE"] = str(root)
     return root

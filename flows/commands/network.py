@@ -90,8 +90,9 @@ def build(
     overrides |= {"network.seed": seed, "network.scale": scale}
     cfg = effective_config(config, overrides)
     from flows.network import network_flow
+    from flows.runtime import prefect_api
 
-    with console.status("building network ..."):
+    with console.status("building network (Prefect starts in about 10 s) ..."), prefect_api():
         result = network_flow(cfg, str(root))
     verb = "reused" if result.reused else "built"
     console.print(f"network [bold]{result.id}[/bold] {verb}: {result.path}")

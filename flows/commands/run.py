@@ -13,6 +13,7 @@ from rich.table import Table
 from evfleet.storage import Workspace
 from flows.commands.common import ConfigOpt, WorkspaceOpt, console, effective_config, workspace_path
 from flows.commands.network import network_overrides
+from flows.commands.progress import pipeline_progress
 
 
 def run(
@@ -53,9 +54,11 @@ def run(
     cfg = effective_config(config, overrides)
     Workspace(root).ensure()
     from flows.end_to_end import end_to_end_flow
+    from flows.runtime import prefect_api
 
     started = time.perf_counter()
-    with console.status("running the end-to-end flow (first Prefect start takes ~10 s) ..."):
+    console.print(f"running the end-to-end flow in {root} (Prefect starts in about 10 s)")
+    with prefect_api(), pipeline_progress(root, cfg):
         results = end_to_end_flow(cfg, str(root))
     elapsed = time.perf_counter() - started
     table = Table(title=f"evfleet run: {elapsed:.1f} s, workspace {root}")

@@ -1,0 +1,126 @@
+"""Synthesis stage tasks: plan the fleet, simulate vehicle chunks in parallel, commit.
+
+The plan task writes ``fleet_info`` and ``weather`` into a hidden staging folder; each
+chunk task simulates a slice of the fleet and writes one Parquet part per table into it;
+the finalize task renames the folder into place. Results do not depend on the chunking
+(each vehicle's randomness comes from its own seed), so the chunk size is not in the id.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from prefect import task
+
+from evfleet.config import StudioConfig
+from evfleet.fleet import generate_fleet, generate_weather, simulate_chunk
+from evfleet.network import RoadGraph
+from evfleet.schema import SCHEMA_VERSION, conform
+from evfleet.storage import Workspace, read_table, stage_id, write_parquet
+from tasks.common import StageResult, reuse, run_logger
+
+SINGLE_TABLES = ("fleet_info", "weather")
+CHUNKED_TABLES = ("routes", "segments", "charging_sessions", "vehicle_states")
+DATASET_TABLES: dict[str, str] = {
+    **{t: f"{t}.parquet" for t in SINGLE_TABLES},
+    **{t: t for t in CHUNKED_TABLES},
+}
+"""Catalog view name -> file or folder of parts inside a dataset folder."""
+
+
+@dataclass(frozen=True)
+class SynthPlan:
+    """What the chunk tasks need: the dataset id, its staging folder and the chunks."""
+
+    id: str
+    network_path: str
+    staging: str
+    chunks: tuple[tuple[int, int], ...]
+    reused: StageResult | None = None
+
+
+def dataset_id(config: StudioConfig, network_id: str) -> str:
+    """Stage id of a dataset: fleet + charging config, the network id, the schema version."""
+    section = {"fleet": config.section_dict("fleet"), "charging": config.section_dict("charging")}
+    return stage_id("datasets", section, inputs=[network_id], schema_version=SCHEMA_VERSION)
+
+
+def _id_from_params(params: dict[str, Any]) -> str:
+    return dataset_id(params["config"], params["network"].id)
+
+
+@functools.lru_cache(maxsize=2)
+def _graph(network_path: str) -> RoadGraph:
+    return RoadGraph.load(network_path)
+
+
+@functools.lru_cache(maxsize=2)
+def _weather(staging: str) -> Any:
+    return read_table(Path(staging) / "weather.parquet")
+
+
+@task(name="plan-dataset")
+def plan_dataset_task(workspace: str, config: StudioConfig, network: StageResult) -> SynthPlan:
+    """Draw the fleet and the weather; split the fleet into chunks (or reuse the dataset)."""
+    ws = Workspace(workspace).ensure()
+    sid = dataset_id(config, network.id)
+    cached = reuse(ws, "datasets", sid)
+    if cached is not None:
+        return SynthPlan(sid, network.path, "", (), reused=cached)
+    graph = _graph(network.path)
+    fleet = conform("fleet_info", generate_fleet(config, graph))
+    weather = conform("weather", generate_weather(config, graph))
+    ws.sweep_staging("datasets", sid)
+    staging = ws.begin_stage("datasets", sid)
+    write_parquet(fleet, staging / "fleet_info.parquet")
+    write_parquet(weather, staging / "weather.parquet")
+    size = config.performance.synth_chunk_vehicles
+    n = len(fleet)
+    chunks = tuple((start, min(start + size, n)) for start in range(0, n, size))
+    run_logger().info("dataset %s: %d vehicles in %d chunks", sid, n, len(chunks))
+    return SynthPlan(sid, network.path, str(staging), chunks)
+
+
+@task(name="simulate-chunk", task_run_name="simulate-chunk-{index}")
+def simulate_chunk_task(config: StudioConfig, plan: SynthPlan, index: int) -> dict[str, int]:
+    """Simulate one chunk of vehicles and write one part per table; returns row counts."""
+    start, stop = plan.chunks[index]
+    staging = Path(plan.staging)
+    graph = _graph(plan.network_path)
+    fleet = read_table(staging / "fleet_info.parquet").iloc[start:stop]
+    stations = (
+        graph.stations
+        if graph.stations is not None
+        else read_table(Path(plan.network_path) / "stations.parquet")
+    )
+    tables = simulate_chunk(config, graph, stations, fleet, _weather(plan.staging))
+    counts = {}
+    for name in CHUNKED_TABLES:
+        df = conform(name, tables[name])
+        write_parquet(df, staging / name / f"part-{index:05d}.parquet")
+        counts[name] = len(df)
+    return counts
+
+
+@task(name="finalize-dataset")
+def finalize_dataset_task(
+    workspace: str, config: StudioConfig, plan: SynthPlan, counts: list[dict[str, int]]
+) -> StageResult:
+    """Commit the staging folder as the dataset (only after every chunk succeeded)."""
+    ws = Workspace(workspace)
+    if plan.reused is not None:
+        return plan.reused
+    rows = {name: sum(c[name] for c in counts) for name in CHUNKED_TABLES}
+    meta = {
+        "network_id": Path(plan.network_path).name,
+        "n_vehicles": config.fleet.n_vehicles,
+        "days": config.fleet.days,
+        "start_date": config.fleet.start_date.isoformat(),
+        "rows": rows,
+    }
+    folder = ws.commit_stage("datasets", plan.id, Path(plan.staging), meta=meta)
+    run_logger().info("dataset %s: %s", plan.id, rows)
+    return StageResult("datasets", plan.id, str(folder), reused=False)

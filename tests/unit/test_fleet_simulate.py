@@ -1,0 +1,167 @@
+"""Tests of the chunk simulator on a small embedded network (5 vehicles x 3 days)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from evfleet.config import NetworkConfig, StudioConfig
+from evfleet.errors import InputDataError
+from evfleet.fleet import generate_fleet, generate_weather, simulate_chunk
+from evfleet.fleet.charging import Tariff
+from evfleet.fleet.weather import zone_names
+from evfleet.invariants import check_all
+from evfleet.network import RoadGraph, build_network
+from evfleet.schema import TABLES, conform
+
+TABLE_NAMES = ("routes", "segments", "charging_sessions", "vehicle_states")
+
+
+@pytest.fixture(scope="module")
+def network() -> tuple[RoadGraph, pd.DataFrame]:
+    data = build_network(NetworkConfig(scale=0.1, seed=42))
+    graph = RoadGraph(data.nodes, data.edges, crs=str(data.meta["crs"]), stations=data.stations)
+    return graph, data.stations
+
+
+@pytest.fixture(scope="module")
+def cfg() -> StudioConfig:
+    return StudioConfig().with_overrides({"fleet.n_vehicles": 5, "fleet.days": 3, "fleet.seed": 11})
+
+
+@pytest.fixture(scope="module")
+def world(network, cfg) -> dict[str, pd.DataFrame]:
+    graph, _stations = network
+    fleet = generate_fleet(cfg, graph)
+    # Low batteries and no home chargers for two vehicles: public charging must happen.
+    fleet.loc[:1, "initial_soc"] = 0.2
+    fleet.loc[:1, "has_home_charger"] = False
+    weather = generate_weather(cfg, graph)
+    return {"fleet_info": fleet, "weather": weather}
+
+
+@pytest.fixture(scope="module")
+def tables(network, cfg, world) -> dict[str, pd.DataFrame]:
+    graph, stations = network
+    return simulate_chunk(cfg, graph, stations, world["fleet_info"], world["weather"])
+
+
+def test_tables_follow_the_contract(tables: dict[str, pd.DataFrame]) -> None:
+    assert set(tables) == set(TABLE_NAMES)
+    for name in TABLE_NAMES:
+        assert list(tables[name].columns) == list(TABLES[name])
+        pd.testing.assert_frame_equal(conform(name, tables[name]), tables[name])
+    assert len(tables["routes"]) > 10
+    assert len(tables["segments"]) > len(tables["routes"])
+    assert len(tables["vehicle_states"]) == 5 * 3
+
+
+def test_invariants_hold(tables, world) -> None:
+    assert check_all({"fleet_info": world["fleet_info"], **tables}) == []
+
+
+def test_same_seed_same_bytes_whatever_the_chunking(network, cfg, world, tables) -> None:
+    graph, stations = network
+    fleet, weather = world["fleet_info"], world["weather"]
+    parts = [
+        simulate_chunk(cfg, graph, stations, fleet.iloc[i:j], weather) for i, j in ((0, 2), (2, 5))
+    ]
+    reversed_ = simulate_chunk(cfg, graph, stations, fleet.iloc[::-1], weather)
+    for name in TABLE_NAMES:
+        joined = pd.concat([p[name] for p in parts], ignore_index=True)
+        pd.testing.assert_frame_equal(joined, tables[name])
+        key = list(TABLES[name])[:2]
+        again = reversed_[name].sort_values(key, kind="stable").reset_index(drop=True)
+        pd.testing.assert_frame_equal(again, tables[name].sort_values(key).reset_index(drop=True))
+
+
+def _events(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    cols = ["vehicle_id", "start_time", "end_time", "soc_start", "soc_end"]
+    return pd.concat(
+        [
+            tables["routes"][cols].assign(ev="trip"),
+            tables["charging_sessions"][cols].assign(ev="charge"),
+        ]
+    ).sort_values(["vehicle_id", "start_time"], kind="stable")
+
+
+def test_soc_is_carried_without_gaps(tables, world) -> None:
+    events = _events(tables)
+    initial = world["fleet_info"].set_index("vehicle_id")["initial_soc"]
+    for vid, ev in events.groupby("vehicle_id"):
+        start = ev["soc_start"].to_numpy()
+        assert start[0] == initial[vid]
+        np.testing.assert_array_equal(start[1:], ev["soc_end"].to_numpy()[:-1])
+        assert (ev["start_time"].to_numpy()[1:] >= ev["end_time"].to_numpy()[:-1]).all()
+
+
+def test_trips_end_within_the_period(tables, cfg) -> None:
+    end = pd.Timestamp(cfg.fleet.start_date) + pd.Timedelta(days=cfg.fleet.days)
+    assert tables["routes"]["end_time"].max() <= end
+    assert tables["routes"]["start_time"].min() >= pd.Timestamp(cfg.fleet.start_date)
+
+
+def test_trips_chain_place_to_place(tables) -> None:
+    for _, r in tables["routes"].groupby("vehicle_id"):
+        np.testing.assert_array_equal(
+            r["origin_node"].to_numpy()[1:], r["destination_node"].to_numpy()[:-1]
+        )
+
+
+def test_segments_use_the_weather_of_their_zone_and_hour(tables, world) -> None:
+    seg = tables["segments"]
+    weather = world["weather"].set_index(["date", "hour", "zone"])
+    keys = pd.MultiIndex.from_arrays(
+        [
+            seg["start_time"].dt.date.astype("date32[day][pyarrow]"),
+            seg["start_time"].dt.hour.astype("int64"),
+            zone_names(seg["start_lat"].to_numpy(), seg["start_lon"].to_numpy()),
+        ]
+    )
+    expected = weather["temp_c"].reindex(keys).to_numpy()
+    np.testing.assert_array_equal(seg["temp_c"].to_numpy(), expected)
+    first = seg.groupby("trip_id", sort=False)["temp_c"].first()
+    routes = tables["routes"].set_index("trip_id")
+    np.testing.assert_array_equal(routes.loc[first.index, "temp_c"].to_numpy(), first.to_numpy())
+
+
+def test_public_stops_are_driven_to(tables) -> None:
+    s, r = tables["charging_sessions"], tables["routes"]
+    public = s[s["kind"] != "home"]
+    assert len(public) > 0
+    legs = r[r["purpose"] == "charging"]
+    for row in public.itertuples():
+        before = legs[(legs["vehicle_id"] == row.vehicle_id) & (legs["end_time"] <= row.start_time)]
+        last = before.iloc[-1]
+        assert (last["destination_lat"], last["destination_lon"]) == (row.lat, row.lon)
+        assert row.detour_km >= 0.0
+    assert (s.loc[s["kind"] == "home", "detour_km"] == 0).all()
+
+
+def test_costs_follow_the_tariff(tables, cfg) -> None:
+    tariff = Tariff.from_config(cfg.charging)
+    s = tables["charging_sessions"]
+    np.testing.assert_allclose(s["grid_kwh"], s["energy_kwh"] / cfg.charging.efficiency)
+    home = s[s["kind"] == "home"]
+    per_kwh = home["cost_usd"] / home["grid_kwh"]
+    lo, hi = tariff.price("home", 0.0), tariff.price("home", 17 * 3600.0)
+    assert per_kwh.between(lo - 1e-9, hi + 1e-9).all()
+
+
+def test_vehicle_states_sum_the_day(tables) -> None:
+    vs, r = tables["vehicle_states"], tables["routes"]
+    day = r.assign(date=r["start_time"].dt.date.astype("date32[day][pyarrow]"))
+    km = day.groupby(["vehicle_id", "date"])["distance_km"].sum()
+    got = vs.set_index(["vehicle_id", "date"])["distance_km"]
+    np.testing.assert_allclose(got[km.index].to_numpy(), km.to_numpy())
+    assert (vs["soc_min"] <= vs["soc_end"] + 1e-12).all()
+
+
+def test_bad_inputs_are_clear_errors(network, cfg, world) -> None:
+    graph, stations = network
+    fleet, weather = world["fleet_info"], world["weather"]
+    with pytest.raises(InputDataError, match="fleet_chunk lacks"):
+        simulate_chunk(cfg, graph, stations, fleet.drop(columns="model"), weather)
+    with pytest.raises(InputDataError, match="no charging stations"):
+        simulate_chunk(cfg, graph, stations.iloc[:0], fleet, weather)
