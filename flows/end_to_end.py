@@ -7,6 +7,8 @@ from prefect import flow
 from evfleet.config import StudioConfig
 from evfleet.storage import Workspace
 from flows.network import network_flow
+from flows.quality import quality_flow
+from flows.synthesize import synthesize_with_runner
 from tasks.common import StageResult
 
 
@@ -21,4 +23,6 @@ def end_to_end_flow(
     config = config or StudioConfig()
     workspace = str(Workspace(workspace).root)
     network = network_flow(config, workspace)
-    return [network]
+    dataset = synthesize_with_runner(config, workspace, network)
+    quality = quality_flow(config, workspace, dataset)
+    return [network, dataset, quality]

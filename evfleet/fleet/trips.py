@@ -209,14 +209,15 @@ def drive(
         headwind_mps=np.clip(headwind / KPH_PER_MPS, -_MAX_WIND_MPS, _MAX_WIND_MPS),
         conditions=_road_conditions(weather, start, duration, offsets, depart, zone),
     )
-    moving = np.maximum(duration, 1e-9)
+    mean_speed_kph = edges.length_m / np.maximum(duration, 1e-9) * KPH_PER_MPS
     return Driven(
         edge=edge,
         offsets=offsets,
         start_s=start,
         duration_s=duration,
-        mean_speed_kph=edges.length_m / moving * KPH_PER_MPS,
-        max_speed_kph=trace.edge_max_speed_mps * KPH_PER_MPS,
+        mean_speed_kph=mean_speed_kph,
+        # At constant speed the two agree up to rounding: keep max >= mean exactly.
+        max_speed_kph=np.maximum(trace.edge_max_speed_mps * KPH_PER_MPS, mean_speed_kph),
         n_stops=trace.edge_stops.astype(np.int64),
         components_kwh=energy.components_kwh,
         temp_c=temp,

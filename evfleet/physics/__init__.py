@@ -4,7 +4,8 @@ Typical use by the fleet simulator::
 
     trace = generate_profile(edges, style="normal", congestion=factors,
                              trip_offsets=offsets, rng=rng)
-    per_edge = trace_energy(spec, trace, grade=edge_grade, conditions=Conditions(temp_c=t))
+    per_edge = trace_energy(spec, trace, grade=edge_grade,
+                            conditions=Conditions(temp_c=t, on_road=True, trip_time_s=...))
 """
 
 from evfleet.physics.air import air_density_kg_m3, headwind_mps
@@ -17,6 +18,7 @@ from evfleet.physics.model import (
     simulate_segments,
     steady_state_kwh_per_100km,
 )
+from evfleet.physics.onroad import PARKED_COLD_S, solar_irradiance_w_m2
 from evfleet.physics.profiles import (
     STYLES,
     DrivingStyle,
@@ -36,6 +38,7 @@ from evfleet.physics.roads import (
 
 __all__ = [
     "COMPONENTS",
+    "PARKED_COLD_S",
     "STYLES",
     "Conditions",
     "DriveCycle",
@@ -57,6 +60,7 @@ __all__ = [
     "road_class_codes",
     "simulate",
     "simulate_segments",
+    "solar_irradiance_w_m2",
     "steady_state_kwh_per_100km",
     "time_of_day_congestion",
     "trace_energy",

@@ -17,12 +17,15 @@ phases of :mod:`evfleet.physics.profiles`). Per step the model computes
 The battery-side energy is split into the components ``rolling, aero, grade, inertia``
 (traction energy charged to each force in proportion, so a downhill grade during
 traction is negative), ``regen`` (<= 0), ``hvac``, ``aux`` and ``battery_loss``; they
-sum to the total. The per-step loop is a numba kernel (``nogil``, cached) that sums
-components directly per segment.
+sum to the total. :class:`Conditions` default to dynamometer conditions (the FASTSim
+validation); ``on_road=True`` adds the losses of real roads (:mod:`evfleet.physics.onroad`).
+The per-step loop is a numba kernel (``nogil``, cached) that sums components directly per
+segment.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from typing import Final
@@ -34,7 +37,8 @@ from numpy.typing import ArrayLike, NDArray
 from evfleet.errors import InputDataError
 from evfleet.physics.air import STANDARD_PRESSURE_PA, air_density_kg_m3
 from evfleet.physics.battery import internal_resistance_ohm
-from evfleet.physics.hvac import CABIN_SETPOINT_C, hvac_power_w
+from evfleet.physics.hvac import CABIN_SETPOINT_C, hvac_power_w, on_road_hvac_power_w
+from evfleet.physics.onroad import ON_ROAD_AUX_EXTRA_W, PARKED_COLD_S, on_road_crr_factor
 from evfleet.physics.results import COMPONENTS, J_PER_KWH, EnergyBreakdown, SegmentEnergy
 from evfleet.vehicles import VehicleSpec
 
@@ -79,6 +83,19 @@ class Conditions:
         HVAC set point, °C.
     hvac_on
         ``False`` switches HVAC off (auxiliary load still runs).
+    on_road
+        ``False`` (default): dynamometer conditions as in FASTSim / EPA tests. ``True``:
+        add the losses of real roads (:mod:`evfleet.physics.onroad`); the fields below
+        apply only then.
+    solar_w_m2
+        Global horizontal irradiance, W/m² (cabin solar load and soak).
+    wet_road
+        Wet fraction of the road, 0 (dry) .. 1 (wet).
+    trip_time_s
+        Time since departure at the start of each step (or segment), s; ``None`` means a
+        car long under way (cabin at its set point, warm tyres).
+    parked_s
+        Time parked before the trip, s (how far cabin and tyres soaked to ambient).
     """
 
     temp_c: ArrayLike = DEFAULT_TEMP_C
@@ -87,6 +104,18 @@ class Conditions:
     battery_temp_c: ArrayLike | None = None
     cabin_setpoint_c: float = CABIN_SETPOINT_C
     hvac_on: bool = True
+    on_road: bool = False
+    solar_w_m2: ArrayLike = 0.0
+    wet_road: ArrayLike = 0.0
+    trip_time_s: ArrayLike | None = None
+    parked_s: ArrayLike = PARKED_COLD_S
+
+
+_ARRAY_FIELDS: Final = (
+    "temp_c", "pressure_pa", "relative_humidity", "battery_temp_c",
+    "solar_w_m2", "wet_road", "trip_time_s", "parked_s",
+)  # fmt: skip
+"""Fields of :class:`Conditions` that may hold one value per step or segment."""
 
 
 @nb.njit(cache=True, nogil=True)
@@ -208,8 +237,40 @@ def _checked(values: ArrayLike, name: str, lo: float, hi: float) -> NDArray[np.f
     return arr
 
 
+def _on_road_arrays(
+    spec: VehicleSpec,
+    conditions: Conditions,
+    temp: NDArray[np.float64],
+    layout: _Layout,
+    period_s: NDArray[np.float64],
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """On-road rolling-resistance factor and HVAC power (see :mod:`evfleet.physics.onroad`).
+
+    ``period_s`` is the duration of each step or segment (for the warm-up averages).
+    """
+    limits = {"solar_w_m2": 1500.0, "wet_road": 1.0, "trip_time_s": 1e8, "parked_s": 1e8}
+    arrays = {
+        name: _checked(getattr(conditions, name), name, 0.0, hi)
+        for name, hi in limits.items()
+        if getattr(conditions, name) is not None
+    }
+    for name, arr in arrays.items():
+        layout.mode(arr, name)
+    timing = {
+        "trip_time_s": arrays.get("trip_time_s"),
+        "duration_s": period_s,
+        "parked_s": arrays["parked_s"],
+    }
+    crr = on_road_crr_factor(wet_road=arrays["wet_road"], **timing)
+    hvac = np.zeros(1)
+    if conditions.hvac_on:
+        sun, setpoint = arrays["solar_w_m2"], conditions.cabin_setpoint_c
+        hvac = on_road_hvac_power_w(spec, temp, solar_w_m2=sun, setpoint_c=setpoint, **timing)
+    return crr, hvac
+
+
 def _condition_arrays(
-    spec: VehicleSpec, conditions: Conditions, layout: _Layout
+    spec: VehicleSpec, conditions: Conditions, layout: _Layout, period_s: NDArray[np.float64]
 ) -> list[tuple[NDArray[np.float64], int]]:
     """Air density, rolling factor, HVAC power and battery resistance with their modes."""
     temp = _checked(conditions.temp_c, "temp_c", -60.0, 60.0)
@@ -231,16 +292,22 @@ def _condition_arrays(
     rho_mode = max(modes["temp_c"], modes["pressure_pa"], modes["relative_humidity"])
     temp_mode = modes["temp_c"]
     crr_factor = 1.0 + CRR_TEMP_COEFF_PER_K * (_CRR_REFERENCE_TEMP_C - temp)
-    if conditions.hvac_on:
+    if conditions.on_road:
+        road_crr, hvac_w = _on_road_arrays(spec, conditions, temp, layout, period_s)
+        crr_factor = crr_factor * road_crr
+        crr = (crr_factor, layout.mode(crr_factor, "rolling factor"))
+        hvac = (hvac_w, layout.mode(hvac_w, "hvac power"))
+    elif conditions.hvac_on:
+        crr = (crr_factor, temp_mode)
         hvac = (hvac_power_w(spec, temp, setpoint_c=conditions.cabin_setpoint_c), temp_mode)
     else:
-        hvac = (np.zeros(1), _SCALAR)
+        crr, hvac = (crr_factor, temp_mode), (np.zeros(1), _SCALAR)
     r_ohm = internal_resistance_ohm(spec, cell_temp)
-    pairs = [(rho, rho_mode), (crr_factor, temp_mode), hvac, (r_ohm, modes["battery_temp_c"])]
+    pairs = [(rho, rho_mode), crr, hvac, (r_ohm, modes["battery_temp_c"])]
     return [(np.ascontiguousarray(a, dtype=np.float64), m) for a, m in pairs]
 
 
-def _vehicle_params(spec: VehicleSpec) -> NDArray[np.float64]:
+def _vehicle_params(spec: VehicleSpec, *, on_road: bool) -> NDArray[np.float64]:
     return np.array(
         [
             spec.test_mass_kg,
@@ -250,7 +317,7 @@ def _vehicle_params(spec: VehicleSpec) -> NDArray[np.float64]:
             spec.transmission_efficiency,
             spec.motor_peak_kw * 1000.0,
             spec.max_regen_kw * 1000.0,
-            spec.aux_w,
+            spec.aux_w + (ON_ROAD_AUX_EXTRA_W if on_road else 0.0),
             spec.pack_voltage_v,
         ],
         dtype=np.float64,
@@ -276,11 +343,16 @@ def _run(
     dt_mode = _Layout(layout.n_steps, layout.n_segments, per_segment=False).mode(dt, "dt_s")
     g = _checked(grade, "grade", -MAX_ABS_GRADE, MAX_ABS_GRADE)
     wind = _checked(headwind_mps, "headwind_mps", -MAX_ABS_WIND_MPS, MAX_ABS_WIND_MPS)
+    period = dt
+    if layout.per_segment and conditions.on_road and conditions.trip_time_s is not None:
+        period = np.bincount(
+            segment_index, weights=np.broadcast_to(dt, v_end.shape), minlength=layout.n_segments
+        )
     pairs = [
         (dt, dt_mode),
         (g, layout.mode(g, "grade")),
         (wind, layout.mode(wind, "headwind_mps")),
-        *_condition_arrays(spec, conditions, layout),
+        *_condition_arrays(spec, conditions, layout, period),
     ]
     out = np.zeros((layout.n_segments, _N_OUT), dtype=np.float64)
     logger.debug(
@@ -292,7 +364,7 @@ def _run(
         segment_index,
         tuple(a for a, _ in pairs),
         np.array([m for _, m in pairs], dtype=np.int64),
-        _vehicle_params(spec),
+        _vehicle_params(spec, on_road=conditions.on_road),
         np.asarray(spec.motor_load_grid, dtype=np.float64),
         np.asarray(spec.motor_efficiency, dtype=np.float64),
         out,
@@ -443,12 +515,8 @@ def steady_state_kwh_per_100km(
         msg = "speed_kph must be > 0 for steady-state consumption"
         raise InputDataError(msg)
     numeric: dict[str, ArrayLike] = {
-        "temp_c": cond.temp_c,
-        "pressure_pa": cond.pressure_pa,
-        "relative_humidity": cond.relative_humidity,
+        name: getattr(cond, name) for name in _ARRAY_FIELDS if getattr(cond, name) is not None
     }
-    if cond.battery_temp_c is not None:
-        numeric["battery_temp_c"] = cond.battery_temp_c
     raw = [speed_kph, grade, headwind_mps, *numeric.values()]
     try:
         arrays = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in raw))
@@ -458,11 +526,7 @@ def steady_state_kwh_per_100km(
     shape = arrays[0].shape
     flat = [np.ascontiguousarray(a).reshape(-1) for a in arrays]
     v = flat[0] / 3.6
-    flat_cond = Conditions(
-        **dict(zip(numeric, flat[3:], strict=True)),
-        cabin_setpoint_c=cond.cabin_setpoint_c,
-        hvac_on=cond.hvac_on,
-    )
+    flat_cond = dataclasses.replace(cond, **dict(zip(numeric, flat[3:], strict=True)))
     result = _run(
         spec,
         v,

@@ -158,7 +158,9 @@ def test_consumption_rises_with_uphill_grade(
     spec = get_vehicle(vid)
     g2 = min(g1 + dg, 0.35)
     flat, steep = steady_state_kwh_per_100km(spec, speed_kph, grade=[g1, g2])
-    assert steep > flat
+    assert steep >= flat  # equal only while regeneration is at its power cap downhill
+    if g1 >= 0.0:
+        assert steep > flat
 
 
 @settings(max_examples=25, deadline=None)

@@ -1,0 +1,73 @@
+"""Quality stage tasks: validate a dataset with the GX suites, publish scores, gate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+from evfleet.config import StudioConfig
+from evfleet.errors import DataQualityError
+from evfleet.storage import Workspace, stage_id
+from expectations.report import QualityReport
+from expectations.runner import validate_dataset
+from tasks.common import StageResult, reuse, run_logger
+
+QUALITY_SCHEMA_VERSION = 1
+QUALITY_TABLES = {"quality": "quality.parquet", "quality_scores": "quality_scores.parquet"}
+"""Catalog view name -> file inside a quality folder."""
+
+
+def quality_id(config: StudioConfig, dataset_id: str) -> str:
+    """Stage id of a validation: the sampling knob and the dataset id."""
+    section = {"sample_fraction": config.performance.quality_sample_fraction}
+    return stage_id("quality", section, inputs=[dataset_id], schema_version=QUALITY_SCHEMA_VERSION)
+
+
+def _publish(report: QualityReport, dataset_id: str) -> None:
+    rows: list[dict[str, Any]] = report.scores_frame().to_dict("records")
+    create_table_artifact(
+        rows,
+        key=f"quality-scores-{dataset_id}",
+        description=f"Quality scores of dataset {dataset_id}: overall {report.score:.1f}/100",
+    )
+    create_markdown_artifact(report.summary_markdown(), key=f"quality-report-{dataset_id}")
+
+
+@task(name="validate-dataset")
+def validate_dataset_task(
+    workspace: str, config: StudioConfig, dataset: StageResult
+) -> StageResult:
+    """Validate every table of ``dataset``; write results, score and Data Docs."""
+    ws = Workspace(workspace)
+    sid = quality_id(config, dataset.id)
+    cached = reuse(ws, "quality", sid)
+    if cached is not None:
+        return cached
+    with ws.stage_writer("quality", sid, meta={"dataset_id": dataset.id}) as tmp:
+        report = validate_dataset(
+            dataset.path,
+            sample_fraction=config.performance.quality_sample_fraction,
+            docs_dir=tmp / "docs",
+            name=dataset.id,
+        )
+        report.docs_path = str(ws.stage_dir("quality", sid) / "docs" / "index.html")
+        report.write(tmp)
+    run_logger().info(
+        "dataset %s quality %.1f/100 in %.1f s", dataset.id, report.score, report.elapsed_s
+    )
+    _publish(report, dataset.id)
+    return StageResult("quality", sid, str(ws.stage_dir("quality", sid)), reused=False)
+
+
+@task(name="quality-gate")
+def quality_gate_task(result: StageResult) -> float:
+    """Stop the pipeline on a critical failure; report warnings and let them through."""
+    report = QualityReport.read(result.path)
+    logger = run_logger()
+    for outcome in report.warnings:
+        logger.warning("quality warning: %s", outcome.describe(max_rows=2))
+    if not report.passed:
+        raise DataQualityError(report.failure_message())
+    return report.score

@@ -1,0 +1,62 @@
+"""The end-to-end CLI run on a tiny configuration, under one Prefect test harness."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from flows.cli import main
+
+pytestmark = pytest.mark.integration
+
+TINY = {
+    "network": {"scale": 0.1, "seed": 3},
+    "fleet": {"n_vehicles": 4, "days": 2, "seed": 5},
+    "performance": {"synth_chunk_vehicles": 2},
+}
+
+
+def _cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture(scope="module")
+def tiny_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("cfg") / "tiny.yaml"
+    path.write_text(yaml.safe_dump(TINY))
+    return path
+
+
+def test_run_builds_then_reuses_everything(
+    prefect_harness: None, tiny_config: Path, workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = _cli(["run", "-c", str(tiny_config), "-w", str(workspace)], capsys)
+    assert code == 0, err
+    assert out.count("built") >= 3
+    stages = {p.parent.parent.name for p in workspace.glob("*/*/manifest.json")}
+    assert {"network", "datasets", "quality"} <= stages
+
+    code, out, err = _cli(["run", "-c", str(tiny_config), "-w", str(workspace)], capsys)
+    assert code == 0, err
+    assert "built" not in out
+    assert out.count("reused (cache hit)") >= 3
+
+    code, out, _ = _cli(
+        ["sql", "--json", "-w", str(workspace), "select count(*) n from edges"], capsys
+    )
+    assert code == 0
+    assert json.loads(out)[0]["n"] > 100
+    code, out, _ = _cli(
+        ["sql", "--json", "-w", str(workspace), "select count(distinct vehicle_id) n from routes"],
+        capsys,
+    )
+    assert json.loads(out)[0]["n"] == 4
