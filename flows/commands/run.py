@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from pathlib import Path
 from typing import Annotated
@@ -14,6 +15,34 @@ from evfleet.storage import Workspace
 from flows.commands.common import ConfigOpt, WorkspaceOpt, console, effective_config, workspace_path
 from flows.commands.network import network_overrides
 from flows.commands.progress import pipeline_progress
+
+
+def describe_stage(folder: Path, stage: str) -> str:
+    """One line on what a stage output holds (counts, score), from its own files."""
+    if stage == "network":
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        return (
+            f"{meta['source_detail']}: {meta['n_nodes']:,} nodes, {meta['n_edges']:,} edges, "
+            f"{meta['n_stations']:,} stations"
+        )
+    if stage == "datasets":
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        rows = manifest["rows"]
+        return (
+            f"{manifest['n_vehicles']} vehicles x {manifest['days']} days: "
+            f"{rows['routes']:,} trips, {rows['segments']:,} segments, "
+            f"{rows['charging_sessions']:,} charging sessions"
+        )
+    if stage == "quality":
+        from expectations.report import QualityReport
+
+        report = QualityReport.read(folder)
+        counts = report.counts()
+        return (
+            f"score {report.score:.1f}/100: {counts['passed']} expectations passed, "
+            f"{len(report.warnings)} warnings, {len(report.critical_failures)} critical"
+        )
+    return ""
 
 
 def run(
@@ -61,13 +90,14 @@ def run(
     with prefect_api(), pipeline_progress(root, cfg):
         results = end_to_end_flow(cfg, str(root))
     elapsed = time.perf_counter() - started
-    table = Table(title=f"evfleet run: {elapsed:.1f} s, workspace {root}")
-    for col in ("stage", "id", "status", "output"):
-        table.add_column(col)
+    table = Table(title=f"evfleet run: {elapsed:.1f} s")
+    for col in ("stage/id", "status", "what"):
+        table.add_column(col, overflow="fold")
     for res in results:
-        status = "[cyan]reused (cache hit)[/cyan]" if res.reused else "[green]built[/green]"
-        table.add_row(res.stage, res.id, status, res.path)
+        status = "[cyan]reused[/cyan]" if res.reused else "[green]built[/green]"
+        table.add_row(f"{res.stage}/{res.id}", status, describe_stage(Path(res.path), res.stage))
     console.print(table)
+    console.print(f"Outputs under {root}/<stage>/<id>/ (reused = cache hit on the stage id).")
     console.print(
         'Query it: [bold]evfleet sql "select count(*) from edges"[/bold]   '
         "UIs: [bold]evfleet ui prefect[/bold], [bold]evfleet ui mlflow[/bold]"
