@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from evfleet.network import build_network, network_summary, save_network
 from prefect import task
 
 from evfleet.config import NetworkConfig, NetworkSource
 from evfleet.errors import NetworkSourceError
+from evfleet.network import build_network, network_summary, save_network
 from evfleet.storage import Workspace, file_fingerprint, stage_id
 from tasks.common import StageResult, reuse, run_logger, stage_cache_key
 
