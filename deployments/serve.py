@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from prefect import Flow, serve
@@ -54,15 +54,17 @@ def build_deployments(specs: list[dict[str, Any]]) -> list[RunnerDeployment]:
             Cron(s["cron"], timezone=s.get("timezone"), active=s.get("active", True))
             for s in spec.get("schedules") or []
         ]
-        deployments.append(
+        deployment = cast(
+            RunnerDeployment,
             flow.to_deployment(
                 name=spec["name"],
                 description=spec.get("description"),
                 tags=spec.get("tags"),
                 parameters=spec.get("parameters") or {},
                 schedules=schedules,
-            )
+            ),
         )
+        deployments.append(deployment)
     return deployments
 
 

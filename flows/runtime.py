@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 from collections.abc import Iterator
+from typing import Any
 
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
@@ -21,7 +22,7 @@ from evfleet.errors import OrchestrationError
 logger = logging.getLogger(__name__)
 
 
-def task_runner(perf: PerformanceConfig) -> TaskRunner:  # type: ignore[type-arg]
+def task_runner(perf: PerformanceConfig) -> TaskRunner[Any]:
     """The task runner for fan-out stages: threads locally, or Dask (local or remote)."""
     if perf.runner is Runner.DASK:
         from prefect_dask import DaskTaskRunner

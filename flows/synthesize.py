@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+from uuid import UUID
+
 from prefect import flow
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.futures import as_completed
@@ -38,7 +41,9 @@ def synthesize_flow(
     futures = [simulate_chunk_task.submit(config, plan, i) for i in range(len(plan.chunks))]
     counts = []
     if futures:
-        progress = create_progress_artifact(0.0, description="vehicle chunks simulated (%)")
+        progress = cast(
+            UUID, create_progress_artifact(0.0, description="vehicle chunks simulated (%)")
+        )
         for done, future in enumerate(as_completed(futures), start=1):
             counts.append(future.result())
             update_progress_artifact(progress, 100.0 * done / len(futures))
@@ -51,5 +56,5 @@ def synthesize_with_runner(
     config: StudioConfig, workspace: str, network: StageResult | None = None
 ) -> StageResult:
     """Run :func:`synthesize_flow` on the task runner chosen by ``config.performance``."""
-    runner = task_runner(config.performance)
+    runner: Any = task_runner(config.performance)
     return synthesize_flow.with_options(task_runner=runner)(config, workspace, network)

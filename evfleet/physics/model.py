@@ -28,7 +28,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numba as nb
 import numpy as np
@@ -256,7 +256,7 @@ def _on_road_arrays(
     }
     for name, arr in arrays.items():
         layout.mode(arr, name)
-    timing = {
+    timing: dict[str, Any] = {
         "trip_time_s": arrays.get("trip_time_s"),
         "duration_s": period_s,
         "parked_s": arrays["parked_s"],
@@ -345,8 +345,11 @@ def _run(
     wind = _checked(headwind_mps, "headwind_mps", -MAX_ABS_WIND_MPS, MAX_ABS_WIND_MPS)
     period = dt
     if layout.per_segment and conditions.on_road and conditions.trip_time_s is not None:
-        period = np.bincount(
-            segment_index, weights=np.broadcast_to(dt, v_end.shape), minlength=layout.n_segments
+        period = np.asarray(
+            np.bincount(
+                segment_index, weights=np.broadcast_to(dt, v_end.shape), minlength=layout.n_segments
+            ),
+            dtype=np.float64,
         )
     pairs = [
         (dt, dt_mode),
@@ -526,7 +529,8 @@ def steady_state_kwh_per_100km(
     shape = arrays[0].shape
     flat = [np.ascontiguousarray(a).reshape(-1) for a in arrays]
     v = flat[0] / 3.6
-    flat_cond = dataclasses.replace(cond, **dict(zip(numeric, flat[3:], strict=True)))
+    replaced: dict[str, Any] = dict(zip(numeric, flat[3:], strict=True))
+    flat_cond = dataclasses.replace(cond, **replaced)
     result = _run(
         spec,
         v,
