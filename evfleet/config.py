@@ -253,8 +253,8 @@ class TrainingConfig(_Section):
     """Energy-model training budget."""
 
     models: list[ModelFamily] = Field(default_factory=lambda: list(ModelFamily))
-    n_trials: int = Field(default=10, ge=1, le=10_000)
-    timeout_s: float = Field(default=120.0, gt=0)
+    n_trials: int = Field(default=6, ge=1, le=10_000, description="Optuna trials per family")
+    timeout_s: float = Field(default=30.0, gt=0, description="tuning budget per family, s")
     seed: int = Field(default=42, ge=0)
 
 

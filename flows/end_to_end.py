@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prefect import flow
 
 from evfleet.config import StudioConfig
@@ -9,14 +11,14 @@ from evfleet.storage import Workspace
 from flows.network import network_flow
 from flows.quality import quality_flow
 from flows.synthesize import synthesize_with_runner
-from tasks.common import StageResult
+from flows.train import train_flow
 
 
 @flow(name="end-to-end")
 def end_to_end_flow(
     config: StudioConfig | None = None, workspace: str | None = None
-) -> list[StageResult]:
-    """Run the pipeline on ``config`` and return what each stage produced.
+) -> dict[str, Any]:
+    """Run the pipeline on ``config``: ``{"stages": [StageResult, ...], "champion": {...}}``.
 
     Defaults: the built-in configuration and ``$EVFLEET_WORKSPACE`` (or ./evfleet-data).
     """
@@ -25,4 +27,8 @@ def end_to_end_flow(
     network = network_flow(config, workspace)
     dataset = synthesize_with_runner(config, workspace, network)
     quality = quality_flow(config, workspace, dataset)
-    return [network, dataset, quality]
+    training = train_flow(config, workspace, dataset.id)
+    return {
+        "stages": [network, dataset, quality, training["features"]],
+        "champion": training["champion"],
+    }

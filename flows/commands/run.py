@@ -33,6 +33,9 @@ def describe_stage(folder: Path, stage: str) -> str:
             f"{rows['routes']:,} trips, {rows['segments']:,} segments, "
             f"{rows['charging_sessions']:,} charging sessions"
         )
+    if stage == "features":
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        return f"{manifest['rows']:,} segment rows x {len(manifest['features'])} features"
     if stage == "quality":
         from expectations.report import QualityReport
 
@@ -93,10 +96,16 @@ def run(
     table = Table(title=f"evfleet run: {elapsed:.1f} s")
     for col in ("stage/id", "status", "what"):
         table.add_column(col, overflow="fold")
-    for res in results:
+    for res in results["stages"]:
         status = "[cyan]reused[/cyan]" if res.reused else "[green]built[/green]"
         table.add_row(f"{res.stage}/{res.id}", status, describe_stage(Path(res.path), res.stage))
     console.print(table)
+    champion = results["champion"]
+    console.print(
+        f"Champion energy model: [bold]{champion['family']}[/bold] "
+        f"({champion['model_name']} v{champion['version']}): held-out vehicles trip MAPE "
+        f"{champion['test_trip_kwh_mape']:.1f} %, segment R² {champion['test_seg_kwh_r2']:.2f}"
+    )
     console.print(f"Outputs under {root}/<stage>/<id>/ (reused = cache hit on the stage id).")
     console.print(
         'Query it: [bold]evfleet sql "select count(*) from edges"[/bold]   '

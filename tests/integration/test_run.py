@@ -16,6 +16,7 @@ TINY = {
     "network": {"scale": 0.1, "seed": 3},
     "fleet": {"n_vehicles": 4, "days": 2, "seed": 5},
     "performance": {"synth_chunk_vehicles": 2},
+    "training": {"models": ["linear", "lightgbm"], "n_trials": 2, "timeout_s": 20},
 }
 
 
@@ -41,14 +42,15 @@ def test_run_builds_then_reuses_everything(
 ) -> None:
     code, out, err = _cli(["run", "-c", str(tiny_config), "-w", str(workspace)], capsys)
     assert code == 0, err
-    assert out.count("built") >= 3
+    assert out.count("built") >= 4
+    assert "Champion energy model" in out
     stages = {p.parent.parent.name for p in workspace.glob("*/*/manifest.json")}
-    assert {"network", "datasets", "quality"} <= stages
+    assert {"network", "datasets", "quality", "features"} <= stages
 
     code, out, err = _cli(["run", "-c", str(tiny_config), "-w", str(workspace)], capsys)
     assert code == 0, err
     assert "built" not in out
-    assert out.count("reused") >= 3
+    assert out.count("reused") >= 4
 
     code, out, _ = _cli(
         ["sql", "--json", "-w", str(workspace), "select count(*) n from edges"], capsys

@@ -1,0 +1,292 @@
+"""Vectorised feature assembly shared by training segments and network-wide prediction.
+
+:func:`feature_frame` turns edge attributes plus context (time, weather, vehicle, history)
+into the model inputs of :data:`evfleet.features.catalog.FEATURES`; context values may be
+per-row arrays (training segments) or scalars broadcast over every edge (one prediction
+context). No function here reads a realised speed, stop count, duration or energy.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike, NDArray
+
+from evfleet.errors import InputDataError
+from evfleet.features.catalog import CATEGORICAL_FEATURES, HISTORY_FEATURES, NUMERIC_FEATURES
+from evfleet.network.geo import bearing_deg
+from evfleet.physics import air_density_kg_m3, road_class_codes, time_of_day_congestion
+from evfleet.physics.hvac import CABIN_SETPOINT_C, COMFORT_BAND_K
+from evfleet.vehicles import get_vehicle
+
+logger = logging.getLogger(__name__)
+
+EDGE_COLUMNS: Final[tuple[str, ...]] = (
+    "length_m",
+    "grade",
+    "highway",
+    "speed_limit_kph",
+    "start_lat",
+    "start_lon",
+    "end_lat",
+    "end_lon",
+    "start_elevation_m",
+    "end_elevation_m",
+)
+"""Edge attributes every feature build needs (segments and network edges alike)."""
+
+VEHICLE_COLUMNS: Final[tuple[str, ...]] = (
+    "model",
+    "mass_kg",
+    "battery_kwh",
+    "driver_profile",
+    "driving_style",
+    "charging_personality",
+)
+"""Fleet-register columns every feature build needs."""
+
+WEEKEND_CONGESTION_SHARE: Final = 0.35
+"""Share of the weekday rush-hour slowdown expected at weekends (traffic prior)."""
+DRIVETRAIN_EFFICIENCY: Final = 0.9
+"""Nominal battery-to-wheel efficiency of the physics prior."""
+REGEN_SHARE: Final = 0.6
+"""Nominal share of downhill potential energy recovered, in the physics prior."""
+HVAC_KW_PER_K: Final = 0.1
+"""Nominal HVAC electrical power per kelvin outside the comfort band, in the physics prior."""
+DEFAULT_HUMIDITY: Final = 0.6
+"""Relative humidity assumed for air density when the forecast has none."""
+_G: Final = 9.81
+_J_PER_M_TO_KWH_PER_KM: Final = 1.0 / 3600.0
+_MIN_SPEED_KPH: Final = 3.0
+_SEASONS: Final = np.array(
+    ["winter"] * 2 + ["spring"] * 3 + ["summer"] * 3 + ["autumn"] * 3 + ["winter"]
+)
+
+
+def require_columns(df: pd.DataFrame, columns: tuple[str, ...] | list[str], what: str) -> None:
+    """Raise :class:`InputDataError` naming the columns of ``columns`` that ``df`` lacks."""
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        msg = f"{what} is missing columns: {', '.join(missing)}"
+        raise InputDataError(msg)
+
+
+def vehicle_attributes(fleet_info: pd.DataFrame) -> pd.DataFrame:
+    """Per-vehicle inputs: the fleet register joined with the catalogue spec of its model.
+
+    Returns a frame indexed by ``vehicle_id`` with the register columns plus ``cda_m2``,
+    ``rolling_resistance``, ``heat_pump`` (0/1) and ``aux_w``.
+    """
+    require_columns(fleet_info, ("vehicle_id", *VEHICLE_COLUMNS), "fleet_info")
+    if fleet_info["vehicle_id"].duplicated().any():
+        msg = "fleet_info has duplicate vehicle_id values"
+        raise InputDataError(msg)
+    specs = {m: get_vehicle(str(m)) for m in pd.unique(fleet_info["model"])}
+    out = fleet_info.set_index("vehicle_id")[list(VEHICLE_COLUMNS)].copy()
+    model = out["model"].astype(str)
+    out["cda_m2"] = model.map({m: s.cda_m2 for m, s in specs.items()}).astype(float)
+    out["rolling_resistance"] = model.map(
+        {m: s.rolling_resistance for m, s in specs.items()}
+    ).astype(float)
+    out["heat_pump"] = model.map(
+        {m: float(s.hvac_kind == "heat_pump") for m, s in specs.items()}
+    ).astype(float)
+    out["aux_w"] = model.map({m: s.aux_w for m, s in specs.items()}).astype(float)
+    return out
+
+
+def expected_speed_kph(
+    speed_limit_kph: ArrayLike, highway: pd.Categorical, hour_of_day: ArrayLike, weekend: ArrayLike
+) -> NDArray[np.float64]:
+    """Speed limit times the typical congestion of the road class at that hour.
+
+    The weekday curve is :func:`evfleet.physics.profiles.time_of_day_congestion`; weekends
+    see :data:`WEEKEND_CONGESTION_SHARE` of the weekday slowdown. Realised speeds are never
+    used, so the value is known when the trip is planned.
+    """
+    classes = road_class_codes(np.asarray(highway.categories, dtype=str))
+    if np.ndim(hour_of_day) == 0 and np.ndim(weekend) == 0:
+        # one context: evaluate the curve once per road class, then gather
+        per_class = time_of_day_congestion(np.full(classes.size, hour_of_day), classes)
+        factor = per_class[highway.codes]
+    else:
+        factor = time_of_day_congestion(hour_of_day, classes[highway.codes])
+    factor = np.where(weekend, 1.0 - WEEKEND_CONGESTION_SHARE * (1.0 - factor), factor)
+    limit = np.asarray(speed_limit_kph, dtype=np.float64)
+    return np.asarray(np.maximum(limit * factor, _MIN_SPEED_KPH), dtype=np.float64)
+
+
+def fractional_hour(when: pd.Series | pd.Timestamp) -> Any:
+    """Clock time as hours since midnight (0 <= h < 24), for a timestamp or a series."""
+    if isinstance(when, pd.Series):
+        return ((when - when.dt.normalize()) / pd.Timedelta(hours=1)).to_numpy(dtype=np.float64)
+    return float((when - when.normalize()) / pd.Timedelta(hours=1))
+
+
+def _season(month: ArrayLike) -> NDArray[np.str_]:
+    return np.asarray(_SEASONS[np.asarray(month, dtype=np.int64) - 1])
+
+
+def _physics_priors(cols: dict[str, Any]) -> dict[str, NDArray[np.float64]]:
+    """Per-km energy terms of a fixed-coefficient longitudinal model at the expected speed."""
+    secant = np.sqrt(1.0 + cols["grade"] ** 2)
+    cos_theta, sin_theta = 1.0 / secant, cols["grade"] / secant
+    mass = cols["mass_kg"]
+    v_mps = cols["expected_speed_kph"] / 3.6
+    air_mps = v_mps + cols["headwind_kph"] / 3.6
+    h_per_km = cols["expected_time_s_per_km"] / 3600.0
+    rolling = mass * _G * cols["rolling_resistance"] * cos_theta * _J_PER_M_TO_KWH_PER_KM
+    grade = mass * _G * sin_theta * _J_PER_M_TO_KWH_PER_KM
+    aero = 0.5 * cols["air_density_kg_m3"] * cols["cda_m2"] * air_mps * np.abs(air_mps)
+    aero = aero * _J_PER_M_TO_KWH_PER_KM
+    aux = cols["aux_w"] / 1000.0 * h_per_km
+    temp = cols["temp_c"]
+    dt_k = np.maximum(
+        np.maximum(
+            CABIN_SETPOINT_C - COMFORT_BAND_K - temp, temp - CABIN_SETPOINT_C - COMFORT_BAND_K
+        ),
+        0.0,
+    )
+    hvac_load = dt_k * h_per_km
+    traction = rolling + np.maximum(grade, 0.0) + np.maximum(aero, 0.0)
+    prior = (
+        traction / DRIVETRAIN_EFFICIENCY
+        + REGEN_SHARE * DRIVETRAIN_EFFICIENCY * np.minimum(grade, 0.0)
+        + aux
+        + HVAC_KW_PER_K * hvac_load
+    )
+    return {
+        "rolling_prior_kwh_per_km": rolling,
+        "grade_prior_kwh_per_km": grade,
+        "aero_prior_kwh_per_km": aero,
+        "aux_prior_kwh_per_km": aux,
+        "hvac_load_k_h_per_km": hvac_load,
+        "physics_prior_kwh_per_km": prior,
+    }
+
+
+def edge_heading_deg(edges: pd.DataFrame) -> NDArray[np.float64]:
+    """Compass heading of each edge: its ``heading_deg`` column, else from its end points."""
+    if "heading_deg" in edges.columns:
+        return np.asarray(edges["heading_deg"].to_numpy(dtype=np.float64))
+    return bearing_deg(
+        edges["start_lat"].to_numpy(dtype=np.float64),
+        edges["start_lon"].to_numpy(dtype=np.float64),
+        edges["end_lat"].to_numpy(dtype=np.float64),
+        edges["end_lon"].to_numpy(dtype=np.float64),
+    )
+
+
+def _category(values: Any, n: int) -> pd.Categorical:
+    """Values as a string-category array; a scalar is broadcast without a per-row cost."""
+    if np.ndim(values) == 0:
+        return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[str(values)])
+    cat = pd.Categorical(values)
+    return cat.rename_categories([str(c) for c in cat.categories])
+
+
+def _broadcast(value: Any, n: int) -> NDArray[Any]:
+    """``value`` as an array of ``n`` rows; a scalar stays 0-d (numpy broadcasts it for free)."""
+    arr = np.asarray(value)
+    if arr.ndim and arr.shape != (n,):
+        msg = f"context arrays must have one value per edge ({n}), got shape {arr.shape}"
+        raise InputDataError(msg)
+    return arr
+
+
+def feature_frame(
+    edges: pd.DataFrame,
+    *,
+    when: Mapping[str, ArrayLike],
+    weather: Mapping[str, ArrayLike],
+    vehicle: pd.DataFrame,
+    history: Mapping[str, ArrayLike],
+) -> pd.DataFrame:
+    """Model inputs for rows of ``edges`` under the given context.
+
+    Parameters
+    ----------
+    edges
+        One row per edge (traversal) with :data:`EDGE_COLUMNS`; optional ``start_control``
+        and ``end_control`` columns name the junction control at the start and end node,
+        optional ``is_trip_start`` / ``is_trip_end`` flags mark the first / last edge of a
+        planned route (default 0: a through edge), and an optional ``heading_deg`` column
+        saves recomputing headings from coordinates.
+    when
+        ``hour_of_day`` (fractional), ``weekday`` (0 = Monday) and ``month`` (1..12),
+        each an array aligned with ``edges`` or a scalar.
+    weather
+        ``temp_c``, ``headwind_kph``, ``crosswind_kph``, ``humidity_pct`` and
+        ``is_raining``, arrays or scalars.
+    vehicle
+        Rows of :func:`vehicle_attributes` aligned with ``edges``, or one row for all.
+    history
+        :data:`evfleet.features.catalog.HISTORY_FEATURES`, arrays or scalars (NaN when the
+        vehicle has no earlier day).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`FEATURES` (categoricals as pandas ``category``), index of ``edges``.
+    """
+    require_columns(edges, EDGE_COLUMNS, "edge table")
+    n = len(edges)
+    cols: dict[str, Any] = {}
+    for name in ("length_m", "grade", "speed_limit_kph", "start_lat", "start_lon"):
+        cols[name] = edges[name].to_numpy(dtype=np.float64)
+    start_elev = edges["start_elevation_m"].to_numpy(dtype=np.float64)
+    cols["start_elevation_m"] = start_elev
+    cols["elevation_change_m"] = edges["end_elevation_m"].to_numpy(dtype=np.float64) - start_elev
+    heading = np.radians(edge_heading_deg(edges))
+    cols["heading_sin"], cols["heading_cos"] = np.sin(heading), np.cos(heading)
+    for name in ("is_trip_start", "is_trip_end"):
+        flag = edges[name].to_numpy(dtype=np.float64) if name in edges.columns else 0.0
+        cols[name] = _broadcast(flag, n)
+    highway = _category(edges["highway"], n)
+
+    hour = _broadcast(when["hour_of_day"], n).astype(np.float64)
+    weekday = _broadcast(when["weekday"], n).astype(np.int64)
+    cols["hour_of_day"] = hour
+    cols["weekday"] = weekday.astype(np.float64)
+    cols["is_weekend"] = (weekday >= 5).astype(np.float64)
+    season = _season(when["month"])
+    cols["expected_speed_kph"] = expected_speed_kph(
+        cols["speed_limit_kph"], highway, hour, weekday >= 5
+    )
+    cols["expected_time_s_per_km"] = 3600.0 / cols["expected_speed_kph"]
+
+    for name in ("temp_c", "headwind_kph", "crosswind_kph", "humidity_pct"):
+        cols[name] = _broadcast(weather[name], n).astype(np.float64)
+    cols["is_raining"] = _broadcast(weather["is_raining"], n).astype(np.float64)
+    rh = np.where(np.isfinite(cols["humidity_pct"]), cols["humidity_pct"] / 100.0, DEFAULT_HUMIDITY)
+    cols["air_density_kg_m3"] = air_density_kg_m3(
+        cols["temp_c"], relative_humidity=np.clip(rh, 0, 1)
+    )
+
+    if len(vehicle) not in (1, n):
+        msg = f"vehicle rows ({len(vehicle)}) must be 1 or one per edge ({n})"
+        raise InputDataError(msg)
+    one = len(vehicle) == 1
+    for name in ("mass_kg", "battery_kwh", "cda_m2", "rolling_resistance", "heat_pump", "aux_w"):
+        values = vehicle[name].to_numpy(dtype=np.float64)
+        cols[name] = _broadcast(values[0], n) if one else values
+    cols.update(_physics_priors(cols))
+    for name in HISTORY_FEATURES:
+        cols[name] = _broadcast(history[name], n).astype(np.float64)
+
+    cols["highway"] = highway
+    for name in ("start_control", "end_control"):
+        cols[name] = _category(edges[name] if name in edges.columns else "unknown", n)
+    cols["season"] = _category(season, n)
+    for name in ("model", "driver_profile", "driving_style", "charging_personality"):
+        cols[name] = _category(vehicle[name].iloc[0] if one else vehicle[name], n)
+    numeric = np.empty((n, len(NUMERIC_FEATURES)), dtype=np.float64, order="F")
+    for j, name in enumerate(NUMERIC_FEATURES):
+        numeric[:, j] = cols[name]
+    frame = pd.DataFrame(numeric, columns=list(NUMERIC_FEATURES), index=edges.index, copy=False)
+    cats = pd.DataFrame({name: cols[name] for name in CATEGORICAL_FEATURES}, index=edges.index)
+    return pd.concat([cats, frame], axis=1)

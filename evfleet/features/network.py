@@ -1,0 +1,236 @@
+"""Features for every edge of a road network under one context (vehicle, weather, hour).
+
+This is the feature half of the router's call: :func:`network_edges` turns the network's
+``edges`` and ``nodes`` tables into the edge attributes the models use (once per network),
+and :func:`network_features` broadcasts one :class:`PredictionContext` over them with
+array operations only (about a second per million edges on one core).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from evfleet.errors import InputDataError
+from evfleet.features.build import (
+    edge_heading_deg,
+    feature_frame,
+    fractional_hour,
+    require_columns,
+    vehicle_attributes,
+)
+from evfleet.features.catalog import HISTORY_FEATURES
+from evfleet.features.history import history_as_of
+from evfleet.network.geo import bearing_deg
+from evfleet.vehicles import get_vehicle
+
+NETWORK_EDGE_COLUMNS = ("u", "v", "key", "length_m", "highway", "speed_kph", "grade")
+NETWORK_NODE_COLUMNS = ("node_id", "lat", "lon", "elevation_m")
+
+
+@dataclass(frozen=True)
+class PredictionContext:
+    """What is fixed for one network-wide prediction.
+
+    Attributes
+    ----------
+    model
+        Vehicle catalogue key, e.g. ``"tesla_model_3"``.
+    mass_kg, battery_kwh
+        Vehicle mass (with load) and battery energy.
+    driver_profile, driving_style, charging_personality
+        Driver attributes as in ``fleet_info``.
+    departure
+        Date and time of the trip (hour, weekday and season).
+    temp_c, humidity_pct, is_raining
+        Forecast at departure.
+    wind_kph, wind_from_deg
+        Forecast wind speed and the direction it blows from (degrees from north).
+    history
+        :data:`HISTORY_FEATURES` of the vehicle (NaN / 0 when it has no earlier day).
+    """
+
+    model: str
+    mass_kg: float
+    battery_kwh: float
+    departure: pd.Timestamp
+    temp_c: float
+    driver_profile: str = "commuter"
+    driving_style: str = "normal"
+    charging_personality: str = "convenience"
+    wind_kph: float = 0.0
+    wind_from_deg: float = 0.0
+    humidity_pct: float = 70.0
+    is_raining: bool = False
+    history: Mapping[str, float] = field(
+        default_factory=lambda: {
+            n: (0.0 if n in ("hist_km", "hist_days") else math.nan) for n in HISTORY_FEATURES
+        }
+    )
+
+    def __post_init__(self) -> None:
+        """Validate ranges; raise :class:`InputDataError` naming the bad value."""
+        if not -60 <= self.temp_c <= 60:
+            msg = f"temp_c must be within -60..60 degC, got {self.temp_c}"
+            raise InputDataError(msg)
+        if not (self.wind_kph >= 0 and math.isfinite(self.wind_kph)):
+            msg = f"wind_kph must be finite and >= 0, got {self.wind_kph}"
+            raise InputDataError(msg)
+        if self.mass_kg <= 0 or self.battery_kwh <= 0:
+            msg = "mass_kg and battery_kwh must be > 0"
+            raise InputDataError(msg)
+
+    def vehicle_frame(self) -> pd.DataFrame:
+        """One-row :func:`vehicle_attributes` frame of the context's vehicle."""
+        row = pd.DataFrame(
+            {
+                "vehicle_id": ["context"],
+                "model": [self.model],
+                "mass_kg": [self.mass_kg],
+                "battery_kwh": [self.battery_kwh],
+                "driver_profile": [self.driver_profile],
+                "driving_style": [self.driving_style],
+                "charging_personality": [self.charging_personality],
+            }
+        )
+        return vehicle_attributes(row)
+
+
+def context_for_vehicle(
+    vehicle: str,
+    *,
+    departure: pd.Timestamp,
+    temp_c: float,
+    fleet_info: pd.DataFrame | None = None,
+    daily: pd.DataFrame | None = None,
+    wind_kph: float = 0.0,
+    wind_from_deg: float = 0.0,
+    humidity_pct: float = 70.0,
+    is_raining: bool = False,
+) -> PredictionContext:
+    """Context of a fleet vehicle (by ``vehicle_id``) or of a catalogue model (by key).
+
+    A fleet vehicle brings its register attributes and, when ``daily`` (vehicle-day totals,
+    :func:`evfleet.features.segments.daily_history_table`) is given, its history before
+    ``departure``'s day. A catalogue model uses its test mass and default driver attributes.
+    """
+    if fleet_info is not None and vehicle in set(fleet_info["vehicle_id"].astype(str)):
+        row = fleet_info.loc[fleet_info["vehicle_id"].astype(str) == vehicle].iloc[0]
+        base = PredictionContext(
+            model=str(row["model"]),
+            mass_kg=float(row["mass_kg"]),
+            battery_kwh=float(row["battery_kwh"]),
+            departure=departure,
+            temp_c=temp_c,
+            driver_profile=str(row["driver_profile"]),
+            driving_style=str(row["driving_style"]),
+            charging_personality=str(row["charging_personality"]),
+        )
+        if daily is not None:
+            base = replace(base, history=history_as_of(daily, vehicle, departure))
+    else:
+        try:
+            spec = get_vehicle(vehicle)
+        except InputDataError:
+            msg = f"unknown vehicle {vehicle!r}: neither a fleet vehicle_id nor a catalogue model"
+            raise InputDataError(msg) from None
+        base = PredictionContext(
+            model=spec.vehicle_id,
+            mass_kg=spec.test_mass_kg,
+            battery_kwh=spec.battery_kwh,
+            departure=departure,
+            temp_c=temp_c,
+        )
+    return replace(
+        base,
+        temp_c=temp_c,
+        wind_kph=wind_kph,
+        wind_from_deg=wind_from_deg,
+        humidity_pct=humidity_pct,
+        is_raining=is_raining,
+    )
+
+
+def network_edges(edges: pd.DataFrame, nodes: pd.DataFrame) -> pd.DataFrame:
+    """Edge attributes of a network in the segment column names (plus junction controls).
+
+    Parameters
+    ----------
+    edges
+        The network's ``edges`` table (``u, v, key, length_m, highway, speed_kph, grade``).
+    nodes
+        The network's ``nodes`` table (``node_id, lat, lon, elevation_m``, optional
+        ``control``).
+    """
+    require_columns(edges, NETWORK_EDGE_COLUMNS, "network edges")
+    require_columns(nodes, NETWORK_NODE_COLUMNS, "network nodes")
+    if edges.empty:
+        msg = "the network has no edges"
+        raise InputDataError(msg)
+    order = np.argsort(nodes["node_id"].to_numpy())
+    ids = nodes["node_id"].to_numpy()[order]
+    rows = {}
+    for end, col in (("start", "u"), ("end", "v")):
+        pos = np.searchsorted(ids, edges[col].to_numpy())
+        pos = np.clip(pos, 0, len(ids) - 1)
+        if not np.array_equal(ids[pos], edges[col].to_numpy()):
+            msg = f"network edges reference nodes missing from the nodes table (column {col})"
+            raise InputDataError(msg)
+        rows[end] = order[pos]
+    out = pd.DataFrame(
+        {
+            "u": edges["u"].to_numpy(),
+            "v": edges["v"].to_numpy(),
+            "key": edges["key"].to_numpy(),
+            "length_m": edges["length_m"].to_numpy(dtype=np.float64),
+            "grade": edges["grade"].to_numpy(dtype=np.float64),
+            "highway": pd.Categorical(edges["highway"].astype(str)),
+            "speed_limit_kph": edges["speed_kph"].to_numpy(dtype=np.float64),
+        }
+    )
+    for end, idx in rows.items():
+        out[f"{end}_lat"] = nodes["lat"].to_numpy(dtype=np.float64)[idx]
+        out[f"{end}_lon"] = nodes["lon"].to_numpy(dtype=np.float64)[idx]
+        out[f"{end}_elevation_m"] = nodes["elevation_m"].to_numpy(dtype=np.float64)[idx]
+    out["heading_deg"] = bearing_deg(
+        out["start_lat"], out["start_lon"], out["end_lat"], out["end_lon"]
+    )
+    if "control" in nodes.columns:
+        control = pd.Categorical(nodes["control"].astype(str))
+        for end, idx in rows.items():
+            out[f"{end}_control"] = pd.Categorical.from_codes(
+                control.codes[idx], control.categories
+            )
+    return out
+
+
+def network_features(edges: pd.DataFrame, context: PredictionContext) -> pd.DataFrame:
+    """Model inputs of every edge of :func:`network_edges` under ``context``.
+
+    Head- and cross-wind are the forecast wind projected on each edge's heading (the same
+    convention as the simulator: wind *from* ``wind_from_deg``, positive head wind opposes
+    travel).
+    """
+    angle = np.radians(context.wind_from_deg - edge_heading_deg(edges))
+    dep = pd.Timestamp(context.departure)
+    return feature_frame(
+        edges,
+        when={
+            "hour_of_day": fractional_hour(dep),
+            "weekday": dep.weekday(),
+            "month": dep.month,
+        },
+        weather={
+            "temp_c": context.temp_c,
+            "headwind_kph": context.wind_kph * np.cos(angle),
+            "crosswind_kph": context.wind_kph * np.sin(angle),
+            "humidity_pct": context.humidity_pct,
+            "is_raining": float(context.is_raining),
+        },
+        vehicle=context.vehicle_frame(),
+        history=context.history,
+    )

@@ -1,0 +1,160 @@
+"""The training feature table: one row per segment with leak-free inputs and the target."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from evfleet.errors import InputDataError
+from evfleet.features.build import (
+    EDGE_COLUMNS,
+    feature_frame,
+    fractional_hour,
+    require_columns,
+    vehicle_attributes,
+)
+from evfleet.features.catalog import ENERGY, FEATURES, HISTORY_FEATURES, KEYS, TARGET
+from evfleet.features.history import daily_totals, history_by_day
+from evfleet.fleet.weather import zone_names
+
+logger = logging.getLogger(__name__)
+
+SEGMENT_COLUMNS: tuple[str, ...] = (
+    *KEYS,
+    *EDGE_COLUMNS,
+    "temp_c",
+    "headwind_kph",
+    "crosswind_kph",
+    ENERGY,
+)
+"""Columns of the ``segments`` table the feature builder reads."""
+WEATHER_COLUMNS: tuple[str, ...] = ("date", "hour", "zone", "humidity_pct", "is_raining")
+"""Columns of the ``weather`` table the feature builder reads."""
+_MIN_LENGTH_M = 1.0
+
+
+def _forecast(segments: pd.DataFrame, weather: pd.DataFrame) -> pd.DataFrame:
+    """Humidity and rain of each segment's zone and starting hour (NaN when absent)."""
+    require_columns(weather, WEATHER_COLUMNS, "weather")
+    table = pd.DataFrame(
+        {
+            "day": pd.to_datetime(weather["date"].astype(str)).to_numpy(),
+            "hour": weather["hour"].to_numpy(dtype=np.int64),
+            "zone": weather["zone"].astype(str).to_numpy(),
+            "humidity_pct": weather["humidity_pct"].to_numpy(dtype=np.float64),
+            "is_raining": weather["is_raining"].to_numpy(dtype=np.float64),
+        }
+    ).drop_duplicates(["day", "hour", "zone"])
+    start = segments["start_time"]
+    keys = pd.DataFrame(
+        {
+            "day": start.dt.normalize().to_numpy(),
+            "hour": start.dt.hour.to_numpy(dtype=np.int64),
+            "zone": zone_names(
+                segments["start_lat"].to_numpy(dtype=np.float64),
+                segments["start_lon"].to_numpy(dtype=np.float64),
+            ).astype(str),
+        }
+    )
+    return keys.merge(table, on=["day", "hour", "zone"], how="left")
+
+
+def build_features(
+    segments: pd.DataFrame,
+    fleet_info: pd.DataFrame,
+    weather: pd.DataFrame,
+    *,
+    nodes: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Leak-free features and the kWh/km target of every segment.
+
+    Parameters
+    ----------
+    segments, fleet_info, weather
+        Dataset tables (:mod:`evfleet.schema`); extra columns are ignored and the realised
+        columns (speeds, stops, duration, energy components) are never used as inputs.
+    nodes
+        Optional network nodes (``node_id``, ``control``): adds the junction control at
+        each segment's start and end node; without it both are ``"unknown"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`KEYS`, :data:`FEATURES`, ``energy_kwh`` and ``kwh_per_km``, in the order of
+        ``segments`` (segments shorter than 1 m are dropped: their kWh/km is undefined).
+
+    Raises
+    ------
+    InputDataError
+        On an empty table, missing columns, or segments of vehicles absent from
+        ``fleet_info``.
+    """
+    require_columns(segments, SEGMENT_COLUMNS, "segments")
+    if segments.empty:
+        msg = "segments table is empty: nothing to build features from"
+        raise InputDataError(msg)
+    last_seq = segments.groupby("trip_id", sort=False)["seq"].transform("max")
+    segments = segments.assign(
+        is_trip_start=(segments["seq"] == 0).to_numpy(dtype=np.float64),
+        is_trip_end=(segments["seq"] == last_seq).to_numpy(dtype=np.float64),
+    )
+    segments = segments.loc[segments["length_m"].to_numpy(dtype=np.float64) >= _MIN_LENGTH_M]
+    segments = segments.reset_index(drop=True)
+    vehicles = vehicle_attributes(fleet_info)
+    unknown = pd.Index(segments["vehicle_id"].unique()).difference(vehicles.index)
+    if len(unknown):
+        shown = ", ".join(map(str, unknown[:5]))
+        msg = f"segments reference vehicles missing from fleet_info: {shown}"
+        raise InputDataError(msg)
+    edges = segments.loc[:, [*EDGE_COLUMNS, "is_trip_start", "is_trip_end"]]
+    if nodes is not None:
+        require_columns(nodes, ("node_id", "control"), "nodes")
+        control = nodes.set_index("node_id")["control"].astype(str)
+        edges = edges.assign(
+            start_control=segments["u"].map(control).fillna("unknown").to_numpy(),
+            end_control=segments["v"].map(control).fillna("unknown").to_numpy(),
+        )
+    start = segments["start_time"]
+    forecast = _forecast(segments, weather)
+    nan = np.full(len(segments), np.nan)
+    feats = feature_frame(
+        edges,
+        when={
+            "hour_of_day": fractional_hour(start),
+            "weekday": start.dt.weekday.to_numpy(),
+            "month": start.dt.month.to_numpy(),
+        },
+        weather={
+            "temp_c": segments["temp_c"].to_numpy(),
+            "headwind_kph": segments["headwind_kph"].to_numpy(),
+            "crosswind_kph": segments["crosswind_kph"].to_numpy(),
+            "humidity_pct": forecast["humidity_pct"].to_numpy(),
+            "is_raining": forecast["is_raining"].to_numpy(),
+        },
+        vehicle=vehicles.loc[segments["vehicle_id"]].reset_index(drop=True),
+        history=dict.fromkeys(HISTORY_FEATURES, nan),
+    )
+    out = pd.concat([segments.loc[:, list(KEYS)], feats], axis=1)
+    out[ENERGY] = segments[ENERGY].to_numpy(dtype=np.float64)
+    out[TARGET] = out[ENERGY] / (out["length_m"] / 1000.0)
+    hist = history_by_day(daily_history_table(out))
+    keys = pd.DataFrame({"vehicle_id": out["vehicle_id"].to_numpy(), "day": start.dt.normalize()})
+    joined = keys.merge(hist, on=["vehicle_id", "day"], how="left")
+    for name in HISTORY_FEATURES:
+        out[name] = joined[name].to_numpy()
+    logger.info("built %d features for %d segments", len(FEATURES), len(out))
+    return out
+
+
+def daily_history_table(features: pd.DataFrame) -> pd.DataFrame:
+    """Per vehicle-day totals (see :func:`daily_totals`) from a feature table."""
+    km = features["length_m"].to_numpy(dtype=np.float64) / 1000.0
+    return daily_totals(
+        features["vehicle_id"],
+        features["start_time"],
+        features[ENERGY],
+        features["length_m"],
+        pd.Series(features["physics_prior_kwh_per_km"].to_numpy() * km),
+    )

@@ -1,0 +1,82 @@
+"""Batch inference: energy of every edge of a network for one context, and its speed.
+
+This is the call the router makes: build the edge attributes of a network once
+(:func:`evfleet.features.network_edges`), then predict per-edge kWh for any vehicle,
+weather and hour in vectorised batches.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+import pandas as pd
+
+from evfleet.features.network import PredictionContext, network_features
+from evfleet.models.energy_model import EnergyModel
+
+logger = logging.getLogger(__name__)
+
+
+def predict_network(
+    model: EnergyModel,
+    edges: pd.DataFrame,
+    context: PredictionContext,
+    *,
+    batch_size: int = 1_000_000,
+) -> pd.DataFrame:
+    """Predicted ``kwh_per_km`` and ``energy_kwh`` of every edge under ``context``.
+
+    Parameters
+    ----------
+    model
+        A fitted energy model (e.g. :func:`load_champion` in the tasks layer).
+    edges
+        Output of :func:`evfleet.features.network_edges` (keeps ``u, v, key``).
+    context
+        Vehicle, departure time and weather shared by every edge.
+    batch_size
+        Edges per feature-and-predict batch (bounds memory).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``u``, ``v``, ``key``, ``length_m``, ``kwh_per_km`` and ``energy_kwh``.
+    """
+    parts = []
+    for start in range(0, len(edges), batch_size):
+        chunk = edges.iloc[start : start + batch_size]
+        parts.append(model.predict_energy(network_features(chunk, context), batch_size=batch_size))
+    pred = pd.concat(parts) if parts else pd.DataFrame({"kwh_per_km": [], "energy_kwh": []})
+    out = edges.loc[:, ["u", "v", "key", "length_m"]].copy()
+    out["kwh_per_km"] = pred["kwh_per_km"].to_numpy()
+    out["energy_kwh"] = pred["energy_kwh"].to_numpy()
+    return out
+
+
+def predict_route(
+    model: EnergyModel, route: pd.DataFrame, context: PredictionContext
+) -> pd.DataFrame:
+    """Per-edge energy of one planned route (rows of :func:`network_edges` in driving order).
+
+    Same as :func:`predict_network` except that the first edge starts and the last edge
+    ends at standstill (``is_trip_start`` / ``is_trip_end``), which a route's total needs.
+    """
+    flags = np.zeros(len(route))
+    start, end = flags.copy(), flags.copy()
+    start[:1] = 1.0
+    end[-1:] = 1.0
+    legs = route.reset_index(drop=True).assign(is_trip_start=start, is_trip_end=end)
+    return predict_network(model, legs, context, batch_size=max(len(legs), 1))
+
+
+def measure_throughput(model: EnergyModel, X: pd.DataFrame, *, repeats: int = 3) -> float:
+    """Best-of-``repeats`` rows per second of :meth:`EnergyModel.predict` on ``X``."""
+    model.predict(X.iloc[: min(len(X), 1000)])
+    best = np.inf
+    for _ in range(repeats):
+        started = time.perf_counter()
+        model.predict(X)
+        best = min(best, time.perf_counter() - started)
+    return float(len(X) / best)

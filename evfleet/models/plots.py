@@ -1,0 +1,71 @@
+"""Diagnostic figures written as PNG files (matplotlib Agg) for the caller to log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib as mpl
+
+mpl.use("Agg")
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from evfleet.features.catalog import ENERGY, TARGET
+
+TOP_FEATURES = 25
+
+
+def importance_png(importances: pd.Series, path: str | Path, *, title: str) -> Path:
+    """Horizontal bar chart of the largest permutation importances (MAE increase, Wh)."""
+    top = importances.head(TOP_FEATURES).iloc[::-1] * 1000.0
+    fig, ax = plt.subplots(figsize=(7, 0.28 * len(top) + 1.2))
+    ax.barh(top.index.astype(str), top.to_numpy(), color="#3b7dd8")
+    ax.set_xlabel("increase of segment-energy MAE when shuffled (Wh)")
+    ax.set_title(title)
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def pred_vs_actual_png(predictions: pd.DataFrame, path: str | Path, *, title: str) -> Path:
+    """Predicted vs true kWh/km per segment and kWh per trip (held-out rows).
+
+    ``predictions`` needs ``trip_id``, ``length_m``, ``energy_kwh``, ``kwh_per_km`` and
+    ``pred_kwh_per_km``.
+    """
+    km = predictions["length_m"].to_numpy() / 1000.0
+    trips = (
+        predictions.assign(pred_kwh=predictions["pred_kwh_per_km"].to_numpy() * km)
+        .groupby("trip_id")[[ENERGY, "pred_kwh"]]
+        .sum()
+    )
+    fig, axes = plt.subplots(1, 2, figsize=(11, 5))
+    panels = (
+        (
+            axes[0],
+            predictions[TARGET].to_numpy(),
+            predictions["pred_kwh_per_km"].to_numpy(),
+            "segment kWh/km",
+        ),
+        (axes[1], trips[ENERGY].to_numpy(), trips["pred_kwh"].to_numpy(), "trip kWh"),
+    )
+    for ax, truth, pred, label in panels:
+        lo = float(min(truth.min(), pred.min()))
+        hi = float(max(truth.max(), pred.max()))
+        if len(truth) > 5000:
+            ax.hexbin(truth, pred, gridsize=60, bins="log", cmap="viridis", mincnt=1)
+        else:
+            ax.scatter(truth, pred, s=6, alpha=0.5, color="#3b7dd8")
+        ax.plot([lo, hi], [lo, hi], color="#d62728", lw=1)
+        ax.set_xlabel(f"true {label}")
+        ax.set_ylabel(f"predicted {label}")
+        ax.set_title(f"{label} (n={len(truth)})")
+        ax.set_aspect("equal", adjustable="datalim")
+    fig.suptitle(title)
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out

@@ -1,0 +1,192 @@
+"""``evfleet train`` and ``evfleet predict``: fit the energy models, predict a network."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.table import Table
+
+from evfleet.errors import ConfigError
+from evfleet.storage import Workspace, read_table, write_parquet
+from flows.commands.common import (
+    ConfigOpt,
+    WorkspaceOpt,
+    console,
+    effective_config,
+    workspace_path,
+)
+
+DatasetOpt = Annotated[
+    str | None, typer.Option("--dataset", help="Dataset id (default: the latest).")
+]
+
+
+def _model_list(models: str | None) -> list[str] | None:
+    if models is None:
+        return None
+    names = [m.strip() for m in models.split(",") if m.strip()]
+    if not names:
+        msg = "--models needs at least one family, e.g. --models lightgbm,catboost"
+        raise ConfigError(msg)
+    return names
+
+
+def train(
+    config: ConfigOpt = None,
+    workspace: WorkspaceOpt = None,
+    models: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated families: linear,random_forest,xgboost,lightgbm,catboost."
+        ),
+    ] = None,
+    trials: Annotated[
+        int | None, typer.Option("--trials", help="Optuna trials per family.")
+    ] = None,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", help="Tuning time budget per family, s.")
+    ] = None,
+    dataset: DatasetOpt = None,
+) -> None:
+    """Tune the model families, log them to MLflow and register the best as ``champion``.
+
+    Examples:
+
+      evfleet train --models lightgbm,catboost --trials 20 --timeout 300
+
+      evfleet train --dataset 1a2b3c4d5e6f7a8b
+    """
+    root = workspace_path(workspace)
+    cfg = effective_config(
+        config,
+        {
+            "training.models": _model_list(models),
+            "training.n_trials": trials,
+            "training.timeout_s": timeout,
+        },
+    )
+    from flows.runtime import prefect_api
+    from flows.train import train_flow
+
+    with console.status("training energy models ..."), prefect_api():
+        result = train_flow(cfg, str(root), dataset)
+    _print_comparison(result["families"], result["champion"])
+
+
+def _print_comparison(families: list[dict[str, Any]], champion: dict[str, Any]) -> None:
+    table = Table(
+        title="energy models: held-out vehicles (last days: held-out days)",
+        caption="* champion (lowest validation MAE)",
+    )
+    for col in ("family", "val MAE Wh", "R² kWh/km", "R² kWh", "trip MAPE%", "trip WAPE%",
+                "last days MAPE%", "M rows/s"):  # fmt: skip
+        table.add_column(col, justify="left" if col == "family" else "right")
+    for s in sorted(families, key=lambda s: s["valid_seg_kwh_mae"]):
+        mark = " *" if s["run_id"] == champion["run_id"] else ""
+        table.add_row(
+            s["family"] + mark,
+            f"{1000 * s['valid_seg_kwh_mae']:.2f}",
+            f"{s['test_seg_kwh_per_km_r2']:.3f}",
+            f"{s['test_seg_kwh_r2']:.3f}",
+            f"{s['test_trip_kwh_mape']:.2f}",
+            f"{s['test_trip_kwh_wape']:.2f}",
+            f"{s['time_test_trip_kwh_mape']:.2f}",
+            f"{s['predict_rows_per_s'] / 1e6:.2f}",
+        )
+    console.print(table)
+    console.print(
+        f"champion: [bold]{champion['family']}[/bold] -> "
+        f"{champion['model_name']} v{champion['version']} (alias champion)"
+    )
+
+
+def _history(
+    ws: Workspace, dataset_id: str | None
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """Fleet register and vehicle-day history of a dataset (``None`` without datasets)."""
+    if dataset_id is None and ws.latest("datasets") is None:
+        return None, None
+    sid = ws.resolve("datasets", dataset_id)
+    folder = ws.stage_dir("datasets", sid)
+    fleet_path = folder / "fleet_info.parquet"
+    fleet = read_table(fleet_path if fleet_path.exists() else folder / "fleet_info")
+    features = [m for m in ws.list_runs("features") if m.get("dataset_id") == sid]
+    if not features:
+        return fleet, None
+    from tasks.train import DAILY_FILE
+
+    return fleet, read_table(ws.stage_dir("features", features[0]["id"]) / DAILY_FILE)
+
+
+def predict(
+    vehicle: Annotated[
+        str, typer.Option("--vehicle", help="Fleet vehicle id (e.g. EV0007) or catalogue model.")
+    ],
+    hour: Annotated[float, typer.Option("--hour", min=0, max=24, help="Departure hour, 0-24.")],
+    temp_c: Annotated[float, typer.Option("--temp-c", help="Ambient temperature, °C.")],
+    config: ConfigOpt = None,
+    workspace: WorkspaceOpt = None,
+    network: Annotated[
+        str | None, typer.Option("--network", help="Network id (default: the latest).")
+    ] = None,
+    date: Annotated[
+        str | None, typer.Option("--date", help="Trip date YYYY-MM-DD (default: fleet.start_date).")
+    ] = None,
+    wind_kph: Annotated[float, typer.Option(help="Wind speed, km/h.")] = 0.0,
+    wind_from_deg: Annotated[float, typer.Option(help="Direction the wind blows from, °.")] = 0.0,
+    humidity_pct: Annotated[float, typer.Option(help="Relative humidity, %.")] = 70.0,
+    raining: Annotated[bool, typer.Option("--raining", help="It rains.")] = False,
+    dataset: DatasetOpt = None,
+    out: Annotated[Path | None, typer.Option(help="Parquet file for per-edge kWh.")] = None,
+) -> None:
+    """Predict the energy of every edge of a network with the champion model.
+
+    Writes u, v, key, length_m, kwh_per_km and energy_kwh per edge to Parquet.
+
+    Example: ``evfleet predict --vehicle EV0003 --hour 8.5 --temp-c 4 --out edges.parquet``
+    """
+    from evfleet.features import context_for_vehicle, network_edges
+    from evfleet.models import predict_network
+    from tasks.mlflow_utils import load_champion
+
+    root = workspace_path(workspace)
+    cfg = effective_config(config)
+    ws = Workspace(root)
+    network_id = ws.resolve("network", network)
+    try:
+        day = dt.date.fromisoformat(date) if date else cfg.fleet.start_date
+    except ValueError:
+        msg = f"--date must be YYYY-MM-DD, got {date!r}"
+        raise ConfigError(msg) from None
+    fleet, daily = _history(ws, dataset)
+    context = context_for_vehicle(
+        vehicle,
+        departure=pd.Timestamp(day) + pd.Timedelta(hours=hour),
+        temp_c=temp_c,
+        fleet_info=fleet,
+        daily=daily,
+        wind_kph=wind_kph,
+        wind_from_deg=wind_from_deg,
+        humidity_pct=humidity_pct,
+        is_raining=raining,
+    )
+    folder = ws.stage_dir("network", network_id)
+    edges = network_edges(
+        read_table(folder / "edges.parquet"), read_table(folder / "nodes.parquet")
+    )
+    model = load_champion(root)
+    started = time.perf_counter()
+    pred = predict_network(model, edges, context, batch_size=cfg.performance.predict_batch_size)
+    elapsed = time.perf_counter() - started
+    target = out or root / "predictions" / f"energy-{network_id}-{vehicle}-{hour:g}h.parquet"
+    write_parquet(pred, target)
+    console.print(
+        f"{len(pred):,} edges of network {network_id} with {model.family} in {elapsed:.2f} s "
+        f"({len(pred) / max(elapsed, 1e-9):,.0f} edges/s): mean "
+        f"{pred['energy_kwh'].sum() / (pred['length_m'].sum() / 1000):.3f} kWh/km -> {target}"
+    )

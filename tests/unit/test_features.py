@@ -1,0 +1,241 @@
+"""Feature builder: leak-freedom, look-ahead, history, splits, network consistency, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from evfleet.errors import InputDataError
+from evfleet.features import (
+    FEATURES,
+    FORBIDDEN_INPUTS,
+    HISTORY_FEATURES,
+    PredictionContext,
+    assign_splits,
+    build_features,
+    network_edges,
+    network_features,
+    sample_trips,
+    split_by_time,
+    split_by_vehicle,
+)
+from evfleet.schema import ENERGY_COMPONENTS
+from tests.fixtures.ml_dataset import MLDataset, make_ml_dataset
+
+
+@pytest.fixture(scope="module")
+def data() -> MLDataset:
+    return make_ml_dataset(n_vehicles=8, days=4, trips_per_day=2, seed=3)
+
+
+@pytest.fixture(scope="module")
+def table(data: MLDataset) -> pd.DataFrame:
+    return build_features(data.segments, data.fleet_info, data.weather, nodes=data.nodes)
+
+
+def _features(
+    data: MLDataset, segments: pd.DataFrame, weather: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    return build_features(
+        segments, data.fleet_info, data.weather if weather is None else weather, nodes=data.nodes
+    )
+
+
+def test_table_has_every_feature_and_no_realised_input(table: pd.DataFrame) -> None:
+    assert set(FEATURES) <= set(table.columns)
+    assert not set(FEATURES) & FORBIDDEN_INPUTS
+    assert not set(FEATURES) & set(ENERGY_COMPONENTS)
+    assert np.isfinite(table["kwh_per_km"]).all()
+    np.testing.assert_allclose(table["kwh_per_km"] * table["length_m"] / 1000, table["energy_kwh"])
+    assert set(table["end_control"].astype(str)) <= {"none", "signal", "stop"}
+
+
+def test_realised_columns_do_not_change_features(data: MLDataset, table: pd.DataFrame) -> None:
+    rng = np.random.default_rng(0)
+    scrambled = data.segments.copy()
+    for col in ("mean_speed_kph", "max_speed_kph", "n_stops", "duration_s", *ENERGY_COMPONENTS):
+        scrambled[col] = scrambled[col].to_numpy()[rng.permutation(len(scrambled))]
+    pd.testing.assert_frame_equal(_features(data, scrambled)[list(FEATURES)], table[list(FEATURES)])
+
+
+def test_look_ahead_changes_after_t_leave_earlier_features_unchanged(
+    data: MLDataset, table: pd.DataFrame
+) -> None:
+    t = data.segments["start_time"].quantile(0.6)
+    later = data.segments["start_time"] >= t
+    changed = data.segments.copy()
+    changed.loc[later, "energy_kwh"] *= 3.0
+    changed.loc[later, "temp_c"] += 15.0
+    changed.loc[later, "length_m"] *= 2.0
+    weather = data.weather.copy()
+    day = pd.to_datetime(weather["date"].astype(str)) + pd.to_timedelta(weather["hour"], unit="h")
+    weather.loc[day >= t.floor("h") + pd.Timedelta(hours=1), "humidity_pct"] = 1.0
+    after = _features(data, changed, weather)
+    before_t = (table["start_time"] < t).to_numpy()
+    assert before_t.sum() > 100
+    pd.testing.assert_frame_equal(
+        after.loc[before_t, list(FEATURES)].reset_index(drop=True),
+        table.loc[before_t, list(FEATURES)].reset_index(drop=True),
+    )
+    assert not after.loc[~before_t, "hist_kwh_per_km"].equals(
+        table.loc[~before_t, "hist_kwh_per_km"]
+    )
+
+
+def test_history_aggregates_strictly_earlier_days(table: pd.DataFrame) -> None:
+    vid = table["vehicle_id"].iloc[0]
+    rows = table[table["vehicle_id"] == vid]
+    day = rows["start_time"].dt.normalize()
+    first = rows[day == day.min()]
+    assert first["hist_kwh_per_km"].isna().all()
+    assert (first["hist_days"] == 0).all()
+    last_day = day.max()
+    earlier = rows[day < last_day]
+    expected = earlier["energy_kwh"].sum() / (earlier["length_m"].sum() / 1000)
+    got = rows.loc[day == last_day, "hist_kwh_per_km"].unique()
+    np.testing.assert_allclose(got, [expected])
+    assert rows.loc[day == last_day, "hist_days"].iloc[0] == day[day < last_day].nunique()
+
+
+def test_vehicle_split_never_shares_a_vehicle(table: pd.DataFrame) -> None:
+    labels = split_by_vehicle(table["vehicle_id"], seed=1)
+    groups = {s: set(table.loc[labels == s, "vehicle_id"]) for s in ("train", "valid", "test")}
+    assert all(groups.values())
+    assert not groups["train"] & (groups["valid"] | groups["test"])
+    assert not groups["valid"] & groups["test"]
+    np.testing.assert_array_equal(labels, split_by_vehicle(table["vehicle_id"], seed=1))
+
+
+def test_time_split_holds_out_last_days_with_whole_trips(table: pd.DataFrame) -> None:
+    labels = split_by_time(table["trip_id"], table["start_time"])
+    per_trip = pd.Series(labels).groupby(table["trip_id"].to_numpy()).nunique()
+    assert (per_trip == 1).all()
+    day = table["start_time"].dt.normalize()
+    assert day[labels == "train"].max() < day[labels == "valid"].min()
+    assert day[labels == "valid"].max() < day[labels == "test"].min()
+    splits = assign_splits(table, seed=1)
+    assert {"split_vehicle", "split_time"} <= set(splits.columns)
+
+
+def test_split_and_sample_errors(table: pd.DataFrame) -> None:
+    with pytest.raises(InputDataError, match="at least 3 vehicles"):
+        split_by_vehicle(pd.Series(["a", "b", "a"]))
+    keep = sample_trips(table["trip_id"], 0.5, seed=2)
+    kept = table.loc[keep, "trip_id"].unique()
+    assert 0 < len(kept) < table["trip_id"].nunique()
+    assert keep.sum() == table["trip_id"].isin(kept).sum()
+    with pytest.raises(InputDataError, match="fraction"):
+        sample_trips(table["trip_id"], 0.0)
+
+
+def test_network_features_match_training_features(data: MLDataset, table: pd.DataFrame) -> None:
+    through = np.flatnonzero((table["is_trip_start"] == 0) & (table["is_trip_end"] == 0))
+    pos = int(through[len(through) // 2])
+    row, seg = table.iloc[pos], data.segments.iloc[pos]
+    assert not feats_flags_set(row)
+    veh = data.fleet_info.set_index("vehicle_id").loc[row["vehicle_id"]]
+    wind_from = 0.0
+    context = PredictionContext(
+        model=str(veh["model"]),
+        mass_kg=float(veh["mass_kg"]),
+        battery_kwh=float(veh["battery_kwh"]),
+        departure=row["start_time"],
+        temp_c=float(seg["temp_c"]),
+        humidity_pct=row["humidity_pct"],
+        is_raining=bool(row["is_raining"]),
+        driver_profile=str(veh["driver_profile"]),
+        driving_style=str(veh["driving_style"]),
+        charging_personality=str(veh["charging_personality"]),
+        wind_kph=0.0,
+        wind_from_deg=wind_from,
+        history={n: row[n] for n in HISTORY_FEATURES},
+    )
+    edges = network_edges(data.edges, data.nodes)
+    feats = network_features(edges, context)
+    assert len(feats) == len(data.edges)
+    match = ((edges["u"] == row["u"]) & (edges["v"] == row["v"])).to_numpy()
+    got = feats.loc[match].iloc[0]
+    wind = {"headwind_kph", "crosswind_kph", "aero_prior_kwh_per_km", "physics_prior_kwh_per_km"}
+    for name in FEATURES:
+        if name in wind:
+            continue
+        if isinstance(got[name], str):
+            assert got[name] == str(row[name]), name
+        else:
+            np.testing.assert_allclose(got[name], row[name], rtol=1e-9, atol=1e-6, err_msg=name)
+
+
+def feats_flags_set(row: pd.Series) -> bool:
+    return bool(row["is_trip_start"] or row["is_trip_end"])
+
+
+def test_route_position_flags(table: pd.DataFrame) -> None:
+    first = table.groupby("trip_id")["seq"].transform("min") == table["seq"]
+    last = table.groupby("trip_id")["seq"].transform("max") == table["seq"]
+    np.testing.assert_array_equal(table["is_trip_start"], (table["seq"] == 0).astype(float))
+    assert (table.loc[first, "is_trip_start"] == 1).all()
+    assert (table.loc[last, "is_trip_end"] == 1).all()
+    assert table["is_trip_end"].sum() == table["trip_id"].nunique()
+
+
+def test_network_wind_projection() -> None:
+    edges = pd.DataFrame(
+        {
+            "u": [0, 1],
+            "v": [1, 0],
+            "key": [0, 0],
+            "length_m": [500.0, 500.0],
+            "highway": ["primary", "primary"],
+            "speed_kph": [50.0, 50.0],
+            "grade": [0.0, 0.0],
+        }
+    )
+    nodes = pd.DataFrame(
+        {
+            "node_id": [0, 1],
+            "lat": [37.70, 37.7045],
+            "lon": [-122.3, -122.3],
+            "elevation_m": [10.0, 10.0],
+        }
+    )
+    context = PredictionContext(
+        model="nissan_leaf",
+        mass_kg=1700,
+        battery_kwh=39,
+        departure=pd.Timestamp("2024-01-15 08:00"),
+        temp_c=10,
+        wind_kph=20,
+        wind_from_deg=0,
+    )
+    feats = network_features(network_edges(edges, nodes), context)
+    np.testing.assert_allclose(feats["headwind_kph"], [20.0, -20.0], atol=1e-6)
+    assert feats["aero_prior_kwh_per_km"].iloc[0] > feats["aero_prior_kwh_per_km"].iloc[1]
+
+
+def test_bad_inputs_give_clear_errors(data: MLDataset) -> None:
+    with pytest.raises(InputDataError, match="empty"):
+        build_features(data.segments.iloc[:0], data.fleet_info, data.weather)
+    with pytest.raises(InputDataError, match="missing columns: grade"):
+        build_features(data.segments.drop(columns=["grade"]), data.fleet_info, data.weather)
+    with pytest.raises(InputDataError, match="missing from fleet_info"):
+        build_features(data.segments, data.fleet_info.iloc[1:], data.weather)
+    bad_fleet = data.fleet_info.assign(model="flying_car")
+    with pytest.raises(InputDataError, match="unknown vehicle id 'flying_car'"):
+        build_features(data.segments, bad_fleet, data.weather)
+    with pytest.raises(InputDataError, match="temp_c"):
+        PredictionContext(
+            model="nissan_leaf",
+            mass_kg=1700,
+            battery_kwh=39,
+            departure=pd.Timestamp("2024-01-15"),
+            temp_c=99,
+        )
+
+
+def test_every_feature_is_documented_in_the_catalogue() -> None:
+    from evfleet.features import catalog
+
+    doc = catalog.__doc__ or ""
+    undocumented = [name for name in FEATURES if name not in doc]
+    assert not undocumented

@@ -1,0 +1,184 @@
+"""Model families, metrics, preprocessing, batch and network inference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from evfleet.config import ModelFamily
+from evfleet.errors import ConfigError, InputDataError
+from evfleet.features import (
+    FEATURES,
+    PredictionContext,
+    assign_splits,
+    build_features,
+    network_edges,
+    network_features,
+)
+from evfleet.models import (
+    EnergyModel,
+    evaluate,
+    fit_model,
+    importance_png,
+    measure_throughput,
+    pred_vs_actual_png,
+    predict_network,
+    predict_route,
+    regression_metrics,
+    split_frames,
+    tune_family,
+)
+from evfleet.models.preprocess import CategoryCoder
+from tests.fixtures.ml_dataset import MLDataset, make_ml_dataset
+
+
+@pytest.fixture(scope="module")
+def data() -> MLDataset:
+    return make_ml_dataset(n_vehicles=9, days=3, trips_per_day=2, seed=5)
+
+
+@pytest.fixture(scope="module")
+def table(data: MLDataset) -> pd.DataFrame:
+    feats = build_features(data.segments, data.fleet_info, data.weather, nodes=data.nodes)
+    return assign_splits(feats, seed=7)
+
+
+@pytest.fixture(scope="module")
+def model(table: pd.DataFrame) -> EnergyModel:
+    frames = split_frames(table)
+    return fit_model(
+        "lightgbm",
+        {"num_leaves": 15, "learning_rate": 0.1},
+        frames["train"],
+        frames["valid"],
+        seed=0,
+        n_jobs=1,
+    )
+
+
+@pytest.mark.parametrize("family", list(ModelFamily))
+def test_each_family_beats_the_mean_baseline(table: pd.DataFrame, family: ModelFamily) -> None:
+    result = tune_family(table, family, n_trials=1, timeout_s=30, seed=0, n_jobs=2)
+    test, baseline = result.metrics["test"], result.metrics["baseline_test"]
+    assert test["seg_kwh_mae"] < 0.8 * baseline["seg_kwh_mae"]
+    assert test["trip_kwh_mape"] < baseline["trip_kwh_mape"]
+    assert test["seg_kwh_per_km_r2"] > 0.3
+    assert "time_test" in result.metrics
+    assert len(result.study.trials) == 1
+    assert result.importances.index[0] in FEATURES
+    test_rows = split_frames(table)["test"]
+    np.testing.assert_allclose(
+        result.model.predict(test_rows), result.model.predict(test_rows, native=True), atol=1e-6
+    )
+    assert result.model.compiled is not None
+    if family in (ModelFamily.XGBOOST, ModelFamily.LIGHTGBM, ModelFamily.CATBOOST):
+        assert result.study.trials[0].intermediate_values, "boosting trials report to the pruner"
+
+
+def test_tuning_is_reproducible(table: pd.DataFrame) -> None:
+    first = tune_family(table, "linear", n_trials=2, timeout_s=30, seed=4)
+    second = tune_family(table, "linear", n_trials=2, timeout_s=30, seed=4)
+    assert first.params == second.params
+    assert first.metrics["test"] == second.metrics["test"]
+
+
+def test_unknown_family_is_a_config_error(table: pd.DataFrame) -> None:
+    with pytest.raises(ConfigError, match="unknown model family 'svm'; choose from: linear"):
+        tune_family(table, "svm", n_trials=1, timeout_s=5)
+
+
+def test_predictions_in_kwh_per_km_and_kwh(model: EnergyModel, table: pd.DataFrame) -> None:
+    out = model.predict_energy(table, batch_size=333)
+    np.testing.assert_allclose(out["kwh_per_km"], model.predict(table))
+    np.testing.assert_allclose(out["energy_kwh"], out["kwh_per_km"] * table["length_m"] / 1000)
+    assert model.predict(table.iloc[:0]).shape == (0,)
+    with pytest.raises(InputDataError, match="missing feature columns: grade"):
+        model.predict(table.drop(columns=["grade"]))
+
+
+def test_string_and_category_inputs_predict_identically(
+    model: EnergyModel, table: pd.DataFrame
+) -> None:
+    as_str = table.astype(
+        {c: str for c in FEATURES if isinstance(table[c].dtype, pd.CategoricalDtype)}
+    )
+    np.testing.assert_array_equal(model.predict(as_str), model.predict(table))
+
+
+def test_category_coder_learns_on_training_rows_only() -> None:
+    train = pd.DataFrame({"c": ["a", "b", "a"], "x": [1.0, np.nan, 3.0]})
+    coder = CategoryCoder(categorical=("c",), numeric=("x",)).fit(train)
+    out = coder.transform(pd.DataFrame({"c": ["b", "zzz"], "x": [5.0, 6.0]}))
+    assert out.dtype == np.float32
+    assert out[0, 0] == 1.0
+    assert np.isnan(out[1, 0])
+    np.testing.assert_array_equal(out[:, 1], [5.0, 6.0])
+
+
+def test_regression_metrics_known_values() -> None:
+    m = regression_metrics(np.array([1.0, 2.0, 3.0, 0.001]), np.array([1.5, 2.0, 2.0, 0.001]))
+    assert m["mae"] == pytest.approx(0.375)
+    assert m["rmse"] == pytest.approx(np.sqrt((0.25 + 1.0) / 4))
+    assert m["mape"] == pytest.approx(100 * (0.5 + 0 + 1 / 3) / 3)
+    assert m["wape"] == pytest.approx(100 * 1.5 / 6.001)
+    table = pd.DataFrame(
+        {
+            "trip_id": ["a", "a", "b"],
+            "length_m": [1000.0, 2000.0, 500.0],
+            "energy_kwh": [0.2, 0.3, 0.1],
+            "kwh_per_km": [0.2, 0.15, 0.2],
+        }
+    )
+    ev = evaluate(table, np.array([0.2, 0.15, 0.4]))
+    assert ev["seg_kwh_per_km_mae"] == pytest.approx(0.2 / 3)
+    assert ev["trip_kwh_mae"] == pytest.approx(0.05)
+    assert ev["n_trips"] == 2
+
+
+def test_network_prediction_one_row_per_edge(model: EnergyModel, data: MLDataset) -> None:
+    edges = network_edges(data.edges, data.nodes)
+    context = PredictionContext(
+        model="tesla_model_3",
+        mass_kg=1980,
+        battery_kwh=75,
+        departure=pd.Timestamp("2024-01-16 08:30"),
+        temp_c=5.0,
+        wind_kph=10,
+        wind_from_deg=270,
+    )
+    out = predict_network(model, edges, context, batch_size=100)
+    assert len(out) == len(data.edges)
+    assert list(out.columns) == ["u", "v", "key", "length_m", "kwh_per_km", "energy_kwh"]
+    assert np.isfinite(out["energy_kwh"]).all()
+    uphill = data.edges["grade"].to_numpy() > 0.02
+    downhill = data.edges["grade"].to_numpy() < -0.02
+    assert out.loc[uphill, "kwh_per_km"].mean() > out.loc[downhill, "kwh_per_km"].mean()
+    whole = predict_network(model, edges, context)
+    np.testing.assert_allclose(whole["energy_kwh"], out["energy_kwh"])
+    assert measure_throughput(model, network_features(edges, context), repeats=1) > 0
+
+
+def test_route_prediction_marks_the_ends(model: EnergyModel, data: MLDataset) -> None:
+    edges = network_edges(data.edges, data.nodes)
+    context = PredictionContext(
+        model="nissan_leaf",
+        mass_kg=1700,
+        battery_kwh=39,
+        departure=pd.Timestamp("2024-01-16 12:00"),
+        temp_c=12.0,
+    )
+    route = edges.iloc[[3, 10, 20, 40]]
+    legs = predict_route(model, route, context)
+    through = predict_network(model, route.reset_index(drop=True), context)
+    assert len(legs) == 4
+    np.testing.assert_allclose(legs["energy_kwh"].iloc[1:3], through["energy_kwh"].iloc[1:3])
+    assert np.isfinite(legs["energy_kwh"]).all()
+
+
+def test_plots_are_written(model: EnergyModel, table: pd.DataFrame, tmp_path) -> None:
+    test = split_frames(table)["test"]
+    preds = test.assign(pred_kwh_per_km=model.predict(test))
+    imp = pd.Series({"grade": 0.002, "length_m": 0.001})
+    assert importance_png(imp, tmp_path / "imp.png", title="t").stat().st_size > 1000
+    assert pred_vs_actual_png(preds, tmp_path / "pva.png", title="t").stat().st_size > 1000
