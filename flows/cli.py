@@ -45,8 +45,11 @@ def _root(
 ) -> None:
     _state["debug"] = debug
     if not (debug or verbose):
-        # Prefect would print task tracebacks; the CLI reports errors in one line instead.
+        # Prefect would print task tracebacks and MLflow its notices; the CLI reports
+        # errors in one line and results in its own summary instead.
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
+        os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "ERROR")
+        logging.getLogger("optuna").setLevel(logging.ERROR)
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
