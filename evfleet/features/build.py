@@ -21,6 +21,7 @@ from evfleet.features.catalog import CATEGORICAL_FEATURES, HISTORY_FEATURES, NUM
 from evfleet.network.geo import bearing_deg
 from evfleet.physics import air_density_kg_m3, road_class_codes, time_of_day_congestion
 from evfleet.physics.hvac import CABIN_SETPOINT_C, COMFORT_BAND_K
+from evfleet.physics.model import GRAVITY_MPS2
 from evfleet.vehicles import get_vehicle
 
 logger = logging.getLogger(__name__)
@@ -59,7 +60,6 @@ HVAC_KW_PER_K: Final = 0.1
 """Nominal HVAC electrical power per kelvin outside the comfort band, in the physics prior."""
 DEFAULT_HUMIDITY: Final = 0.6
 """Relative humidity assumed for air density when the forecast has none."""
-_G: Final = 9.81
 _J_PER_M_TO_KWH_PER_KM: Final = 1.0 / 3600.0
 _MIN_SPEED_KPH: Final = 3.0
 _SEASONS: Final = np.array(
@@ -139,8 +139,8 @@ def _physics_priors(cols: dict[str, Any]) -> dict[str, NDArray[np.float64]]:
     v_mps = cols["expected_speed_kph"] / 3.6
     air_mps = v_mps + cols["headwind_kph"] / 3.6
     h_per_km = cols["expected_time_s_per_km"] / 3600.0
-    rolling = mass * _G * cols["rolling_resistance"] * cos_theta * _J_PER_M_TO_KWH_PER_KM
-    grade = mass * _G * sin_theta * _J_PER_M_TO_KWH_PER_KM
+    rolling = mass * GRAVITY_MPS2 * cols["rolling_resistance"] * cos_theta * _J_PER_M_TO_KWH_PER_KM
+    grade = mass * GRAVITY_MPS2 * sin_theta * _J_PER_M_TO_KWH_PER_KM
     aero = 0.5 * cols["air_density_kg_m3"] * cols["cda_m2"] * air_mps * np.abs(air_mps)
     aero = aero * _J_PER_M_TO_KWH_PER_KM
     aux = cols["aux_w"] / 1000.0 * h_per_km

@@ -31,6 +31,35 @@ WorkspaceOpt = Annotated[
 ]
 
 
+VehiclesOpt = Annotated[int | None, typer.Option(help="Fleet size.")]
+DaysOpt = Annotated[int | None, typer.Option(help="Simulated days.")]
+StartDateOpt = Annotated[
+    dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="First day (YYYY-MM-DD).")
+]
+SeedOpt = Annotated[int | None, typer.Option(help="Seed of the fleet simulation.")]
+RunnerOpt = Annotated[str | None, typer.Option(help="Task runner: local or dask.")]
+DaskAddressOpt = Annotated[str | None, typer.Option(help="Address of an existing Dask scheduler.")]
+
+
+def fleet_overrides(
+    vehicles: int | None,
+    days: int | None,
+    start_date: dt.datetime | None,
+    seed: int | None,
+    runner: str | None,
+    dask_address: str | None,
+) -> dict[str, Any]:
+    """Dotted config overrides of the fleet and runner flags (``None`` = not given)."""
+    return {
+        "fleet.n_vehicles": vehicles,
+        "fleet.days": days,
+        "fleet.start_date": start_date.date() if start_date else None,
+        "fleet.seed": seed,
+        "performance.runner": runner,
+        "performance.dask_address": dask_address,
+    }
+
+
 def workspace_path(workspace: Path | None) -> Path:
     """Resolve the workspace and configure the offline environment for it."""
     chosen = workspace or Path(os.environ.get(WORKSPACE_ENV) or DEFAULT_WORKSPACE)

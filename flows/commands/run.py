@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import time
 from pathlib import Path
@@ -12,7 +11,20 @@ import typer
 from rich.table import Table
 
 from evfleet.storage import Workspace
-from flows.commands.common import ConfigOpt, WorkspaceOpt, console, effective_config, workspace_path
+from flows.commands.common import (
+    ConfigOpt,
+    DaskAddressOpt,
+    DaysOpt,
+    RunnerOpt,
+    SeedOpt,
+    StartDateOpt,
+    VehiclesOpt,
+    WorkspaceOpt,
+    console,
+    effective_config,
+    fleet_overrides,
+    workspace_path,
+)
 from flows.commands.network import network_overrides
 from flows.commands.progress import pipeline_progress
 
@@ -51,17 +63,13 @@ def describe_stage(folder: Path, stage: str) -> str:
 def run(
     config: ConfigOpt = None,
     workspace: WorkspaceOpt = None,
-    vehicles: Annotated[int | None, typer.Option(help="Fleet size.")] = None,
-    days: Annotated[int | None, typer.Option(help="Simulated days.")] = None,
-    start_date: Annotated[
-        dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="First day (YYYY-MM-DD).")
-    ] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed of the fleet simulation.")] = None,
+    vehicles: VehiclesOpt = None,
+    days: DaysOpt = None,
+    start_date: StartDateOpt = None,
+    seed: SeedOpt = None,
     osm_file: Annotated[Path | None, typer.Option(help="Use a local OSM extract.")] = None,
-    runner: Annotated[str | None, typer.Option(help="Task runner: local or dask.")] = None,
-    dask_address: Annotated[
-        str | None, typer.Option(help="Address of an existing Dask scheduler.")
-    ] = None,
+    runner: RunnerOpt = None,
+    dask_address: DaskAddressOpt = None,
 ) -> None:
     """Run the whole pipeline; stages whose inputs did not change are reused.
 
@@ -75,14 +83,7 @@ def run(
     """
     root = workspace_path(workspace)
     overrides = network_overrides(osm_file, None, None, None)
-    overrides |= {
-        "fleet.n_vehicles": vehicles,
-        "fleet.days": days,
-        "fleet.start_date": start_date.date() if start_date else None,
-        "fleet.seed": seed,
-        "performance.runner": runner,
-        "performance.dask_address": dask_address,
-    }
+    overrides |= fleet_overrides(vehicles, days, start_date, seed, runner, dask_address)
     cfg = effective_config(config, overrides)
     Workspace(root).ensure()
     from flows.end_to_end import end_to_end_flow

@@ -2,28 +2,36 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 import typer
 
-from flows.commands.common import ConfigOpt, WorkspaceOpt, console, effective_config, workspace_path
+from flows.commands.common import (
+    ConfigOpt,
+    DaskAddressOpt,
+    DaysOpt,
+    RunnerOpt,
+    SeedOpt,
+    StartDateOpt,
+    VehiclesOpt,
+    WorkspaceOpt,
+    console,
+    effective_config,
+    fleet_overrides,
+    workspace_path,
+)
 from flows.commands.progress import pipeline_progress
 
 
 def synth(
     config: ConfigOpt = None,
     workspace: WorkspaceOpt = None,
-    vehicles: Annotated[int | None, typer.Option(help="Fleet size.")] = None,
-    days: Annotated[int | None, typer.Option(help="Simulated days.")] = None,
-    start_date: Annotated[
-        dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="First day (YYYY-MM-DD).")
-    ] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed of the fleet simulation.")] = None,
-    runner: Annotated[str | None, typer.Option(help="Task runner: local or dask.")] = None,
-    dask_address: Annotated[
-        str | None, typer.Option(help="Address of an existing Dask scheduler.")
-    ] = None,
+    vehicles: VehiclesOpt = None,
+    days: DaysOpt = None,
+    start_date: StartDateOpt = None,
+    seed: SeedOpt = None,
+    runner: RunnerOpt = None,
+    dask_address: DaskAddressOpt = None,
     chunk_vehicles: Annotated[int | None, typer.Option(help="Vehicles per parallel chunk.")] = None,
 ) -> None:
     """Generate (or reuse) the six-table ground-truth dataset on the configured network.
@@ -40,12 +48,7 @@ def synth(
     cfg = effective_config(
         config,
         {
-            "fleet.n_vehicles": vehicles,
-            "fleet.days": days,
-            "fleet.start_date": start_date.date() if start_date else None,
-            "fleet.seed": seed,
-            "performance.runner": runner,
-            "performance.dask_address": dask_address,
+            **fleet_overrides(vehicles, days, start_date, seed, runner, dask_address),
             "performance.synth_chunk_vehicles": chunk_vehicles,
         },
     )

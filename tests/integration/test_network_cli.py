@@ -9,18 +9,9 @@ from pathlib import Path
 import pytest
 
 from flows.cli import main
+from tests.fixtures.cli import run_cli
 
 pytestmark = pytest.mark.integration
-
-
-def _cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +35,7 @@ def _snapshot(ws: Path) -> dict[str, bytes]:
 def test_info_json_and_plot(
     built: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    code, out, err = _cli(["network", "info", "--json", "-w", str(built)], capsys)
+    code, out, err = run_cli(["network", "info", "--json", "-w", str(built)], capsys)
     assert code == 0, err
     info = json.loads(out)
     for key in (
@@ -63,7 +54,7 @@ def test_info_json_and_plot(
     assert south < north
     assert info["source"] == "embedded"
     png = tmp_path / "net.png"
-    code, _, err = _cli(["network", "plot", "-w", str(built), "--out", str(png)], capsys)
+    code, _, err = run_cli(["network", "plot", "-w", str(built), "--out", str(png)], capsys)
     assert code == 0, err
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -90,7 +81,7 @@ def test_bad_inputs_fail_in_one_line_and_keep_the_old_network(
 ) -> None:
     before = _snapshot(built)
     for case, (args, needle) in _bad_inputs(tmp_path).items():
-        code, _, err = _cli(["network", "build", "-w", str(built), *args], capsys)
+        code, _, err = run_cli(["network", "build", "-w", str(built), *args], capsys)
         assert code != 0, case
         assert "Traceback" not in err, case
         assert needle.lower() in err.lower(), (case, err)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from flows.cli import main
+from tests.fixtures.cli import run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -18,16 +18,6 @@ TINY = {
     "performance": {"synth_chunk_vehicles": 2},
     "training": {"models": ["linear", "lightgbm"], "n_trials": 2, "timeout_s": 20},
 }
-
-
-def _cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.fixture(scope="module")
@@ -40,24 +30,24 @@ def tiny_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_run_builds_then_reuses_everything(
     prefect_harness: None, tiny_config: Path, workspace: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, err = _cli(["run", "-c", str(tiny_config), "-w", str(workspace)], capsys)
+    code, out, err = run_cli(["run", "-c", str(tiny_config), "-w", str(workspace)], capsys)
     assert code == 0, err
     assert out.count("built") >= 4
     assert "Champion energy model" in out
     stages = {p.parent.parent.name for p in workspace.glob("*/*/manifest.json")}
     assert {"network", "datasets", "quality", "features"} <= stages
 
-    code, out, err = _cli(["run", "-c", str(tiny_config), "-w", str(workspace)], capsys)
+    code, out, err = run_cli(["run", "-c", str(tiny_config), "-w", str(workspace)], capsys)
     assert code == 0, err
     assert "built" not in out
     assert out.count("reused") >= 4
 
-    code, out, _ = _cli(
+    code, out, _ = run_cli(
         ["sql", "--json", "-w", str(workspace), "select count(*) n from edges"], capsys
     )
     assert code == 0
     assert json.loads(out)[0]["n"] > 100
-    code, out, _ = _cli(
+    code, out, _ = run_cli(
         ["sql", "--json", "-w", str(workspace), "select count(distinct vehicle_id) n from routes"],
         capsys,
     )

@@ -9,17 +9,8 @@ import pytest
 import typer
 
 from evfleet.storage import Workspace, write_parquet
-from flows.cli import app, main
-
-
-def invoke(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
+from flows.cli import app
+from tests.fixtures.cli import run_cli
 
 
 def _all_command_paths() -> list[list[str]]:
@@ -38,7 +29,7 @@ def _all_command_paths() -> list[list[str]]:
 
 @pytest.mark.parametrize("path", _all_command_paths(), ids=lambda p: " ".join(p) or "evfleet")
 def test_every_command_has_help(path: list[str], capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = invoke([*path, "--help"], capsys)
+    code, out, _ = run_cli([*path, "--help"], capsys)
     assert code == 0
     assert "Usage" in out
 
@@ -53,11 +44,11 @@ def test_leaf_commands_show_examples(capsys: pytest.CaptureFixture[str]) -> None
 
 
 def test_config_show_output_validates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = invoke(["config", "show"], capsys)
+    code, out, _ = run_cli(["config", "show"], capsys)
     assert code == 0
     path = tmp_path / "c.yaml"
     path.write_text(out)
-    assert invoke(["config", "validate", str(path)], capsys)[0] == 0
+    assert run_cli(["config", "validate", str(path)], capsys)[0] == 0
 
 
 def test_config_validate_reports_and_exits_2(
@@ -65,7 +56,7 @@ def test_config_validate_reports_and_exits_2(
 ) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text("fleet:\n  n_vehicles: 0\n  colour: red\n")
-    code, _, err = invoke(["config", "validate", str(path)], capsys)
+    code, _, err = run_cli(["config", "validate", str(path)], capsys)
     assert code == 2
     assert "fleet.n_vehicles" in err
     assert "fleet.colour: unknown key" in err
@@ -76,22 +67,22 @@ def test_sql_formats_and_refusal(tmp_path: Path, capsys: pytest.CaptureFixture[s
     ws = Workspace(tmp_path)
     path = write_parquet(pd.DataFrame({"x": [1, 2]}), tmp_path / "t.parquet")
     ws.register("network", "n1", {"things": path})
-    code, out, _ = invoke(
+    code, out, _ = run_cli(
         ["sql", "--json", "select sum(x) s from things", "-w", str(tmp_path)], capsys
     )
     assert code == 0
     assert json.loads(out) == [{"s": 3}]
-    code, out, _ = invoke(
+    code, out, _ = run_cli(
         ["sql", "--csv", "select x from things order by x", "-w", str(tmp_path)], capsys
     )
     assert out.splitlines() == ["x", "1", "2"]
-    code, _, err = invoke(["sql", "drop view things", "-w", str(tmp_path)], capsys)
+    code, _, err = run_cli(["sql", "drop view things", "-w", str(tmp_path)], capsys)
     assert code == 1
     assert "read-only" in err
 
 
 def test_errors_are_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = invoke(["network", "info", "-w", str(tmp_path)], capsys)
+    code, _, err = run_cli(["network", "info", "-w", str(tmp_path)], capsys)
     assert code == 1
     assert "no network output" in err
     assert "Traceback" not in err
