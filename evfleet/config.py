@@ -24,7 +24,6 @@ from evfleet.vehicles import DEFAULT_MARKET_SHARES, list_vehicles
 SHARE_TOLERANCE = 1e-6
 
 
-
 class DriverProfile(StrEnum):
     """How a vehicle is used during the day."""
 

@@ -363,8 +363,8 @@ def segment_trip_mismatches(
     out = segments.loc[~same, ["trip_id", "vehicle_id"]]
     expected = np.full(int((~same).sum()), None, dtype=object)
     bad_known = known[~same]
-    expected[bad_known] = routes["vehicle_id"].iloc[idx.trip_pos[~same][bad_known]].to_numpy(
-        dtype=object
+    expected[bad_known] = (
+        routes["vehicle_id"].iloc[idx.trip_pos[~same][bad_known]].to_numpy(dtype=object)
     )
     return out.assign(trip_vehicle_id=expected)
 

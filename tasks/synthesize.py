@@ -16,7 +16,7 @@ from typing import Any
 from prefect import task
 
 from evfleet.config import StudioConfig
-from evfleet.fleet import generate_fleet, generate_weather, simulate_chunk
+from evfleet.fleet import SIMULATOR_VERSION, generate_fleet, generate_weather, simulate_chunk
 from evfleet.network import RoadGraph
 from evfleet.schema import SCHEMA_VERSION, conform
 from evfleet.storage import Workspace, read_table, stage_id, write_parquet
@@ -43,9 +43,16 @@ class SynthPlan:
 
 
 def dataset_id(config: StudioConfig, network_id: str) -> str:
-    """Stage id of a dataset: fleet + charging config, the network id, the schema version."""
+    """Stage id of a dataset: fleet + charging config, the network id, the schema and
+    simulator versions."""
     section = {"fleet": config.section_dict("fleet"), "charging": config.section_dict("charging")}
-    return stage_id("datasets", section, inputs=[network_id], schema_version=SCHEMA_VERSION)
+    return stage_id(
+        "datasets",
+        section,
+        inputs=[network_id],
+        schema_version=SCHEMA_VERSION,
+        extra={"simulator_version": SIMULATOR_VERSION},
+    )
 
 
 def _id_from_params(params: dict[str, Any]) -> str:

@@ -49,7 +49,7 @@ from tasks.mlflow_utils import (
     use_workspace,
 )
 
-FEATURES_SCHEMA_VERSION: Final = 1
+FEATURES_SCHEMA_VERSION: Final = 2
 TRAIN_VERSION: Final = 1
 """Bump when tuning or evaluation changes, so cached family runs are retrained."""
 TARGET_TRANSFORM: Final = "physics_residual"

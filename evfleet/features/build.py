@@ -20,8 +20,14 @@ from evfleet.errors import InputDataError
 from evfleet.features.catalog import CATEGORICAL_FEATURES, HISTORY_FEATURES, NUMERIC_FEATURES
 from evfleet.network.geo import bearing_deg
 from evfleet.physics import air_density_kg_m3, road_class_codes, time_of_day_congestion
-from evfleet.physics.hvac import CABIN_SETPOINT_C, COMFORT_BAND_K
+from evfleet.physics.hvac import on_road_hvac_power_w
 from evfleet.physics.model import GRAVITY_MPS2
+from evfleet.physics.onroad import (
+    ON_ROAD_AUX_EXTRA_W,
+    PARKED_COLD_S,
+    on_road_crr_factor,
+    solar_irradiance_w_m2,
+)
 from evfleet.vehicles import get_vehicle
 
 logger = logging.getLogger(__name__)
@@ -56,8 +62,8 @@ DRIVETRAIN_EFFICIENCY: Final = 0.9
 """Nominal battery-to-wheel efficiency of the physics prior."""
 REGEN_SHARE: Final = 0.6
 """Nominal share of downhill potential energy recovered, in the physics prior."""
-HVAC_KW_PER_K: Final = 0.1
-"""Nominal HVAC electrical power per kelvin outside the comfort band, in the physics prior."""
+MAX_PARKED_H: Final = PARKED_COLD_S / 3600.0
+"""Parking time after which cabin and tyres are fully soaked (longer gaps are capped)."""
 DEFAULT_HUMIDITY: Final = 0.6
 """Relative humidity assumed for air density when the forecast has none."""
 _J_PER_M_TO_KWH_PER_KM: Final = 1.0 / 3600.0
@@ -131,41 +137,131 @@ def _season(month: ArrayLike) -> NDArray[np.str_]:
     return np.asarray(_SEASONS[np.asarray(month, dtype=np.int64) - 1])
 
 
-def _physics_priors(cols: dict[str, Any]) -> dict[str, NDArray[np.float64]]:
-    """Per-km energy terms of a fixed-coefficient longitudinal model at the expected speed."""
+def _on_road_hvac_w(cols: dict[str, Any], models: pd.Categorical) -> NDArray[np.float64]:
+    """Mean cabin climate power over each row's expected time on the edge, W.
+
+    The same cabin model the simulator drives with (:func:`on_road_hvac_power_w`): the
+    steady heat balance with occupants and sun, plus the warm-up of a cabin that soaked
+    towards ambient for ``parked_h`` and has been driving for ``trip_elapsed_min``. It is
+    evaluated once per vehicle model (heat pump or resistive heater, largest power).
+    """
+    n = cols["length_m"].shape[0]
+    temp = np.broadcast_to(cols["temp_c"], (n,))
+    sun = np.broadcast_to(
+        solar_irradiance_w_m2(cols["hour_of_day"], raining=cols["is_raining"] > 0), (n,)
+    )
+    elapsed = np.broadcast_to(cols["trip_elapsed_min"] * 60.0, (n,))
+    parked = np.broadcast_to(cols["parked_h"] * 3600.0, (n,))
+    on_edge = cols["expected_time_s_per_km"] * cols["length_m"] / 1000.0
+    out = np.empty(n, dtype=np.float64)
+    for code, name in enumerate(models.categories):
+        rows = models.codes == code
+        out[rows] = on_road_hvac_power_w(
+            get_vehicle(str(name)),
+            temp[rows],
+            solar_w_m2=sun[rows],
+            trip_time_s=elapsed[rows],
+            duration_s=on_edge[rows],
+            parked_s=parked[rows],
+        )
+    return out
+
+
+def _physics_priors(cols: dict[str, Any], models: pd.Categorical) -> dict[str, NDArray[np.float64]]:
+    """Per-km energy terms of a fixed-coefficient on-road model at the expected speed.
+
+    Rolling resistance carries the on-road factors the simulator's physics uses (pavement,
+    tyre pressure, wet road, tyres cold after ``parked_h`` warming up over the trip),
+    auxiliaries the on-road extra load, and climate control the cabin model of
+    :func:`_on_road_hvac_w`; drivetrain and regeneration use nominal efficiencies. Every
+    input is known before the edge is driven; nothing is fitted.
+    """
     secant = np.sqrt(1.0 + cols["grade"] ** 2)
     cos_theta, sin_theta = 1.0 / secant, cols["grade"] / secant
     mass = cols["mass_kg"]
     v_mps = cols["expected_speed_kph"] / 3.6
     air_mps = v_mps + cols["headwind_kph"] / 3.6
     h_per_km = cols["expected_time_s_per_km"] / 3600.0
-    rolling = mass * GRAVITY_MPS2 * cols["rolling_resistance"] * cos_theta * _J_PER_M_TO_KWH_PER_KM
+    crr_factor = on_road_crr_factor(
+        wet_road=cols["is_raining"],
+        trip_time_s=cols["trip_elapsed_min"] * 60.0,
+        duration_s=cols["expected_time_s_per_km"] * cols["length_m"] / 1000.0,
+        parked_s=cols["parked_h"] * 3600.0,
+    )
+    rolling = mass * GRAVITY_MPS2 * cols["rolling_resistance"] * crr_factor * cos_theta
+    rolling = rolling * _J_PER_M_TO_KWH_PER_KM
     grade = mass * GRAVITY_MPS2 * sin_theta * _J_PER_M_TO_KWH_PER_KM
     aero = 0.5 * cols["air_density_kg_m3"] * cols["cda_m2"] * air_mps * np.abs(air_mps)
     aero = aero * _J_PER_M_TO_KWH_PER_KM
-    aux = cols["aux_w"] / 1000.0 * h_per_km
-    temp = cols["temp_c"]
-    dt_k = np.maximum(
-        np.maximum(
-            CABIN_SETPOINT_C - COMFORT_BAND_K - temp, temp - CABIN_SETPOINT_C - COMFORT_BAND_K
-        ),
-        0.0,
-    )
-    hvac_load = dt_k * h_per_km
+    aux = (cols["aux_w"] + ON_ROAD_AUX_EXTRA_W) / 1000.0 * h_per_km
+    hvac = _on_road_hvac_w(cols, models) / 1000.0 * h_per_km
     traction = rolling + np.maximum(grade, 0.0) + np.maximum(aero, 0.0)
     prior = (
         traction / DRIVETRAIN_EFFICIENCY
         + REGEN_SHARE * DRIVETRAIN_EFFICIENCY * np.minimum(grade, 0.0)
         + aux
-        + HVAC_KW_PER_K * hvac_load
+        + hvac
     )
     return {
         "rolling_prior_kwh_per_km": rolling,
         "grade_prior_kwh_per_km": grade,
         "aero_prior_kwh_per_km": aero,
         "aux_prior_kwh_per_km": aux,
-        "hvac_load_k_h_per_km": hvac_load,
+        "hvac_prior_kwh_per_km": hvac,
         "physics_prior_kwh_per_km": prior,
+    }
+
+
+ROUTE_FEATURES: Final[tuple[str, ...]] = (
+    "trip_elapsed_min",
+    "prev_expected_speed_kph",
+    "next_expected_speed_kph",
+    "turn_deg",
+)
+"""Features that depend on the planned route around an edge (see :func:`route_context`)."""
+
+
+def route_context(
+    edges: pd.DataFrame,
+    hour_of_day: ArrayLike,
+    weekend: ArrayLike,
+    trip: ArrayLike | None = None,
+) -> dict[str, NDArray[np.float64]]:
+    """Route-order features of edges in driving order: what a planned route tells.
+
+    ``trip`` labels the trip of each row (``None``: all rows are one route); rows of a
+    trip must be in driving order. Returns :data:`ROUTE_FEATURES`:
+
+    * ``trip_elapsed_min``: expected minutes driven before the edge (summed expected
+      travel times of the route's earlier edges; realised durations are never used);
+    * ``prev_expected_speed_kph`` / ``next_expected_speed_kph``: expected speed of the
+      route's previous / next edge, 0 at the route's start / end (standstill): the speed
+      the vehicle accelerates from and slows to;
+    * ``turn_deg``: heading change from the edge onto the next edge (0..180), 0 at the end.
+    """
+    n = len(edges)
+    highway = _category(edges["highway"], n)
+    limit = edges["speed_limit_kph"].to_numpy(dtype=np.float64)
+    speed = expected_speed_kph(limit, highway, hour_of_day, weekend)
+    minutes = edges["length_m"].to_numpy(dtype=np.float64) / 1000.0 / speed * 60.0
+    heading = edge_heading_deg(edges)
+    labels = np.zeros(n, dtype=np.int64) if trip is None else pd.factorize(np.asarray(trip))[0]
+    first = np.ones(n, dtype=bool)
+    first[1:] = labels[1:] != labels[:-1]
+    last = np.ones(n, dtype=bool)
+    last[:-1] = first[1:]
+    if trip is not None and int(first.sum()) != int(labels.max(initial=-1)) + 1:
+        msg = "route_context needs the rows of each trip to be contiguous and in driving order"
+        raise InputDataError(msg)
+    running = pd.Series(minutes).groupby(labels, sort=False).cumsum().to_numpy()
+    prev_speed = np.where(first, 0.0, np.roll(speed, 1))
+    next_speed = np.where(last, 0.0, np.roll(speed, -1))
+    turn = np.abs((np.roll(heading, -1) - heading + 180.0) % 360.0 - 180.0)
+    return {
+        "trip_elapsed_min": np.asarray(running - minutes, dtype=np.float64),
+        "prev_expected_speed_kph": np.asarray(prev_speed, dtype=np.float64),
+        "next_expected_speed_kph": np.asarray(next_speed, dtype=np.float64),
+        "turn_deg": np.asarray(np.where(last, 0.0, turn), dtype=np.float64),
     }
 
 
@@ -205,6 +301,7 @@ def feature_frame(
     weather: Mapping[str, ArrayLike],
     vehicle: pd.DataFrame,
     history: Mapping[str, ArrayLike],
+    trip: Mapping[str, ArrayLike],
 ) -> pd.DataFrame:
     """Model inputs for rows of ``edges`` under the given context.
 
@@ -227,6 +324,12 @@ def feature_frame(
     history
         :data:`evfleet.features.catalog.HISTORY_FEATURES`, arrays or scalars (NaN when the
         vehicle has no earlier day).
+    trip
+        ``parked_h`` (parking time before the trip, capped at :data:`MAX_PARKED_H`) and
+        ``trip_elapsed_min`` (expected minutes driven when the edge starts), arrays or
+        scalars; optionally the other :data:`ROUTE_FEATURES` of a planned route (see
+        :func:`route_context`). Without them an edge is a through edge: the previous and
+        next edges run at its own expected speed and there is no turn.
 
     Returns
     -------
@@ -274,7 +377,15 @@ def feature_frame(
     for name in ("mass_kg", "battery_kwh", "cda_m2", "rolling_resistance", "heat_pump", "aux_w"):
         values = vehicle[name].to_numpy(dtype=np.float64)
         cols[name] = _broadcast(values[0], n) if one else values
-    cols.update(_physics_priors(cols))
+    parked = _broadcast(trip["parked_h"], n).astype(np.float64)
+    cols["parked_h"] = np.clip(parked, 0.0, MAX_PARKED_H)
+    cols["trip_elapsed_min"] = np.maximum(_broadcast(trip["trip_elapsed_min"], n), 0.0)
+    own = cols["expected_speed_kph"]
+    for name in ("prev_expected_speed_kph", "next_expected_speed_kph"):
+        cols[name] = _broadcast(trip[name], n).astype(np.float64) if name in trip else own
+    cols["turn_deg"] = _broadcast(trip.get("turn_deg", 0.0), n).astype(np.float64)
+    models = _category(vehicle["model"].iloc[0] if one else vehicle["model"], n)
+    cols.update(_physics_priors(cols, models))
     for name in HISTORY_FEATURES:
         cols[name] = _broadcast(history[name], n).astype(np.float64)
 
@@ -282,7 +393,8 @@ def feature_frame(
     for name in ("start_control", "end_control"):
         cols[name] = _category(edges[name] if name in edges.columns else "unknown", n)
     cols["season"] = _category(season, n)
-    for name in ("model", "driver_profile", "driving_style", "charging_personality"):
+    cols["model"] = models
+    for name in ("driver_profile", "driving_style", "charging_personality"):
         cols[name] = _category(vehicle[name].iloc[0] if one else vehicle[name], n)
     numeric = np.empty((n, len(NUMERIC_FEATURES)), dtype=np.float64, order="F")
     for j, name in enumerate(NUMERIC_FEATURES):

@@ -23,6 +23,23 @@ is_trip_start, is_trip_end  num   0/1          first / last edge of the planned 
                                                starts / ends at standstill); known once the
                                                route is planned; 0 for through edges (the
                                                network-wide default)
+trip_elapsed_min            num   min          expected minutes driven since departure when the
+                                               edge starts: the summed *expected* travel times
+                                               of the route's earlier edges (cabin and tyres
+                                               warm up over the first minutes); known once the
+                                               route is planned
+prev_expected_speed_kph,    num   km/h         expected speed of the route's previous / next
+next_expected_speed_kph                        edge (0 at the route's start / end: standstill):
+                                               the speeds the car accelerates from and slows
+                                               to; known once the route is planned; the edge's
+                                               own expected speed for a through edge (the
+                                               network-wide default)
+turn_deg                    num   deg          heading change onto the route's next edge
+                                               (0..180; 0 at the end and network-wide)
+parked_h                    num   h            time the vehicle stood parked before the trip:
+                                               departure minus the arrival of its previous trip
+                                               (an earlier trip's recorded arrival), capped at
+                                               24 h (fully soaked); known at departure
 heading_sin, heading_cos    num   -            direction of travel from the edge geometry
 start_lat, start_lon        num   deg          edge geometry; static
 hour_of_day                 num   h            planned departure clock time (fractional)
@@ -45,12 +62,14 @@ heat_pump                   num   0/1          vehicle catalogue (HVAC technolog
 driver_profile              cat   -            fleet register
 driving_style               cat   -            fleet register
 charging_personality        cat   -            fleet register
-rolling_prior_kwh_per_km    num   kWh/km       m g Crr cos(theta) / 3600 (no fitting)
+rolling_prior_kwh_per_km    num   kWh/km       m g Crr f_road cos(theta) / 3600; f_road: pavement,
+                                               wet road, tyres cold after parking (no fitting)
 grade_prior_kwh_per_km      num   kWh/km       m g sin(theta) / 3600, signed (no fitting)
 aero_prior_kwh_per_km       num   kWh/km       0.5 rho CdA (v_exp + headwind)^2 / 3600
-aux_prior_kwh_per_km        num   kWh/km       catalogue auxiliary power x expected time per km
-hvac_load_k_h_per_km        num   K h/km       distance of the forecast temperature from the
-                                               comfort band x expected time per km
+aux_prior_kwh_per_km        num   kWh/km       on-road auxiliary power x expected time per km
+hvac_prior_kwh_per_km       num   kWh/km       cabin model (forecast temperature, clear-sky sun
+                                               of the hour, warm-up after parked_h at
+                                               trip_elapsed_min) x expected time per km
 physics_prior_kwh_per_km    num   kWh/km       fixed-coefficient sum of the priors above
 hist_kwh_per_km             num   kWh/km       the vehicle's energy / distance over all days
                                                strictly before the segment's day
@@ -89,6 +108,11 @@ NUMERIC_FEATURES: Final[tuple[str, ...]] = (
     "speed_limit_kph",
     "is_trip_start",
     "is_trip_end",
+    "trip_elapsed_min",
+    "prev_expected_speed_kph",
+    "next_expected_speed_kph",
+    "turn_deg",
+    "parked_h",
     "heading_sin",
     "heading_cos",
     "start_lat",
@@ -113,7 +137,7 @@ NUMERIC_FEATURES: Final[tuple[str, ...]] = (
     "grade_prior_kwh_per_km",
     "aero_prior_kwh_per_km",
     "aux_prior_kwh_per_km",
-    "hvac_load_k_h_per_km",
+    "hvac_prior_kwh_per_km",
     "physics_prior_kwh_per_km",
     "hist_kwh_per_km",
     "hist_prior_ratio",

@@ -17,6 +17,7 @@ import pandas as pd
 
 from evfleet.errors import InputDataError
 from evfleet.features.build import (
+    ROUTE_FEATURES,
     edge_heading_deg,
     feature_frame,
     fractional_hour,
@@ -52,6 +53,12 @@ class PredictionContext:
         Forecast wind speed and the direction it blows from (degrees from north).
     history
         :data:`HISTORY_FEATURES` of the vehicle (NaN / 0 when it has no earlier day).
+    parked_h
+        Time parked before departure, h (cabin and tyres soak towards ambient; 24 h is
+        fully soaked).
+    trip_elapsed_min
+        Minutes already driven when the edges are reached, for network-wide costs (the
+        default, 30 min, is a warmed-up car); :func:`predict_route` computes it per edge.
     """
 
     model: str
@@ -66,6 +73,8 @@ class PredictionContext:
     wind_from_deg: float = 0.0
     humidity_pct: float = 70.0
     is_raining: bool = False
+    parked_h: float = 8.0
+    trip_elapsed_min: float = 30.0
     history: Mapping[str, float] = field(
         default_factory=lambda: {
             n: (0.0 if n in ("hist_km", "hist_days") else math.nan) for n in HISTORY_FEATURES
@@ -83,6 +92,11 @@ class PredictionContext:
         if self.mass_kg <= 0 or self.battery_kwh <= 0:
             msg = "mass_kg and battery_kwh must be > 0"
             raise InputDataError(msg)
+        for name in ("parked_h", "trip_elapsed_min"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                msg = f"{name} must be finite and >= 0, got {value}"
+                raise InputDataError(msg)
 
     def vehicle_frame(self) -> pd.DataFrame:
         """One-row :func:`vehicle_attributes` frame of the context's vehicle."""
@@ -213,7 +227,9 @@ def network_features(edges: pd.DataFrame, context: PredictionContext) -> pd.Data
 
     Head- and cross-wind are the forecast wind projected on each edge's heading (the same
     convention as the simulator: wind *from* ``wind_from_deg``, positive head wind opposes
-    travel).
+    travel). :data:`ROUTE_FEATURES` columns of ``edges`` (a planned route, see
+    :func:`evfleet.models.predict_route`) override the through-edge defaults and the
+    context's ``trip_elapsed_min``.
     """
     angle = np.radians(context.wind_from_deg - edge_heading_deg(edges))
     dep = pd.Timestamp(context.departure)
@@ -233,4 +249,9 @@ def network_features(edges: pd.DataFrame, context: PredictionContext) -> pd.Data
         },
         vehicle=context.vehicle_frame(),
         history=context.history,
+        trip={
+            "parked_h": context.parked_h,
+            "trip_elapsed_min": context.trip_elapsed_min,
+            **{c: edges[c].to_numpy(dtype=np.float64) for c in ROUTE_FEATURES if c in edges},
+        },
     )

@@ -10,9 +10,12 @@ import pandas as pd
 from evfleet.errors import InputDataError
 from evfleet.features.build import (
     EDGE_COLUMNS,
+    MAX_PARKED_H,
+    ROUTE_FEATURES,
     feature_frame,
     fractional_hour,
     require_columns,
+    route_context,
     vehicle_attributes,
 )
 from evfleet.features.catalog import ENERGY, FEATURES, HISTORY_FEATURES, KEYS, TARGET
@@ -27,9 +30,11 @@ SEGMENT_COLUMNS: tuple[str, ...] = (
     "temp_c",
     "headwind_kph",
     "crosswind_kph",
+    "duration_s",
     ENERGY,
 )
-"""Columns of the ``segments`` table the feature builder reads."""
+"""Columns of the ``segments`` table the feature builder reads (``duration_s`` only to
+date the arrival of a vehicle's *previous* trip, for ``parked_h``)."""
 WEATHER_COLUMNS: tuple[str, ...] = ("date", "hour", "zone", "humidity_pct", "is_raining")
 """Columns of the ``weather`` table the feature builder reads."""
 _MIN_LENGTH_M = 1.0
@@ -59,6 +64,43 @@ def _forecast(segments: pd.DataFrame, weather: pd.DataFrame) -> pd.DataFrame:
         }
     )
     return keys.merge(table, on=["day", "hour", "zone"], how="left")
+
+
+def _trip_timing(segments: pd.DataFrame) -> dict[str, np.ndarray]:
+    """``parked_h`` and the :data:`ROUTE_FEATURES` of every segment (rows in any order).
+
+    Parking is the trip's departure minus the arrival of the same vehicle's previous trip
+    (its last segment's start plus duration: a past, recorded event), 24 h before a
+    vehicle's first trip. The route features come from the trip's planned edges in
+    order (:func:`route_context`): expected times and speeds, headings; never realised
+    values.
+    """
+    order = np.lexsort((segments["seq"].to_numpy(), segments["trip_id"].to_numpy()))
+    seg = segments.iloc[order]
+    route = route_context(
+        seg,
+        fractional_hour(seg["start_time"]),
+        seg["start_time"].dt.weekday.to_numpy() >= 5,
+        seg["trip_id"].to_numpy(),
+    )
+    arrive = seg["start_time"] + pd.to_timedelta(seg["duration_s"], unit="s")
+    trips = (
+        seg.assign(arrive=arrive)
+        .groupby("trip_id", sort=False)
+        .agg(
+            vehicle_id=("vehicle_id", "first"),
+            depart=("start_time", "first"),
+            arrive=("arrive", "last"),  # the last segment's end (rows are in seq order)
+        )
+        .sort_values(["vehicle_id", "depart"])
+    )
+    previous = trips.groupby("vehicle_id", sort=False)["arrive"].shift()
+    parked = ((trips["depart"] - previous) / pd.Timedelta(hours=1)).fillna(MAX_PARKED_H)
+    out = {"parked_h": segments["trip_id"].map(parked.clip(0.0, MAX_PARKED_H)).to_numpy(float)}
+    for name, values in route.items():
+        out[name] = np.empty(len(segments), dtype=np.float64)
+        out[name][order] = values
+    return out
 
 
 def build_features(
@@ -96,9 +138,11 @@ def build_features(
         msg = "segments table is empty: nothing to build features from"
         raise InputDataError(msg)
     last_seq = segments.groupby("trip_id", sort=False)["seq"].transform("max")
+    timing = _trip_timing(segments)
     segments = segments.assign(
         is_trip_start=(segments["seq"] == 0).to_numpy(dtype=np.float64),
         is_trip_end=(segments["seq"] == last_seq).to_numpy(dtype=np.float64),
+        **timing,
     )
     segments = segments.loc[segments["length_m"].to_numpy(dtype=np.float64) >= _MIN_LENGTH_M]
     segments = segments.reset_index(drop=True)
@@ -135,6 +179,7 @@ def build_features(
         },
         vehicle=vehicles.loc[segments["vehicle_id"]].reset_index(drop=True),
         history=dict.fromkeys(HISTORY_FEATURES, nan),
+        trip={name: segments[name].to_numpy() for name in ("parked_h", *ROUTE_FEATURES)},
     )
     out = pd.concat([segments.loc[:, list(KEYS)], feats], axis=1)
     out[ENERGY] = segments[ENERGY].to_numpy(dtype=np.float64)

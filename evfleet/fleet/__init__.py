@@ -8,8 +8,17 @@ The public entry points are :func:`generate_fleet` (the ``fleet_info`` table),
 
 from __future__ import annotations
 
+from typing import Final
+
 from evfleet.fleet.composition import generate_fleet
 from evfleet.fleet.simulate import simulate_chunk
 from evfleet.fleet.weather import generate_weather
 
-__all__ = ["generate_fleet", "generate_weather", "simulate_chunk"]
+SIMULATOR_VERSION: Final = 2
+"""Bumped whenever the simulator's output for the same config changes (it keys datasets).
+
+2: a trip re-driven after a charging stop or a delay starts with the cabin and tyres of
+its real parking time instead of fully soaked ones; drivers slow for the turns their
+route makes (heading change >= 45 degrees at a junction) instead of at random."""
+
+__all__ = ["SIMULATOR_VERSION", "generate_fleet", "generate_weather", "simulate_chunk"]

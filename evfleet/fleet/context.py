@@ -25,6 +25,7 @@ from evfleet.fleet.network_adapter import NetArrays, Router
 from evfleet.fleet.places import Places
 from evfleet.fleet.trips import Driven, drive
 from evfleet.fleet.weather import WeatherLookup
+from evfleet.physics import PARKED_COLD_S
 from evfleet.vehicles import VehicleSpec, get_vehicle
 
 if TYPE_CHECKING:
@@ -118,8 +119,14 @@ class ChunkContext:
         """Edge indices of the fastest path between two node positions."""
         return self.router.route(origin, destination)
 
-    def drive(self, v: VehicleInputs, routes: list[np.ndarray], depart_s: np.ndarray) -> Driven:
-        """Profile and energy of routed trips of vehicle ``v``."""
+    def drive(
+        self,
+        v: VehicleInputs,
+        routes: list[np.ndarray],
+        depart_s: np.ndarray,
+        parked_s: float = PARKED_COLD_S,
+    ) -> Driven:
+        """Profile and energy of routed trips of ``v`` (parked ``parked_s`` before the first)."""
         return drive(
             self.net,
             self.weather,
@@ -129,6 +136,7 @@ class ChunkContext:
             depart_s=depart_s,
             rng=v.rng,
             first_weekday=self.start.weekday(),
+            parked_s=parked_s,
         )
 
     # -- places ------------------------------------------------------------------------

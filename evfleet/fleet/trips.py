@@ -106,6 +106,13 @@ def _congestion(
     return np.clip(factor, 0.05, 1.0)
 
 
+def _turns_deg(bearing_deg: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Heading change from each edge onto the next edge of its trip (0 on a trip's last)."""
+    turn = np.abs((np.roll(bearing_deg, -1) - bearing_deg + 180.0) % 360.0 - 180.0)
+    turn[offsets[1:] - 1] = 0.0
+    return turn
+
+
 def _edge_starts(duration_s: np.ndarray, offsets: np.ndarray, depart_s: np.ndarray) -> np.ndarray:
     trip = np.repeat(np.arange(offsets.size - 1), np.diff(offsets))
     cum = np.cumsum(duration_s) - duration_s
@@ -119,16 +126,17 @@ def _road_conditions(
     offsets: np.ndarray,
     depart: np.ndarray,
     zone: np.ndarray,
+    first_parked_s: float,
 ) -> Conditions:
     """On-road conditions per edge: weather, sun, wet road, time since departure, parking.
 
     A road is wet in a rain hour and the hour after. A trip's cabin and tyres start from the
-    time parked since the previous trip of the batch; the first trip of a batch starts
-    fully soaked to ambient.
+    time parked since the previous trip of the batch; the first trip of a batch has parked
+    ``first_parked_s`` (the vehicle's real parking time before it).
     """
     trip = np.repeat(np.arange(offsets.size - 1), np.diff(offsets))
     arrive = start[offsets[1:] - 1] + duration[offsets[1:] - 1]
-    parked = np.concatenate(([PARKED_COLD_S], np.maximum(depart[1:] - arrive[:-1], 0.0)))
+    parked = np.concatenate(([first_parked_s], np.maximum(depart[1:] - arrive[:-1], 0.0)))
     rain = weather.get("precip_mm", start, zone) > 0.0
     wet = rain | (weather.get("precip_mm", start - WET_ROAD_DRYING_S, zone) > 0.0)
     return Conditions(
@@ -152,6 +160,7 @@ def drive(
     depart_s: np.ndarray,
     rng: np.random.Generator,
     first_weekday: int,
+    parked_s: float = PARKED_COLD_S,
 ) -> Driven:
     """Profile, weather and energy of routed trips of one vehicle.
 
@@ -173,6 +182,10 @@ def drive(
         The vehicle's generator (cruise spread, stops, dwell at signals).
     first_weekday
         Weekday of the period's first day (0 = Monday), for weekend congestion.
+    parked_s
+        Time the vehicle has been parked before the first trip, s (cabin and tyres soak
+        towards ambient; the default is fully soaked). Later trips of the batch park
+        from their predecessor's arrival to their departure.
 
     Returns
     -------
@@ -187,6 +200,7 @@ def drive(
         speed_limit_kph=net.speed_kph[edge],
         road_class=net.road_class[edge],
         control=net.control[edge],
+        turn_deg=_turns_deg(net.bearing_deg[edge], offsets),
     )
     trace = generate_profile(
         edges,
@@ -207,7 +221,9 @@ def drive(
         trace,
         grade=net.grade[edge],
         headwind_mps=np.clip(headwind / KPH_PER_MPS, -_MAX_WIND_MPS, _MAX_WIND_MPS),
-        conditions=_road_conditions(weather, start, duration, offsets, depart, zone),
+        conditions=_road_conditions(
+            weather, start, duration, offsets, depart, zone, max(float(parked_s), 0.0)
+        ),
     )
     mean_speed_kph = edges.length_m / np.maximum(duration, 1e-9) * KPH_PER_MPS
     return Driven(

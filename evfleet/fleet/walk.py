@@ -36,7 +36,7 @@ from evfleet.fleet.behaviour import (
     PersonalitySpec,
 )
 from evfleet.fleet.charging import DAY_S, Session, charge, nearest_stations, rank_stations
-from evfleet.physics import usable_capacity_kwh
+from evfleet.physics import PARKED_COLD_S, usable_capacity_kwh
 
 if TYPE_CHECKING:
     from evfleet.fleet.context import ChunkContext, VehicleInputs
@@ -100,6 +100,8 @@ class VehicleWalk:
         self.p: PersonalitySpec = vehicle.personality
         self.soc = vehicle.initial_soc
         self.t_free = 0.0
+        self.t_arrive: float | None = None
+        """Arrival of the last recorded trip (``None`` before the first: fully soaked)."""
         self.pos = vehicle.home
         self.out = WalkResult()
         self._pending: tuple[int, float, float] | None = None
@@ -143,12 +145,33 @@ class VehicleWalk:
             self._after_arrival(i)
         return self.out
 
+    def _parked_s(self, dep: float) -> float:
+        """Time parked since the last arrival, s (cabin and tyres soak towards ambient)."""
+        return PARKED_COLD_S if self.t_arrive is None else max(dep - self.t_arrive, 0.0)
+
+    def _planned_parked_s(self, i: int) -> float:
+        """Parking time the planned batch assumed before trip ``i``."""
+        if i == 0 or self._planned is None:
+            return PARKED_COLD_S
+        return max(float(self.plan.depart_s[i]) - self._planned.end_s(i - 1), 0.0)
+
     def _trip_batch(self, i: int, dep: float) -> tuple[Driven, int]:
+        """Trip ``i`` as planned, or re-driven from here when anything changed.
+
+        The planned batch is reused only when the vehicle is where, when and as long
+        parked as the plan assumed; after a charging stop or a delay the trip is driven
+        again with the real parking time (a cabin parked for minutes is not cold).
+        """
         plan = self.plan
-        if self.pos == plan.origin[i] and dep == plan.depart_s[i] and self._planned is not None:
+        if (
+            self._planned is not None
+            and self.pos == plan.origin[i]
+            and dep == plan.depart_s[i]
+            and abs(self._parked_s(dep) - self._planned_parked_s(i)) < 1e-6
+        ):
             return self._planned, i
         route = self.ctx.route(self.pos, plan.destination[i])
-        return self.ctx.drive(self.v, [route], np.array([dep])), 0
+        return self.ctx.drive(self.v, [route], np.array([dep]), self._parked_s(dep)), 0
 
     def _record(self, batch: Driven, k: int, purpose: str) -> None:
         lo, hi = batch.offsets[k], batch.offsets[k + 1]
@@ -165,7 +188,7 @@ class VehicleWalk:
         self.out.trips.append(record)
         if purpose != "charging":
             self._resolve_pending(distance_km)
-        self.soc, self.t_free, self.pos = soc_end, end, dest
+        self.soc, self.t_free, self.t_arrive, self.pos = soc_end, end, end, dest
 
     def _resolve_pending(self, continuation_km: float) -> None:
         """Set the detour of the last stop: station leg + continuation - direct trip."""
@@ -287,7 +310,8 @@ class VehicleWalk:
         node = int(self.ctx.station_pos[s])
         if node == self.pos:
             return None
-        batch = self.ctx.drive(self.v, [self.ctx.route(self.pos, node)], np.array([dep]))
+        route = self.ctx.route(self.pos, node)
+        batch = self.ctx.drive(self.v, [route], np.array([dep]), self._parked_s(dep))
         energy = float(batch.trip_energy_kwh()[0])
         late = batch.end_s(0) > self.ctx.period_end_s
         if late or self.soc - energy / self.v.spec.battery_kwh < MIN_ARRIVAL_SOC:

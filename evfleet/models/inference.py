@@ -13,6 +13,7 @@ import time
 import numpy as np
 import pandas as pd
 
+from evfleet.features.build import fractional_hour, route_context
 from evfleet.features.network import PredictionContext, network_features
 from evfleet.models.energy_model import EnergyModel
 
@@ -61,13 +62,19 @@ def predict_route(
     """Per-edge energy of one planned route (rows of :func:`network_edges` in driving order).
 
     Same as :func:`predict_network` except that the first edge starts and the last edge
-    ends at standstill (``is_trip_start`` / ``is_trip_end``), which a route's total needs.
+    ends at standstill (``is_trip_start`` / ``is_trip_end``), which a route's total needs,
+    and each edge sees its neighbours on the route (:func:`route_context`): the expected
+    speeds it accelerates from and slows to, the turn onto the next edge, and the driving
+    time before it (the cabin and tyres warm up over the first minutes).
     """
     flags = np.zeros(len(route))
     start, end = flags.copy(), flags.copy()
     start[:1] = 1.0
     end[-1:] = 1.0
-    legs = route.reset_index(drop=True).assign(is_trip_start=start, is_trip_end=end)
+    dep = pd.Timestamp(context.departure)
+    legs = route.reset_index(drop=True)
+    around = route_context(legs, fractional_hour(dep), dep.weekday() >= 5)
+    legs = legs.assign(is_trip_start=start, is_trip_end=end, **around)
     return predict_network(model, legs, context, batch_size=max(len(legs), 1))
 
 

@@ -4,7 +4,8 @@ For each trip (a run of consecutive edges that starts and ends at standstill) th
 generator picks, per edge, a cruise speed (speed limit x driving-style factor x
 time-of-day congestion x a small random spread), decides at the end of each edge whether
 the driver stops (signals, stop signs, unsignalled junctions; class-dependent odds) or
-slows for a turn, then solves the boundary speeds with a forward / backward pass under
+slows for a turn (the route's own turns when the headings are known, else class odds),
+then solves the boundary speeds with a forward / backward pass under
 the style's acceleration and deceleration limits. Every edge becomes three constant-
 acceleration phases (accelerate, cruise, decelerate) plus a dwell at a stop; the phases
 are cut into steps of at most ``step_s`` seconds, so each step has a constant
@@ -41,6 +42,8 @@ from evfleet.vehicles import VehicleSpec
 logger = logging.getLogger(__name__)
 
 MAX_SPEED_LIMIT_KPH: Final = 200.0
+TURN_MIN_DEG: Final = 45.0
+"""A heading change onto the next edge from which the driver slows to the turn speed."""
 _MIN_PHASE_S: Final = 1e-3
 
 
@@ -108,12 +111,17 @@ class EdgeArrays:
         :class:`RoadClass` codes, or OSM ``highway`` strings (converted on construction).
     control
         :class:`JunctionControl` at the end of each edge; ``None`` means ``JUNCTION``.
+    turn_deg
+        Heading change from each edge onto the next edge driven (0..180), when the route
+        is known: a junction passed with a turn of at least :data:`TURN_MIN_DEG` is taken
+        at the turn speed. ``None``: turns are unknown and drawn with the class odds.
     """
 
     length_m: NDArray[np.float64]
     speed_limit_kph: NDArray[np.float64]
     road_class: NDArray[np.int8]
     control: NDArray[np.int8] | None = None
+    turn_deg: NDArray[np.float64] | None = None
 
     def __post_init__(self) -> None:
         """Coerce to arrays (``road_class`` may hold OSM highway strings) and validate."""
@@ -127,6 +135,12 @@ class EdgeArrays:
         object.__setattr__(self, "road_class", _codes(raw_class, RoadClass, "road_class"))
         if self.control is not None:
             object.__setattr__(self, "control", _codes(self.control, JunctionControl, "control"))
+        if self.turn_deg is not None:
+            turn = np.ascontiguousarray(self.turn_deg, dtype=np.float64).reshape(-1)
+            if turn.size != length.size or np.any(~np.isfinite(turn) | (turn < 0) | (turn > 180)):
+                msg = "turn_deg must hold one heading change in 0..180 per edge"
+                raise InputDataError(msg)
+            object.__setattr__(self, "turn_deg", turn)
         for name, arr in (
             ("speed_limit_kph", limit),
             ("road_class", self.road_class),
@@ -447,9 +461,12 @@ def generate_profile(
     trip_end = np.zeros(n, dtype=bool)
     trip_end[trips[1:] - 1] = True
     stop &= ~trip_end
-    turn = (
-        ~stop & (control != JunctionControl.NONE) & (draws[2] < TURN_PROBABILITY[edges.road_class])
+    turning = (
+        draws[2] < TURN_PROBABILITY[edges.road_class]
+        if edges.turn_deg is None
+        else edges.turn_deg >= TURN_MIN_DEG
     )
+    turn = ~stop & ~trip_end & (control != JunctionControl.NONE) & turning
     cap = np.where(stop, 0.0, np.where(turn, TURN_SPEED_MPS, np.inf))
     low, high = DWELL_RANGE_S[control, 0], DWELL_RANGE_S[control, 1]
     dwell = np.where(stop, low + (high - low) * draws[3], 0.0)

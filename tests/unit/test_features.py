@@ -54,8 +54,13 @@ def test_table_has_every_feature_and_no_realised_input(table: pd.DataFrame) -> N
 def test_realised_columns_do_not_change_features(data: MLDataset, table: pd.DataFrame) -> None:
     rng = np.random.default_rng(0)
     scrambled = data.segments.copy()
-    for col in ("mean_speed_kph", "max_speed_kph", "n_stops", "duration_s", *ENERGY_COMPONENTS):
+    for col in ("mean_speed_kph", "max_speed_kph", "n_stops", *ENERGY_COMPONENTS):
         scrambled[col] = scrambled[col].to_numpy()[rng.permutation(len(scrambled))]
+    # Durations only date a trip's arrival (its last segment), for the *next* trip's
+    # parking time: scrambling every other duration changes nothing.
+    last = scrambled["seq"] == scrambled.groupby("trip_id")["seq"].transform("max")
+    inner = np.flatnonzero(~last.to_numpy())
+    scrambled.loc[inner, "duration_s"] = scrambled["duration_s"].to_numpy()[rng.permutation(inner)]
     pd.testing.assert_frame_equal(_features(data, scrambled)[list(FEATURES)], table[list(FEATURES)])
 
 
@@ -68,6 +73,7 @@ def test_look_ahead_changes_after_t_leave_earlier_features_unchanged(
     changed.loc[later, "energy_kwh"] *= 3.0
     changed.loc[later, "temp_c"] += 15.0
     changed.loc[later, "length_m"] *= 2.0
+    changed.loc[later, "duration_s"] *= 2.0
     weather = data.weather.copy()
     day = pd.to_datetime(weather["date"].astype(str)) + pd.to_timedelta(weather["hour"], unit="h")
     weather.loc[day >= t.floor("h") + pd.Timedelta(hours=1), "humidity_pct"] = 1.0
@@ -150,12 +156,19 @@ def test_network_features_match_training_features(data: MLDataset, table: pd.Dat
         wind_kph=0.0,
         wind_from_deg=wind_from,
         history={n: row[n] for n in HISTORY_FEATURES},
+        parked_h=float(row["parked_h"]),
+        trip_elapsed_min=float(row["trip_elapsed_min"]),
     )
     edges = network_edges(data.edges, data.nodes)
-    feats = network_features(edges, context)
-    assert len(feats) == len(data.edges)
     match = ((edges["u"] == row["u"]) & (edges["v"] == row["v"])).to_numpy()
-    got = feats.loc[match].iloc[0]
+    through = network_features(edges, context)
+    assert len(through) == len(data.edges)
+    plain = through.loc[match].iloc[0]  # a through edge: neighbours at its speed, no turn
+    assert plain["prev_expected_speed_kph"] == plain["expected_speed_kph"]
+    assert plain["next_expected_speed_kph"] == plain["expected_speed_kph"]
+    assert plain["turn_deg"] == 0.0
+    around = {c: row[c] for c in ("prev_expected_speed_kph", "next_expected_speed_kph", "turn_deg")}
+    got = network_features(edges.assign(**around), context).loc[match].iloc[0]
     wind = {"headwind_kph", "crosswind_kph", "aero_prior_kwh_per_km", "physics_prior_kwh_per_km"}
     for name in FEATURES:
         if name in wind:
@@ -239,3 +252,97 @@ def test_every_feature_is_documented_in_the_catalogue() -> None:
     doc = catalog.__doc__ or ""
     undocumented = [name for name in FEATURES if name not in doc]
     assert not undocumented
+
+
+def test_trip_timing_comes_from_the_plan_and_earlier_trips(
+    data: MLDataset, table: pd.DataFrame
+) -> None:
+    seg = data.segments
+    trips = (
+        seg.assign(arrive=seg["start_time"] + pd.to_timedelta(seg["duration_s"], unit="s"))
+        .sort_values(["trip_id", "seq"])
+        .groupby("trip_id")
+        .agg(
+            vehicle=("vehicle_id", "first"),
+            depart=("start_time", "first"),
+            arrive=("arrive", "last"),
+        )
+        .sort_values(["vehicle", "depart"])
+    )
+    gap_h = (trips["depart"] - trips.groupby("vehicle")["arrive"].shift()) / pd.Timedelta(hours=1)
+    expected = gap_h.fillna(24.0).clip(0.0, 24.0)
+    got = table.groupby("trip_id")["parked_h"].agg(["min", "max"])
+    np.testing.assert_allclose(got["min"], got["max"])  # one value per trip
+    np.testing.assert_allclose(got["min"], expected.loc[got.index], rtol=1e-9)
+    assert (got["min"] < 24.0).any()
+    assert (got["min"] == 24.0).any()
+    ordered = table.sort_values(["trip_id", "seq"])
+    assert (ordered.loc[ordered["seq"] == 0, "trip_elapsed_min"] == 0.0).all()
+    steps = ordered.groupby("trip_id")["trip_elapsed_min"].diff().dropna()
+    assert (steps > 0).all()
+    # the expected (not realised) time: the route's expected minutes add up
+    expected_min = ordered["length_m"] / 1000 * ordered["expected_time_s_per_km"] / 60
+    total = (ordered["trip_elapsed_min"] + expected_min).groupby(ordered["trip_id"]).max()
+    np.testing.assert_allclose(total, expected_min.groupby(ordered["trip_id"]).sum(), rtol=1e-9)
+
+
+def test_a_cold_soaked_cabin_raises_the_hvac_prior_in_winter(data: MLDataset) -> None:
+    edges = network_edges(data.edges, data.nodes).iloc[:50]
+    base = {
+        "model": "nissan_leaf",
+        "mass_kg": 1700.0,
+        "battery_kwh": 39.0,
+        "departure": pd.Timestamp("2024-01-16 07:00"),
+        "temp_c": 2.0,
+    }
+    cold = network_features(edges, PredictionContext(**base, parked_h=24.0, trip_elapsed_min=0))
+    warm = network_features(edges, PredictionContext(**base, parked_h=0.05, trip_elapsed_min=0))
+    later = network_features(edges, PredictionContext(**base, parked_h=24.0, trip_elapsed_min=60))
+    hvac = "hvac_prior_kwh_per_km"
+    assert (cold[hvac] > 1.5 * warm[hvac]).all()
+    assert (cold[hvac] > 1.5 * later[hvac]).all()
+    assert (later[hvac] <= warm[hvac]).all()  # three minutes parked cool the cabin a little
+    assert (cold["rolling_prior_kwh_per_km"] > later["rolling_prior_kwh_per_km"]).all()
+
+
+def test_bad_trip_context_is_a_clear_error() -> None:
+    with pytest.raises(InputDataError, match="parked_h must be finite and >= 0"):
+        PredictionContext(
+            model="nissan_leaf",
+            mass_kg=1700.0,
+            battery_kwh=39.0,
+            departure=pd.Timestamp("2024-01-16 07:00"),
+            temp_c=2.0,
+            parked_h=-1.0,
+        )
+
+
+def test_route_context_reads_neighbours_turns_and_time_in_driving_order() -> None:
+    from evfleet.features.build import route_context
+
+    route = pd.DataFrame(
+        {
+            "length_m": [1000.0, 500.0, 2000.0],
+            "speed_limit_kph": [50.0, 100.0, 30.0],
+            "highway": ["residential", "primary", "residential"],
+            "heading_deg": [90.0, 90.0, 0.0],  # east, east, then a left turn north
+        }
+    )
+    ctx = route_context(route, 3.0, weekend=False)  # 03:00, free flow (within 0.01 %)
+    speeds = [50.0, 100.0, 30.0]
+    close = {"rtol": 1e-4}
+    np.testing.assert_allclose(ctx["prev_expected_speed_kph"], [0.0, 50.0, 100.0], **close)
+    np.testing.assert_allclose(ctx["next_expected_speed_kph"], [100.0, 30.0, 0.0], **close)
+    np.testing.assert_allclose(ctx["turn_deg"], [0.0, 90.0, 0.0])
+    minutes = np.array([1.0, 0.5, 2.0]) / np.array(speeds) * 60
+    np.testing.assert_allclose(
+        ctx["trip_elapsed_min"], [0.0, minutes[0], minutes[:2].sum()], **close
+    )
+    two = pd.concat([route, route], ignore_index=True)
+    np.testing.assert_allclose(
+        route_context(two, 3.0, False, trip=[1, 1, 1, 2, 2, 2])["prev_expected_speed_kph"],
+        [0.0, 50.0, 100.0, 0.0, 50.0, 100.0],
+        **close,
+    )
+    with pytest.raises(InputDataError, match="contiguous and in driving order"):
+        route_context(two, 3.0, False, trip=[1, 2, 1, 2, 1, 2])

@@ -73,8 +73,9 @@ def test_procrastinators_run_lower_than_anxious_drivers(week) -> None:
     states = _with_fleet(week["vehicle_states"], week["fleet_info"])
     soc_min = states.groupby("charging_personality")["soc_min"].mean()
     assert soc_min["procrastinator"] < soc_min["anxious"] - 0.1
-    lowest = states.groupby("charging_personality")["soc_min"].min()
-    assert lowest["procrastinator"] < lowest["anxious"]
+    # the low tail, not the single lowest day (one anxious emergency would flip a minimum)
+    low_tail = states.groupby("charging_personality")["soc_min"].quantile(0.1)
+    assert low_tail["procrastinator"] < low_tail["anxious"] - 0.05
 
 
 def test_optimizers_charge_at_home_off_peak(week) -> None:

@@ -165,3 +165,48 @@ def test_bad_inputs_are_clear_errors(network, cfg, world) -> None:
         simulate_chunk(cfg, graph, stations, fleet.drop(columns="model"), weather)
     with pytest.raises(InputDataError, match="no charging stations"):
         simulate_chunk(cfg, graph, stations.iloc[:0], fleet, weather)
+
+
+def test_a_trip_starts_with_the_cabin_of_its_real_parking_time(network, cfg, world) -> None:
+    """Two minutes parked in January leave a warm cabin: less HVAC than a cold soak."""
+    from evfleet.fleet.context import ChunkContext
+
+    graph, stations = network
+    ctx = ChunkContext(cfg, graph, stations, world["weather"])
+    vehicle = ctx.vehicle(world["fleet_info"].iloc[2])
+    route = ctx.route(vehicle.home, vehicle.work)
+    depart = np.array([7.5 * 3600.0])
+    hvac = ctx.drive(vehicle, [route], depart).components_kwh[:, 5].sum()
+    warm = ctx.drive(vehicle, [route], depart, parked_s=120.0).components_kwh[:, 5].sum()
+    assert warm < 0.8 * hvac
+
+
+def test_redriven_trips_park_from_the_last_arrival(network, cfg, world, monkeypatch) -> None:
+    """After a charging stop the next trips are driven again: with the real parking time
+    since the vehicle's last arrival, never as a car soaked overnight."""
+    from evfleet.fleet.context import ChunkContext
+    from evfleet.fleet.simulate import _plan
+    from evfleet.fleet.walk import VehicleWalk
+    from evfleet.physics import PARKED_COLD_S
+
+    graph, stations = network
+    ctx = ChunkContext(cfg, graph, stations, world["weather"])
+    calls: list[tuple[float, float]] = []
+    drive = ctx.drive
+
+    def spy(v, routes, depart_s, parked_s=PARKED_COLD_S):
+        if len(routes) == 1:
+            calls.append((float(depart_s[0]), parked_s))
+        return drive(v, routes, depart_s, parked_s)
+
+    monkeypatch.setattr(ctx, "drive", spy)
+    vehicle = ctx.vehicle(world["fleet_info"].iloc[0])  # low battery, no home charger
+    walk = VehicleWalk(ctx, vehicle, _plan(ctx, vehicle)).run()
+    ends = np.array([t.end_s for t in walk.trips])
+    assert calls, "the low-battery vehicle never left its plan"
+    for dep, parked in calls:
+        earlier = ends[ends <= dep]
+        if earlier.size:
+            assert parked == pytest.approx(dep - earlier.max())
+        else:
+            assert parked == PARKED_COLD_S

@@ -16,6 +16,7 @@ from evfleet.features import (
     network_edges,
     network_features,
 )
+from evfleet.features.build import route_context
 from evfleet.models import (
     EnergyModel,
     evaluate,
@@ -168,11 +169,19 @@ def test_route_prediction_marks_the_ends(model: EnergyModel, data: MLDataset) ->
         departure=pd.Timestamp("2024-01-16 12:00"),
         temp_c=12.0,
     )
-    route = edges.iloc[[3, 10, 20, 40]]
+    route = edges.iloc[[3, 10, 20, 40]].reset_index(drop=True)
     legs = predict_route(model, route, context)
-    through = predict_network(model, route.reset_index(drop=True), context)
+    around = route_context(route, 12.0, weekend=False)
+    assert around["trip_elapsed_min"][0] == 0.0
+    assert np.all(np.diff(around["trip_elapsed_min"]) > 0)
+    assert around["prev_expected_speed_kph"][0] == 0.0 == around["next_expected_speed_kph"][-1]
+    ends = {"is_trip_start": [1.0, 0, 0, 0], "is_trip_end": [0, 0, 0, 1.0]}
+    same = predict_network(model, route.assign(**around, **ends), context)
     assert len(legs) == 4
-    np.testing.assert_allclose(legs["energy_kwh"].iloc[1:3], through["energy_kwh"].iloc[1:3])
+    np.testing.assert_allclose(legs["energy_kwh"], same["energy_kwh"])
+    # a through edge (no route around it) is costed differently from a route's first edge
+    through = predict_network(model, route, context)
+    assert not np.isclose(legs["energy_kwh"].iloc[0], through["energy_kwh"].iloc[0])
     assert np.isfinite(legs["energy_kwh"]).all()
 
 

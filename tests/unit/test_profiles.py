@@ -22,6 +22,8 @@ from evfleet.physics import (
     time_of_day_congestion,
     trace_energy,
 )
+from evfleet.physics.profiles import TURN_MIN_DEG
+from evfleet.physics.roads import TURN_SPEED_MPS
 from evfleet.vehicles import get_vehicle
 
 LIMITS_KPH = np.array([105.0, 90.0, 65.0, 55.0, 50.0, 40.0, 25.0])
@@ -136,6 +138,28 @@ def test_stop_signs_stop_and_open_roads_do_not() -> None:
     assert motorway.edge_stops.sum() == 0
 
 
+def test_known_turns_slow_the_car_and_straight_junctions_do_not() -> None:
+    n = 40
+    turn = np.where(np.arange(n) % 2 == 0, 90.0, 10.0)
+    turn[-1] = 0.0
+    edges = EdgeArrays(
+        np.full(n, 400.0),
+        np.full(n, 60.0),
+        np.full(n, RoadClass.SECONDARY),
+        control=np.full(n, JunctionControl.JUNCTION),
+        turn_deg=turn,
+    )
+    for seed in (1, 2):
+        trace = generate_profile(edges, rng=seed)
+        end_speed = trace.speed_mps[trace.edge_offsets[1:] - 1]
+        passed = trace.edge_stops == 0
+        turning = passed & (turn >= TURN_MIN_DEG)
+        straight = passed & (turn < TURN_MIN_DEG)
+        straight[-1] = False
+        np.testing.assert_allclose(end_speed[turning], TURN_SPEED_MPS)
+        assert (end_speed[straight] > TURN_SPEED_MPS + 3.0).all()
+
+
 def test_signals_stop_some_of_the_time_and_styles_differ() -> None:
     n = 2000
     edges = EdgeArrays(
@@ -198,6 +222,8 @@ def test_road_class_codes_and_congestion() -> None:
         ({"road_class": [0.5, 1.0]}, "road_class codes must be integers"),
         ({"road_class": [2, 300]}, "road_class codes"),
         ({"control": [0, 7]}, "control codes"),
+        ({"turn_deg": [0.0, 200.0]}, "turn_deg must hold one heading change"),
+        ({"turn_deg": [0.0]}, "turn_deg must hold one heading change"),
     ],
 )
 def test_bad_edges(change: dict[str, list[float]], message: str) -> None:
