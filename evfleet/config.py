@@ -255,6 +255,15 @@ class TrainingConfig(_Section):
     n_trials: int = Field(default=6, ge=1, le=10_000, description="Optuna trials per family")
     timeout_s: float = Field(default=30.0, gt=0, description="tuning budget per family, s")
     seed: int = Field(default=42, ge=0)
+    selection_tolerance: float = Field(
+        default=0.01,
+        ge=0,
+        le=0.2,
+        description=(
+            "families whose validation MAE is within this share of the best are equivalent; "
+            "the one predicting fastest becomes champion (0: strictly the lowest MAE)"
+        ),
+    )
 
 
 class PerformanceConfig(_Section):

@@ -40,6 +40,8 @@ def train_flow(
         tune_family_task(workspace, dataset, features, family, config.training, config.performance)
         for family in config.training.models
     ]
-    champion = register_champion_task(workspace, dataset, summaries)
+    champion = register_champion_task(
+        workspace, dataset, summaries, config.training.selection_tolerance
+    )
     comparison_artifact_task(summaries, champion)
     return {"champion": champion, "families": summaries, "features": features}

@@ -37,6 +37,7 @@ from evfleet.models import (
     importance_png,
     measure_throughput,
     pred_vs_actual_png,
+    select_champion,
     tune_family,
 )
 from evfleet.storage import Workspace, read_table, stage_id, write_parquet
@@ -49,8 +50,8 @@ from tasks.mlflow_utils import (
     use_workspace,
 )
 
-FEATURES_SCHEMA_VERSION: Final = 2
-TRAIN_VERSION: Final = 1
+FEATURES_SCHEMA_VERSION: Final = 3
+TRAIN_VERSION: Final = 2
 """Bump when tuning or evaluation changes, so cached family runs are retrained."""
 TARGET_TRANSFORM: Final = "physics_residual"
 THROUGHPUT_ROWS: Final = 100_000
@@ -295,13 +296,16 @@ def tune_family_task(
 
 @task(name="register-champion")
 def register_champion_task(
-    workspace: str, dataset_id: str, summaries: list[dict[str, Any]]
+    workspace: str, dataset_id: str, summaries: list[dict[str, Any]], tolerance: float = 0.0
 ) -> dict[str, Any]:
-    """Register the family with the lowest validation MAE and give it the champion alias."""
+    """Register the family with the lowest validation MAE (the fastest among families
+    within ``tolerance`` of it) and give it the champion alias."""
     if not summaries:
         msg = "no model family was trained; set training.models"
         raise InputDataError(msg)
-    best = min(summaries, key=lambda s: s[SELECTION_METRIC])
+    best = select_champion(
+        summaries, metric=SELECTION_METRIC, speed="predict_rows_per_s", tolerance=tolerance
+    )
     client = use_workspace(workspace)
     existing = client.search_model_versions(
         f"name='{REGISTERED_MODEL}' and run_id='{best['run_id']}'"

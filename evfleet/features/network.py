@@ -59,6 +59,9 @@ class PredictionContext:
     trip_elapsed_min
         Minutes already driven when the edges are reached, for network-wide costs (the
         default, 30 min, is a warmed-up car); :func:`predict_route` computes it per edge.
+    calibration
+        The vehicle's factor from its earlier days (:mod:`evfleet.models.calibration`);
+        predictions are multiplied by it (1: no correction).
     """
 
     model: str
@@ -75,6 +78,7 @@ class PredictionContext:
     is_raining: bool = False
     parked_h: float = 8.0
     trip_elapsed_min: float = 30.0
+    calibration: float = 1.0
     history: Mapping[str, float] = field(
         default_factory=lambda: {
             n: (0.0 if n in ("hist_km", "hist_days") else math.nan) for n in HISTORY_FEATURES
@@ -91,6 +95,9 @@ class PredictionContext:
             raise InputDataError(msg)
         if self.mass_kg <= 0 or self.battery_kwh <= 0:
             msg = "mass_kg and battery_kwh must be > 0"
+            raise InputDataError(msg)
+        if not (math.isfinite(self.calibration) and 0.2 <= self.calibration <= 5.0):
+            msg = f"calibration must be within 0.2..5, got {self.calibration}"
             raise InputDataError(msg)
         for name in ("parked_h", "trip_elapsed_min"):
             value = getattr(self, name)

@@ -12,18 +12,32 @@ Pure library: no MLflow or Prefect here (the tasks layer logs and registers).
 
 from __future__ import annotations
 
+from evfleet.models.calibration import calibrated_kwh_per_km, calibration_factors, vehicle_factor
 from evfleet.models.energy_model import TARGET_TRANSFORMS, EnergyModel
 from evfleet.models.families import FAMILIES, get_family
 from evfleet.models.inference import measure_throughput, predict_network, predict_route
-from evfleet.models.metrics import evaluate, permutation_importance, regression_metrics
+from evfleet.models.metrics import (
+    evaluate,
+    permutation_importance,
+    regression_metrics,
+    select_champion,
+)
 from evfleet.models.plots import importance_png, pred_vs_actual_png
-from evfleet.models.training import FamilyResult, fit_model, split_frames, tune_family
+from evfleet.models.training import (
+    FamilyResult,
+    fit_model,
+    refit_model,
+    split_frames,
+    tune_family,
+)
 
 __all__ = [
     "FAMILIES",
     "TARGET_TRANSFORMS",
     "EnergyModel",
     "FamilyResult",
+    "calibrated_kwh_per_km",
+    "calibration_factors",
     "evaluate",
     "fit_model",
     "get_family",
@@ -33,7 +47,10 @@ __all__ = [
     "pred_vs_actual_png",
     "predict_network",
     "predict_route",
+    "refit_model",
     "regression_metrics",
+    "select_champion",
     "split_frames",
     "tune_family",
+    "vehicle_factor",
 ]

@@ -16,7 +16,7 @@ from sklearn.pipeline import Pipeline
 
 from evfleet.errors import InputDataError
 from evfleet.features.catalog import FEATURES, TARGET
-from evfleet.models.compiled import CompiledModel, LinearKernel
+from evfleet.models.compiled import CompiledModel, LinearKernel, compile_regressor
 from evfleet.models.preprocess import check_features
 
 logger = logging.getLogger(__name__)
@@ -66,6 +66,22 @@ class EnergyModel:
 
     def __repr__(self) -> str:
         return f"EnergyModel(family={self.family!r}, target_transform={self.target_transform!r})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle without the compiled form: it is derived, and rebuilt on load by the
+        code that will run it (a model saved by an older release gets today's kernels)."""
+        state = self.__dict__.copy()
+        state["compiled"] = None
+        state["_compiled_on_load"] = self.compiled is not None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Restore, then recompile the fitted pipeline when it was compiled before."""
+        compile_it = bool(state.pop("_compiled_on_load", state.get("compiled") is not None))
+        self.__dict__.update(state)
+        self.compiled = None
+        if compile_it and len(self.pipeline.steps) > 1:
+            self.compiled = compile_regressor(self.pipeline[0], self.pipeline[-1])
 
     def to_target(self, X: pd.DataFrame, kwh_per_km: np.ndarray) -> np.ndarray:
         """The regressor's training target for true kWh/km values."""

@@ -36,7 +36,8 @@ def predict_network(
     edges
         Output of :func:`evfleet.features.network_edges` (keeps ``u, v, key``).
     context
-        Vehicle, departure time and weather shared by every edge.
+        Vehicle, departure time and weather shared by every edge (its ``calibration``
+        factor scales the predictions).
     batch_size
         Edges per feature-and-predict batch (bounds memory).
 
@@ -51,8 +52,8 @@ def predict_network(
         parts.append(model.predict_energy(network_features(chunk, context), batch_size=batch_size))
     pred = pd.concat(parts) if parts else pd.DataFrame({"kwh_per_km": [], "energy_kwh": []})
     out = edges.loc[:, ["u", "v", "key", "length_m"]].copy()
-    out["kwh_per_km"] = pred["kwh_per_km"].to_numpy()
-    out["energy_kwh"] = pred["energy_kwh"].to_numpy()
+    out["kwh_per_km"] = pred["kwh_per_km"].to_numpy() * context.calibration
+    out["energy_kwh"] = pred["energy_kwh"].to_numpy() * context.calibration
     return out
 
 

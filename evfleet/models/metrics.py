@@ -101,3 +101,25 @@ def permutation_importance(
             shuffled[col] = pd.Categorical(shuffled[col], categories=X[col].cat.categories)
         scores[col] = mae(shuffled) - base
     return pd.Series(scores, name="mae_increase_kwh").sort_values(ascending=False)
+
+
+def select_champion(
+    candidates: list[dict[str, float | str]],
+    *,
+    metric: str,
+    speed: str,
+    tolerance: float,
+) -> dict[str, float | str]:
+    """The candidate with the lowest ``metric``, the fastest among near-ties.
+
+    Candidates whose ``metric`` is within ``tolerance`` (a share) of the lowest are
+    equivalent: validation MAEs that close differ by sampling noise, while the router
+    evaluates the champion on millions of edges, so the highest ``speed`` wins among them
+    (then the lower ``metric``). ``tolerance=0`` selects strictly by ``metric``.
+    """
+    if not candidates:
+        msg = "no candidate to select a champion from"
+        raise ValueError(msg)
+    best = min(float(c[metric]) for c in candidates)
+    near = [c for c in candidates if float(c[metric]) <= best * (1.0 + tolerance) + 1e-15]
+    return max(near, key=lambda c: (float(c[speed]), -float(c[metric])))

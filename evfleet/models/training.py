@@ -1,9 +1,13 @@
 """Tune, fit and evaluate one model family on a split feature table.
 
 :func:`tune_family` runs an Optuna study (seeded TPE sampler, median pruner for the
-boosting families) under a trial and time budget, keeps the best model by validation
-MAE of segment energy, evaluates it on the held-out vehicles (``split_vehicle``) and,
-refitted with the same hyperparameters, on the held-out last days (``split_time``).
+boosting families) under a trial and time budget and keeps the best model by validation
+MAE of segment energy. That model is then refitted with the same hyperparameters (and
+the boosting rounds early stopping kept) on training plus validation rows, the usual
+last step once tuning is done: the held-out vehicles (``split_vehicle``) evaluate this
+refit, which is the model returned and deployed; the held-out last days
+(``split_time``) evaluate the same recipe run on the time split. Test predictions are
+calibrated per vehicle from its own earlier days (:mod:`evfleet.models.calibration`).
 """
 
 from __future__ import annotations
@@ -23,9 +27,16 @@ from evfleet.config import ModelFamily
 from evfleet.errors import ConfigError, InputDataError
 from evfleet.features.catalog import ENERGY, FEATURES, SPLIT_COLUMNS, TARGET
 from evfleet.features.splits import SPLITS, sample_trips
+from evfleet.models.calibration import calibrated_kwh_per_km
 from evfleet.models.compiled import compile_regressor
 from evfleet.models.energy_model import EnergyModel
-from evfleet.models.families import REPORT_EVERY, FitData, get_family, set_threads
+from evfleet.models.families import (
+    REPORT_EVERY,
+    FitData,
+    boosting_rounds,
+    get_family,
+    set_threads,
+)
 from evfleet.models.metrics import evaluate, permutation_importance
 from evfleet.models.preprocess import CategoryCoder, check_features, linear_preprocessor
 
@@ -46,8 +57,10 @@ class FamilyResult:
     Attributes
     ----------
     metrics
-        ``valid`` and ``test`` (held-out vehicles), ``time_test`` (held-out last days,
-        absent when the data has too few days) and ``baseline_test`` (training mean).
+        ``valid`` (the tuned model) and ``test`` (held-out vehicles, the refit model
+        calibrated per vehicle), ``time_test`` (held-out last days, absent when the data
+        has too few days), ``*_uncalibrated`` twins of the test metrics and
+        ``baseline_test`` (training mean).
     test_predictions
         Held-out-vehicle rows with ``pred_kwh_per_km`` (for plots).
     """
@@ -75,32 +88,41 @@ def fit_model(
     family: str | ModelFamily,
     params: dict[str, Any],
     train: pd.DataFrame,
-    valid: pd.DataFrame,
+    valid: pd.DataFrame | None,
     *,
     seed: int = 0,
     n_jobs: int = 2,
     target_transform: str = "physics_residual",
     trial: optuna.Trial | None = None,
+    rounds: int | None = None,
 ) -> EnergyModel:
     """Fit preprocessing on ``train`` only, then the regressor (early stopping on ``valid``).
 
+    With ``valid=None`` (the final refit) boosting families fit exactly ``rounds`` rounds.
     ``n_jobs`` threads are used for prediction, and for fitting from
     :data:`PARALLEL_MIN_ROWS` training rows on.
     """
     fam = get_family(family)
     pre = linear_preprocessor() if fam.encoding == "onehot" else CategoryCoder()
-    X_train, X_valid = train.loc[:, list(FEATURES)], valid.loc[:, list(FEATURES)]
+    X_train = train.loc[:, list(FEATURES)]
     pre.fit(X_train)
     shell = EnergyModel(
         fam.name.value, Pipeline([("prep", pre)]), target_transform=target_transform
     )
+    if valid is None:
+        held: dict[str, Any] = {"rounds": rounds}
+    else:
+        X_valid = valid.loc[:, list(FEATURES)]
+        held = {
+            "X_valid": pre.transform(X_valid),
+            "y_valid": shell.to_target(X_valid, valid[TARGET].to_numpy(dtype=np.float64)),
+            "w_valid": valid["length_m"].to_numpy(dtype=np.float64) / 1000.0,
+        }
     data = FitData(
         X_train=pre.transform(X_train),
         y_train=shell.to_target(X_train, train[TARGET].to_numpy(dtype=np.float64)),
         w_train=train["length_m"].to_numpy(dtype=np.float64) / 1000.0,
-        X_valid=pre.transform(X_valid),
-        y_valid=shell.to_target(X_valid, valid[TARGET].to_numpy(dtype=np.float64)),
-        w_valid=valid["length_m"].to_numpy(dtype=np.float64) / 1000.0,
+        **held,
     )
     fit_jobs = n_jobs if len(train) >= PARALLEL_MIN_ROWS else 1
     regressor = fam.fit(params, data, seed, fit_jobs, trial if fam.prunable else None)
@@ -113,6 +135,33 @@ def fit_model(
         params=params,
         compiled=compile_regressor(pre, regressor),
     )
+
+
+def refit_model(
+    tuned: EnergyModel,
+    params: dict[str, Any],
+    rows: pd.DataFrame,
+    *,
+    seed: int = 0,
+    n_jobs: int = 2,
+) -> EnergyModel:
+    """Refit a tuned model's family and hyperparameters on ``rows`` (training plus
+    validation): as many rounds as early stopping kept, new vehicles and days to learn
+    from. The refit model is the one evaluated on the test split and deployed."""
+    rounds = boosting_rounds(tuned.pipeline.named_steps["model"])
+    model = fit_model(
+        tuned.family,
+        params,
+        rows,
+        None,
+        seed=seed,
+        n_jobs=n_jobs,
+        target_transform=tuned.target_transform,
+        rounds=rounds,
+    )
+    if rounds is not None:
+        model.params = {**params, "rounds": rounds}
+    return model
 
 
 def _segment_energy_mae(model: EnergyModel, frame: pd.DataFrame) -> float:
@@ -232,16 +281,25 @@ def _evaluate(
     n_jobs: int,
     target_transform: str,
 ) -> FamilyResult:
+    """Validation metrics of the tuned model; test metrics of its refit on train + valid.
+
+    Test predictions are calibrated per vehicle from its earlier days
+    (:mod:`evfleet.models.calibration`); ``*_uncalibrated`` metrics are the raw model's.
+    """
     test = frames["test"]
-    test_pred = model.predict(test)
+    final = refit_model(
+        model, params, pd.concat([frames["train"], frames["valid"]]), seed=seed, n_jobs=n_jobs
+    )
+    test_pred = calibrated_kwh_per_km(final, test)
     metrics = {
         "valid": evaluate(frames["valid"], model.predict(frames["valid"])),
         "test": evaluate(test, test_pred),
+        "test_uncalibrated": evaluate(test, final.predict(test)),
         "baseline_test": _baseline(frames["train"], test),
     }
     time_frames = split_frames(table, "time")
     if all(len(f) for f in time_frames.values()):
-        refit = fit_model(
+        tuned_time = fit_model(
             family,
             params,
             time_frames["train"],
@@ -250,10 +308,22 @@ def _evaluate(
             n_jobs=n_jobs,
             target_transform=target_transform,
         )
-        metrics["time_test"] = evaluate(time_frames["test"], refit.predict(time_frames["test"]))
+        refit = refit_model(
+            tuned_time,
+            params,
+            pd.concat([time_frames["train"], time_frames["valid"]]),
+            seed=seed,
+            n_jobs=n_jobs,
+        )
+        held = time_frames["test"]
+        metrics["time_test"] = evaluate(held, calibrated_kwh_per_km(refit, held, history=table))
+        metrics["time_test_uncalibrated"] = evaluate(held, refit.predict(held))
+    # importances on validation rows the tuned model never saw
     sample = frames["valid"].sample(n=min(IMPORTANCE_ROWS, len(frames["valid"])), random_state=seed)
     importances = permutation_importance(
         model.predict, sample.loc[:, list(FEATURES)], sample[ENERGY].to_numpy(), seed=seed
     )
     predictions = test.loc[:, list(EVAL_COLUMNS)].assign(pred_kwh_per_km=test_pred)
-    return FamilyResult(family, model, params, study, tuning_s, metrics, importances, predictions)
+    return FamilyResult(
+        family, final, final.params, study, tuning_s, metrics, importances, predictions
+    )

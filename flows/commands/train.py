@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -81,7 +82,7 @@ def train(
 def _print_comparison(families: list[dict[str, Any]], champion: dict[str, Any]) -> None:
     table = Table(
         title="energy models: held-out vehicles (last days: held-out days)",
-        caption="* champion (lowest validation MAE)",
+        caption="* champion: lowest validation MAE (fastest within training.selection_tolerance)",
     )
     for col in ("family", "val MAE Wh", "R² kWh/km", "R² kWh", "trip MAPE%", "trip WAPE%",
                 "last days MAPE%", "M rows/s"):  # fmt: skip
@@ -107,20 +108,32 @@ def _print_comparison(families: list[dict[str, Any]], champion: dict[str, Any]) 
 
 def _history(
     ws: Workspace, dataset_id: str | None
-) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
-    """Fleet register and vehicle-day history of a dataset (``None`` without datasets)."""
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None, Path | None]:
+    """Fleet register, vehicle-day history and feature table path of a dataset."""
     if dataset_id is None and ws.latest("datasets") is None:
-        return None, None
+        return None, None, None
     sid = ws.resolve("datasets", dataset_id)
     folder = ws.stage_dir("datasets", sid)
     fleet_path = folder / "fleet_info.parquet"
     fleet = read_table(fleet_path if fleet_path.exists() else folder / "fleet_info")
     features = [m for m in ws.list_runs("features") if m.get("dataset_id") == sid]
     if not features:
-        return fleet, None
-    from tasks.train import DAILY_FILE
+        return fleet, None, None
+    from tasks.train import DAILY_FILE, FEATURE_FILE
 
-    return fleet, read_table(ws.stage_dir("features", features[0]["id"]) / DAILY_FILE)
+    stage = ws.stage_dir("features", features[0]["id"])
+    return fleet, read_table(stage / DAILY_FILE), stage / FEATURE_FILE
+
+
+def _calibration(model: Any, features: Path | None, vehicle: str, day: dt.date) -> float:
+    """The fleet vehicle's calibration factor from its days before ``day`` (else 1)."""
+    if features is None or not features.exists():
+        return 1.0
+    from evfleet.models import vehicle_factor
+
+    rows = read_table(features)
+    rows = rows.loc[rows["vehicle_id"].astype(str) == vehicle]
+    return vehicle_factor(model, rows, vehicle, pd.Timestamp(day)) if len(rows) else 1.0
 
 
 def predict(
@@ -163,7 +176,7 @@ def predict(
     except ValueError:
         msg = f"--date must be YYYY-MM-DD, got {date!r}"
         raise ConfigError(msg) from None
-    fleet, daily = _history(ws, dataset)
+    fleet, daily, features = _history(ws, dataset)
     context = context_for_vehicle(
         vehicle,
         departure=pd.Timestamp(day) + pd.Timedelta(hours=hour),
@@ -180,6 +193,7 @@ def predict(
         read_table(folder / "edges.parquet"), read_table(folder / "nodes.parquet")
     )
     model = load_champion(root)
+    context = replace(context, calibration=_calibration(model, features, vehicle, day))
     started = time.perf_counter()
     pred = predict_network(model, edges, context, batch_size=cfg.performance.predict_batch_size)
     elapsed = time.perf_counter() - started
@@ -188,5 +202,6 @@ def predict(
     console.print(
         f"{len(pred):,} edges of network {network_id} with {model.family} in {elapsed:.2f} s "
         f"({len(pred) / max(elapsed, 1e-9):,.0f} edges/s): mean "
-        f"{pred['energy_kwh'].sum() / (pred['length_m'].sum() / 1000):.3f} kWh/km -> {target}"
+        f"{pred['energy_kwh'].sum() / (pred['length_m'].sum() / 1000):.3f} kWh/km "
+        f"(vehicle calibration x{context.calibration:.3f}) -> {target}"
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -30,7 +32,15 @@ from evfleet.models import (
     split_frames,
     tune_family,
 )
+from evfleet.models.calibration import (
+    calibrated_kwh_per_km,
+    calibration_factors,
+    vehicle_factor,
+)
+from evfleet.models.families import boosting_rounds
+from evfleet.models.metrics import select_champion
 from evfleet.models.preprocess import CategoryCoder
+from evfleet.models.training import refit_model
 from tests.fixtures.ml_dataset import MLDataset, make_ml_dataset
 
 
@@ -75,6 +85,25 @@ def test_each_family_beats_the_mean_baseline(table: pd.DataFrame, family: ModelF
     assert result.model.compiled is not None
     if family in (ModelFamily.XGBOOST, ModelFamily.LIGHTGBM, ModelFamily.CATBOOST):
         assert result.study.trials[0].intermediate_values, "boosting trials report to the pruner"
+        # the deployed model is the refit on train + valid with the rounds early stopping kept
+        assert result.params["rounds"] >= 1
+        assert (
+            boosting_rounds(result.model.pipeline.named_steps["model"]) == result.params["rounds"]
+        )
+
+
+def test_refit_learns_from_validation_rows_too(table: pd.DataFrame, model: EnergyModel) -> None:
+    frames = split_frames(table)
+    both = pd.concat([frames["train"], frames["valid"]])
+    refit = refit_model(model, {"num_leaves": 15, "learning_rate": 0.1}, both, n_jobs=1)
+    rounds = boosting_rounds(model.pipeline.named_steps["model"])
+    assert refit.params["rounds"] == rounds
+    assert refit.pipeline.named_steps["model"].n_estimators_ == rounds
+    valid_mae = np.abs(refit.predict(frames["valid"]) - frames["valid"]["kwh_per_km"]).mean()
+    tuned_mae = np.abs(model.predict(frames["valid"]) - frames["valid"]["kwh_per_km"]).mean()
+    assert valid_mae < tuned_mae  # it has now seen those vehicles
+    with pytest.raises(ConfigError, match="needs rounds >= 1"):
+        fit_model("lightgbm", {}, both, None, rounds=None)
 
 
 def test_tuning_is_reproducible(table: pd.DataFrame) -> None:
@@ -191,3 +220,77 @@ def test_plots_are_written(model: EnergyModel, table: pd.DataFrame, tmp_path) ->
     imp = pd.Series({"grade": 0.002, "length_m": 0.001})
     assert importance_png(imp, tmp_path / "imp.png", title="t").stat().st_size > 1000
     assert pred_vs_actual_png(preds, tmp_path / "pva.png", title="t").stat().st_size > 1000
+
+
+def _calibration_rows() -> pd.DataFrame:
+    days = pd.to_datetime(["2024-01-15 08:00", "2024-01-16 08:00", "2024-01-17 08:00"])
+    return pd.DataFrame(
+        {
+            "vehicle_id": ["A"] * 3 + ["B"] * 3,
+            "start_time": list(days) * 2,
+            "length_m": [10_000.0] * 6,
+            "energy_kwh": [2.4, 2.4, 2.4, 1.0, 1.0, 1.0],
+        }
+    )
+
+
+def test_calibration_learns_each_vehicles_bias_from_earlier_days_only() -> None:
+    rows = _calibration_rows()
+    predicted = np.full(6, 2.0)  # A really uses 20 % more, B half
+    f = calibration_factors(predicted, rows, prior_km=0.0).set_index(["vehicle_id", "day"])
+    assert f["factor"].iloc[0] == 1.0  # a first day has no history
+    np.testing.assert_allclose(f.loc["A", "factor"].iloc[1:], 1.2)
+    np.testing.assert_allclose(f.loc["B", "factor"].iloc[1:], 0.5)
+    shrunk = calibration_factors(predicted, rows, prior_km=10.0)["factor"].to_numpy()
+    assert 1.0 < shrunk[1] < 1.2  # 10 km of history is shrunk half-way with 10 km of prior
+    changed = rows.assign(energy_kwh=np.where(np.arange(6) == 2, 9.9, rows["energy_kwh"]))
+    later = calibration_factors(predicted, changed, prior_km=0.0)["factor"].to_numpy()
+    np.testing.assert_allclose(later[:3], f.loc["A", "factor"].to_numpy())  # no look-ahead
+
+
+def test_vehicle_factor_and_context_scale_predictions(
+    model: EnergyModel, table: pd.DataFrame, data: MLDataset
+) -> None:
+    vehicle = str(table["vehicle_id"].iloc[0])
+    last_day = table.loc[table["vehicle_id"] == vehicle, "start_time"].max().normalize()
+    factor = vehicle_factor(model, table, vehicle, last_day)
+    own = table.loc[table["vehicle_id"] == vehicle]
+    calibrated = calibrated_kwh_per_km(model, own)
+    on_last_day = (own["start_time"].dt.normalize() == last_day).to_numpy()
+    np.testing.assert_allclose(calibrated[on_last_day], model.predict(own)[on_last_day] * factor)
+    assert vehicle_factor(model, table, vehicle, own["start_time"].min()) == 1.0
+    edges = network_edges(data.edges, data.nodes).iloc[:20]
+    base = {"model": "nissan_leaf", "mass_kg": 1700.0, "battery_kwh": 39.0, "temp_c": 5.0}
+    when = pd.Timestamp("2024-01-16 12:00")
+    plain = predict_network(model, edges, PredictionContext(**base, departure=when))
+    scaled = predict_network(
+        model, edges, PredictionContext(**base, departure=when, calibration=1.25)
+    )
+    np.testing.assert_allclose(scaled["energy_kwh"], 1.25 * plain["energy_kwh"])
+    with pytest.raises(InputDataError, match="calibration must be within"):
+        PredictionContext(**base, departure=when, calibration=0.0)
+
+
+def test_a_pickled_model_is_recompiled_on_load(model: EnergyModel, table: pd.DataFrame) -> None:
+    import pickle
+
+    state = model.__getstate__()
+    assert state["compiled"] is None  # the derived kernel is not stored
+    loaded = pickle.loads(pickle.dumps(model))
+    assert loaded.compiled is not None
+    assert loaded.compiled is not model.compiled
+    np.testing.assert_allclose(loaded.predict(table), model.predict(table))
+
+
+def test_champion_is_the_lowest_mae_or_the_fastest_of_a_near_tie() -> None:
+    rows = [
+        {"family": "xgboost", "mae": 0.013196, "speed": 0.15e6},
+        {"family": "catboost", "mae": 0.013204, "speed": 1.07e6},
+        {"family": "linear", "mae": 0.019, "speed": 3.3e6},
+    ]
+    pick = partial(select_champion, metric="mae", speed="speed")
+    assert pick(rows, tolerance=0.0)["family"] == "xgboost"
+    assert pick(rows, tolerance=0.01)["family"] == "catboost"  # 0.06 % apart: a tie
+    assert pick(rows, tolerance=0.2)["family"] == "catboost"  # linear is 44 % worse
+    with pytest.raises(ValueError, match="no candidate"):
+        pick([], tolerance=0.01)
