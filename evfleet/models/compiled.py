@@ -34,8 +34,9 @@ from sklearn.ensemble import RandomForestRegressor
 from sklearn.linear_model import Ridge
 
 _BLOCK_ROWS: Final = 128
-"""Rows copied into a small row-major buffer before their trees are walked (cache-friendly
-for the column-major matrices :class:`~evfleet.models.preprocess.CategoryCoder` returns)."""
+"""Rows copied into a small row-major buffer, then walked down one tree after the other:
+the buffer and the current tree's nodes stay in cache (walking every tree per row streams
+the whole ensemble, megabytes, through the cache once per row)."""
 _OBLIVIOUS_BLOCK_ROWS: Final = 256
 """Rows evaluated together per symmetric tree: every row compares the same feature with the
 same border at a level, so the inner loop runs down one contiguous column (SIMD)."""
@@ -62,18 +63,21 @@ def _tree_kernel(
         for f in range(p):
             for i in range(stop - start):
                 buf[i, f] = X[start + i, f]
-        for i in range(stop - start):
-            acc = 0.0
-            for t in range(roots.size):
-                node = roots[t]
+        m = stop - start
+        acc = np.zeros(m, dtype=np.float64)
+        for t in range(roots.size):  # tree-outer: one tree's nodes stay in cache for the block
+            root = roots[t]
+            for i in range(m):
+                node = root
                 while feature[node] >= 0:
                     x = buf[i, feature[node]]
                     if x <= threshold[node] or (np.isnan(x) and nan_left[node]):
                         node = child[node]
                     else:
                         node = child[node] + 1
-                acc += value[node]
-            out[start + i] = base + scale * acc
+                acc[i] += value[node]
+        for i in range(m):
+            out[start + i] = base + scale * acc[i]
     return out
 
 
