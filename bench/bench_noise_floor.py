@@ -108,14 +108,12 @@ def replay(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Edge energies (replicates x edges), edge lengths and trip ids of re-driven trips."""
     ctx = ChunkContext(cfg, graph, graph.stations, tables["weather"])
-    fleet = tables["fleet_info"].set_index("vehicle_id")
+    fleet = tables["fleet_info"].set_index("vehicle_id", drop=False)
     routes = tables["routes"].sort_values(["vehicle_id", "start_time"])
     t0 = pd.Timestamp(cfg.fleet.start_date)
     energy, length, trip = [], [], []
     for vid in vehicles:
-        v = ctx.vehicle(
-            fleet.loc[vid].rename(vid).to_frame().T.reset_index(names="vehicle_id").iloc[0]
-        )
+        v = ctx.vehicle(fleet.loc[vid])
         own = routes[routes["vehicle_id"] == vid]
         origin = ctx.net.positions(own["origin_node"].to_numpy())
         dest = ctx.net.positions(own["destination_node"].to_numpy())

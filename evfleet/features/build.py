@@ -18,7 +18,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from evfleet.errors import InputDataError
 from evfleet.features.catalog import CATEGORICAL_FEATURES, HISTORY_FEATURES, NUMERIC_FEATURES
-from evfleet.network.geo import bearing_deg
+from evfleet.network.geo import bearing_deg, heading_change_deg
 from evfleet.physics import air_density_kg_m3, road_class_codes, time_of_day_congestion
 from evfleet.physics.hvac import on_road_hvac_power_w
 from evfleet.physics.model import GRAVITY_MPS2
@@ -137,7 +137,9 @@ def _season(month: ArrayLike) -> NDArray[np.str_]:
     return np.asarray(_SEASONS[np.asarray(month, dtype=np.int64) - 1])
 
 
-def _on_road_hvac_w(cols: dict[str, Any], models: pd.Categorical) -> NDArray[np.float64]:
+def _on_road_hvac_w(
+    cols: dict[str, Any], models: pd.Categorical, on_edge_s: NDArray[np.float64]
+) -> NDArray[np.float64]:
     """Mean cabin climate power over each row's expected time on the edge, W.
 
     The same cabin model the simulator drives with (:func:`on_road_hvac_power_w`): the
@@ -152,7 +154,6 @@ def _on_road_hvac_w(cols: dict[str, Any], models: pd.Categorical) -> NDArray[np.
     )
     elapsed = np.broadcast_to(cols["trip_elapsed_min"] * 60.0, (n,))
     parked = np.broadcast_to(cols["parked_h"] * 3600.0, (n,))
-    on_edge = cols["expected_time_s_per_km"] * cols["length_m"] / 1000.0
     out = np.empty(n, dtype=np.float64)
     for code, name in enumerate(models.categories):
         rows = models.codes == code
@@ -161,7 +162,7 @@ def _on_road_hvac_w(cols: dict[str, Any], models: pd.Categorical) -> NDArray[np.
             temp[rows],
             solar_w_m2=sun[rows],
             trip_time_s=elapsed[rows],
-            duration_s=on_edge[rows],
+            duration_s=on_edge_s[rows],
             parked_s=parked[rows],
         )
     return out
@@ -182,10 +183,11 @@ def _physics_priors(cols: dict[str, Any], models: pd.Categorical) -> dict[str, N
     v_mps = cols["expected_speed_kph"] / 3.6
     air_mps = v_mps + cols["headwind_kph"] / 3.6
     h_per_km = cols["expected_time_s_per_km"] / 3600.0
+    on_edge_s = cols["expected_time_s_per_km"] * cols["length_m"] / 1000.0
     crr_factor = on_road_crr_factor(
         wet_road=cols["is_raining"],
         trip_time_s=cols["trip_elapsed_min"] * 60.0,
-        duration_s=cols["expected_time_s_per_km"] * cols["length_m"] / 1000.0,
+        duration_s=on_edge_s,
         parked_s=cols["parked_h"] * 3600.0,
     )
     rolling = mass * GRAVITY_MPS2 * cols["rolling_resistance"] * crr_factor * cos_theta
@@ -194,7 +196,7 @@ def _physics_priors(cols: dict[str, Any], models: pd.Categorical) -> dict[str, N
     aero = 0.5 * cols["air_density_kg_m3"] * cols["cda_m2"] * air_mps * np.abs(air_mps)
     aero = aero * _J_PER_M_TO_KWH_PER_KM
     aux = (cols["aux_w"] + ON_ROAD_AUX_EXTRA_W) / 1000.0 * h_per_km
-    hvac = _on_road_hvac_w(cols, models) / 1000.0 * h_per_km
+    hvac = _on_road_hvac_w(cols, models, on_edge_s) / 1000.0 * h_per_km
     traction = rolling + np.maximum(grade, 0.0) + np.maximum(aero, 0.0)
     prior = (
         traction / DRIVETRAIN_EFFICIENCY
@@ -256,7 +258,7 @@ def route_context(
     running = pd.Series(minutes).groupby(labels, sort=False).cumsum().to_numpy()
     prev_speed = np.where(first, 0.0, np.roll(speed, 1))
     next_speed = np.where(last, 0.0, np.roll(speed, -1))
-    turn = np.abs((np.roll(heading, -1) - heading + 180.0) % 360.0 - 180.0)
+    turn = heading_change_deg(heading, np.roll(heading, -1))
     return {
         "trip_elapsed_min": np.asarray(running - minutes, dtype=np.float64),
         "prev_expected_speed_kph": np.asarray(prev_speed, dtype=np.float64),

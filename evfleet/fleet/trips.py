@@ -20,6 +20,7 @@ import numpy as np
 
 from evfleet.fleet.network_adapter import NetArrays
 from evfleet.fleet.weather import WeatherLookup
+from evfleet.network.geo import heading_change_deg
 from evfleet.physics import (
     PARKED_COLD_S,
     Conditions,
@@ -108,7 +109,7 @@ def _congestion(
 
 def _turns_deg(bearing_deg: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """Heading change from each edge onto the next edge of its trip (0 on a trip's last)."""
-    turn = np.abs((np.roll(bearing_deg, -1) - bearing_deg + 180.0) % 360.0 - 180.0)
+    turn = heading_change_deg(bearing_deg, np.roll(bearing_deg, -1))
     turn[offsets[1:] - 1] = 0.0
     return turn
 

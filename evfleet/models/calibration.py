@@ -25,6 +25,20 @@ CALIBRATION_PRIOR_KM: Final = 10.0
 """Pseudo-distance (km) at the predicted rate that shrinks a factor towards 1."""
 
 
+def _shrunk_ratio(
+    actual_kwh: np.ndarray, predicted_kwh: np.ndarray, km: np.ndarray, prior_km: float
+) -> np.ndarray:
+    """Actual over predicted energy with ``prior_km`` pseudo-km at the predicted rate on
+    both sides (1 without driving)."""
+    rate = np.divide(predicted_kwh, km, out=np.zeros(km.shape), where=km > 0)
+    pseudo = prior_km * np.maximum(rate, 0.0)
+    denominator = predicted_kwh + pseudo
+    ratio = np.divide(
+        actual_kwh + pseudo, denominator, out=np.ones(km.shape), where=denominator > 1e-9
+    )
+    return np.where(km > 0, ratio, 1.0)
+
+
 def calibration_factors(
     predicted_kwh: np.ndarray, table: pd.DataFrame, *, prior_km: float = CALIBRATION_PRIOR_KM
 ) -> pd.DataFrame:
@@ -59,46 +73,47 @@ def calibration_factors(
         .reset_index()
     )
     by_vehicle = daily.groupby("vehicle_id", sort=False)
-    before = {c: by_vehicle[c].cumsum() - daily[c] for c in ("actual", "predicted", "km")}
-    rate = np.divide(
-        before["predicted"],
-        before["km"],
-        out=np.zeros(len(daily)),
-        where=before["km"].to_numpy() > 0,
-    )
-    pseudo = prior_km * np.maximum(rate, 0.0)
-    denominator = before["predicted"].to_numpy() + pseudo
-    factor = np.divide(
-        before["actual"].to_numpy() + pseudo,
-        denominator,
-        out=np.ones(len(daily)),
-        where=denominator > 1e-9,
-    )
-    factor = np.where(before["km"].to_numpy() > 0, factor, 1.0)
+    before = {
+        c: (by_vehicle[c].cumsum() - daily[c]).to_numpy() for c in ("actual", "predicted", "km")
+    }
+    factor = _shrunk_ratio(before["actual"], before["predicted"], before["km"], prior_km)
     return daily.loc[:, ["vehicle_id", "day"]].assign(factor=factor)
 
 
 def calibrated_kwh_per_km(
-    model: EnergyModel, table: pd.DataFrame, *, history: pd.DataFrame | None = None
+    kwh_per_km: np.ndarray,
+    table: pd.DataFrame,
+    *,
+    history: pd.DataFrame | None = None,
+    history_kwh_per_km: np.ndarray | None = None,
 ) -> np.ndarray:
-    """``model``'s kWh/km for ``table`` rows, each times its vehicle-day factor.
+    """Predicted kWh/km of ``table`` rows, each times its vehicle-day factor.
 
-    ``history`` (default ``table``) holds the rows the factors are learnt from: every
-    row of the same vehicles, earlier days included; only days before each row's day
-    count.
+    ``history`` (default ``table``) and its predictions ``history_kwh_per_km`` (default
+    ``kwh_per_km``) are the rows the factors are learnt from: every row of the same
+    vehicles, earlier days included; only days before each row's day count.
     """
-    history = table if history is None else history
+    if history is None:
+        history, history_kwh_per_km = table, kwh_per_km
+    elif history_kwh_per_km is None:
+        msg = "history_kwh_per_km is required with history"
+        raise ValueError(msg)
     km = history["length_m"].to_numpy(dtype=np.float64) / 1000.0
-    factors = calibration_factors(model.predict(history) * km, history)
+    factors = calibration_factors(np.asarray(history_kwh_per_km) * km, history)
     keys = pd.DataFrame(
         {"vehicle_id": table["vehicle_id"].to_numpy(), "day": table["start_time"].dt.normalize()}
     )
     factor = keys.merge(factors, on=["vehicle_id", "day"], how="left")["factor"].fillna(1.0)
-    return np.asarray(model.predict(table) * factor.to_numpy(), dtype=np.float64)
+    return np.asarray(np.asarray(kwh_per_km) * factor.to_numpy(), dtype=np.float64)
 
 
 def vehicle_factor(
-    model: EnergyModel, table: pd.DataFrame, vehicle_id: str, day: pd.Timestamp
+    model: EnergyModel,
+    table: pd.DataFrame,
+    vehicle_id: str,
+    day: pd.Timestamp,
+    *,
+    prior_km: float = CALIBRATION_PRIOR_KM,
 ) -> float:
     """Calibration factor of one vehicle for a trip on ``day`` (1 without earlier days)."""
     own = table.loc[
@@ -107,8 +122,7 @@ def vehicle_factor(
     ]
     if own.empty:
         return 1.0
-    probe = own.iloc[[-1]].assign(start_time=pd.Timestamp(day).normalize(), energy_kwh=0.0)
-    rows = pd.concat([own, probe], ignore_index=True)
-    km = rows["length_m"].to_numpy(dtype=np.float64) / 1000.0
-    factors = calibration_factors(model.predict(rows) * km, rows)
-    return float(factors["factor"].iloc[-1])
+    km = own["length_m"].to_numpy(dtype=np.float64) / 1000.0
+    sums = [own[ENERGY].sum(), float(np.sum(model.predict(own) * km)), km.sum()]
+    actual, predicted, total_km = (np.array([x], dtype=np.float64) for x in sums)
+    return float(_shrunk_ratio(actual, predicted, total_km, prior_km)[0])

@@ -290,11 +290,12 @@ def _evaluate(
     final = refit_model(
         model, params, pd.concat([frames["train"], frames["valid"]]), seed=seed, n_jobs=n_jobs
     )
-    test_pred = calibrated_kwh_per_km(final, test)
+    test_raw = final.predict(test)
+    test_pred = calibrated_kwh_per_km(test_raw, test)
     metrics = {
         "valid": evaluate(frames["valid"], model.predict(frames["valid"])),
         "test": evaluate(test, test_pred),
-        "test_uncalibrated": evaluate(test, final.predict(test)),
+        "test_uncalibrated": evaluate(test, test_raw),
         "baseline_test": _baseline(frames["train"], test),
     }
     time_frames = split_frames(table, "time")
@@ -316,8 +317,12 @@ def _evaluate(
             n_jobs=n_jobs,
         )
         held = time_frames["test"]
-        metrics["time_test"] = evaluate(held, calibrated_kwh_per_km(refit, held, history=table))
-        metrics["time_test_uncalibrated"] = evaluate(held, refit.predict(held))
+        held_raw = refit.predict(held)
+        calibrated = calibrated_kwh_per_km(
+            held_raw, held, history=table, history_kwh_per_km=refit.predict(table)
+        )
+        metrics["time_test"] = evaluate(held, calibrated)
+        metrics["time_test_uncalibrated"] = evaluate(held, held_raw)
     # importances on validation rows the tuned model never saw
     sample = frames["valid"].sample(n=min(IMPORTANCE_ROWS, len(frames["valid"])), random_state=seed)
     importances = permutation_importance(

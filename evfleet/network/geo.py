@@ -32,6 +32,12 @@ def bearing_deg(lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayLi
     return np.asarray(np.degrees(np.arctan2(y, x)) % 360.0, dtype=float)
 
 
+def heading_change_deg(from_deg: ArrayLike, to_deg: ArrayLike) -> FloatArray:
+    """Absolute change of heading between two compass headings, degrees (0..180)."""
+    delta = (np.asarray(to_deg, np.float64) - np.asarray(from_deg, np.float64) + 180.0) % 360.0
+    return np.asarray(np.abs(delta - 180.0), dtype=np.float64)
+
+
 def utm_crs(lat: float, lon: float) -> str:
     """EPSG code (``"EPSG:326zz"`` / ``"EPSG:327zz"``) of the UTM zone containing a point."""
     zone = int((lon + 180) // 6) % 60 + 1

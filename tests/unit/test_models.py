@@ -255,7 +255,7 @@ def test_vehicle_factor_and_context_scale_predictions(
     last_day = table.loc[table["vehicle_id"] == vehicle, "start_time"].max().normalize()
     factor = vehicle_factor(model, table, vehicle, last_day)
     own = table.loc[table["vehicle_id"] == vehicle]
-    calibrated = calibrated_kwh_per_km(model, own)
+    calibrated = calibrated_kwh_per_km(model.predict(own), own)
     on_last_day = (own["start_time"].dt.normalize() == last_day).to_numpy()
     np.testing.assert_allclose(calibrated[on_last_day], model.predict(own)[on_last_day] * factor)
     assert vehicle_factor(model, table, vehicle, own["start_time"].min()) == 1.0
