@@ -11,7 +11,7 @@ import pandas as pd
 
 from evfleet.errors import InputDataError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 ENERGY_COMPONENTS: tuple[str, ...] = (
     "rolling_kwh",
@@ -97,6 +97,7 @@ TABLES: dict[str, dict[str, str]] = {
         "max_speed_kph": "float64",
         "n_stops": "int64",
         "duration_s": "float64",
+        "max_power_kw": "float64",
         "energy_kwh": "float64",
         **_COMPONENT_COLS,
         "temp_c": "float64",
@@ -117,6 +118,7 @@ TABLES: dict[str, dict[str, str]] = {
         "energy_kwh": "float64",
         "grid_kwh": "float64",
         "power_kw": "float64",
+        "mean_power_kw": "float64",
         "cost_usd": "float64",
         "trigger": "string",
         "detour_km": "float64",

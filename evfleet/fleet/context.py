@@ -85,7 +85,11 @@ class ChunkContext:
         if stations is None or stations.empty:
             msg = "the network has no charging stations; public charging needs at least one"
             raise InputDataError(msg)
-        self.stations = StationArrays.from_frame(stations)
+        self.stations = StationArrays.from_frame(
+            stations,
+            l2_max_kw=cfg.charging.l2_power_kw,
+            dcfc_max_kw=cfg.charging.dcfc_power_kw,
+        )
         self.station_pos = self.net.positions(self.stations.node)
         self.tariff = Tariff.from_config(cfg.charging)
         self.efficiency = cfg.charging.efficiency

@@ -78,6 +78,7 @@ def routes_and_segments(
         "headwind_kph",
         "crosswind_kph",
         "components_kwh",
+        "max_power_kw",
     )
     seg = {
         f: np.concatenate([getattr(t.batch, f)[p] for t, p in zip(trips, parts, strict=True)])
@@ -108,6 +109,7 @@ def routes_and_segments(
         "max_speed_kph": seg["max_speed_kph"],
         "n_stops": seg["n_stops"],
         "duration_s": seg["duration_s"],
+        "max_power_kw": seg["max_power_kw"],
         "energy_kwh": comps.sum(axis=1),
         **{c: comps[:, i] for i, c in enumerate(_COMP)},
         "temp_c": seg["temp_c"],
@@ -169,6 +171,7 @@ _SESSION_FIELDS = (
     "energy_kwh",
     "grid_kwh",
     "power_kw",
+    "mean_power_kw",
     "cost_usd",
     "trigger",
     "detour_km",

@@ -5,6 +5,8 @@ times) and returns per-edge results: start time, duration, speeds, stops, weathe
 battery energy split into components. It makes one profile call and one physics call per
 batch, gathering edge attributes by fancy indexing (no per-edge Python loops).
 
+Speed profiles are power-limited for the vehicle under the worst road load of the period
+(:func:`road_load_bound`), so no edge needs more than the motor / battery can deliver.
 Each edge traversal uses the weather of its own zone (the zone of its start node) and of
 the hour it starts in; rush-hour congestion uses the free-flow clock of the trip (weekend
 congestion is milder). Energy is computed under on-road conditions (sun, wet roads, cabin
@@ -25,6 +27,7 @@ from evfleet.physics import (
     PARKED_COLD_S,
     Conditions,
     EdgeArrays,
+    RoadLoadBound,
     generate_profile,
     solar_irradiance_w_m2,
     time_of_day_congestion,
@@ -61,6 +64,8 @@ class Driven:
     components_kwh
         Battery energy per component (n_edges, 8), columns as
         :data:`evfleet.schema.ENERGY_COMPONENTS`.
+    max_power_kw
+        Peak motor shaft (traction) power per edge, kW.
     temp_c, humidity_pct, headwind_kph, crosswind_kph
         Weather per edge.
     """
@@ -73,6 +78,7 @@ class Driven:
     max_speed_kph: np.ndarray
     n_stops: np.ndarray
     components_kwh: np.ndarray
+    max_power_kw: np.ndarray
     temp_c: np.ndarray
     headwind_kph: np.ndarray
     crosswind_kph: np.ndarray
@@ -151,6 +157,13 @@ def _road_conditions(
     )
 
 
+def road_load_bound(weather: WeatherLookup) -> RoadLoadBound:
+    """Worst road load of the period: its coldest air and strongest wind, as a head wind."""
+    min_temp_c = weather.extremes("temp_c")[0]
+    max_wind_mps = min(weather.extremes("wind_kph")[1] / KPH_PER_MPS, _MAX_WIND_MPS)
+    return RoadLoadBound(min_temp_c=min_temp_c, max_wind_mps=max_wind_mps, on_road=True)
+
+
 def drive(
     net: NetArrays,
     weather: WeatherLookup,
@@ -202,6 +215,7 @@ def drive(
         road_class=net.road_class[edge],
         control=net.control[edge],
         turn_deg=_turns_deg(net.bearing_deg[edge], offsets),
+        grade=net.grade[edge],
     )
     trace = generate_profile(
         edges,
@@ -209,6 +223,8 @@ def drive(
         congestion=_congestion(net, edge, offsets, depart, first_weekday),
         trip_offsets=offsets,
         rng=rng,
+        vehicle=spec,
+        road_load=road_load_bound(weather),
     )
     duration = trace.edge_duration_s
     start = _edge_starts(duration, offsets, depart)
@@ -237,6 +253,7 @@ def drive(
         max_speed_kph=np.maximum(trace.edge_max_speed_mps * KPH_PER_MPS, mean_speed_kph),
         n_stops=trace.edge_stops.astype(np.int64),
         components_kwh=energy.components_kwh,
+        max_power_kw=energy.max_power_kw,
         temp_c=temp,
         headwind_kph=headwind,
         crosswind_kph=wind * np.sin(angle),

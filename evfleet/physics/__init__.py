@@ -19,6 +19,7 @@ from evfleet.physics.model import (
     steady_state_kwh_per_100km,
 )
 from evfleet.physics.onroad import PARKED_COLD_S, solar_irradiance_w_m2
+from evfleet.physics.power import RoadLoadBound, max_shaft_power_w, power_limited
 from evfleet.physics.profiles import (
     STYLES,
     DrivingStyle,
@@ -47,6 +48,7 @@ __all__ = [
     "EnergyBreakdown",
     "JunctionControl",
     "RoadClass",
+    "RoadLoadBound",
     "SegmentEnergy",
     "SpeedTrace",
     "StyleParams",
@@ -56,6 +58,8 @@ __all__ = [
     "headwind_mps",
     "hvac_power_w",
     "internal_resistance_ohm",
+    "max_shaft_power_w",
+    "power_limited",
     "read_cycle",
     "road_class_codes",
     "simulate",

@@ -14,6 +14,7 @@ from evfleet.fleet.weather import zone_names
 from evfleet.invariants import check_all
 from evfleet.network import RoadGraph, build_network
 from evfleet.schema import TABLES, conform
+from evfleet.vehicles import get_vehicle
 
 TABLE_NAMES = ("routes", "segments", "charging_sessions", "vehicle_states")
 
@@ -84,6 +85,14 @@ def _events(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
             tables["charging_sessions"][cols].assign(ev="charge"),
         ]
     ).sort_values(["vehicle_id", "start_time"], kind="stable")
+
+
+def test_traction_power_stays_within_the_motor_peak(tables, world) -> None:
+    seg = tables["segments"].merge(world["fleet_info"][["vehicle_id", "model"]], on="vehicle_id")
+    peak = seg["model"].map(lambda m: get_vehicle(m).motor_peak_kw)
+    assert (seg["max_power_kw"] >= 0).all()
+    assert (seg["max_power_kw"] <= peak).all()
+    assert (seg["max_power_kw"] > 0.3 * peak).any()  # drivers do use the power they have
 
 
 def test_soc_is_carried_without_gaps(tables, world) -> None:
