@@ -72,6 +72,7 @@ TABLES: dict[str, dict[str, str]] = {
         "soc_start": "float64",
         "soc_end": "float64",
         "purpose": "string",
+        "stranded": "bool",
         "temp_c": "float64",
         **_COMPONENT_COLS,
     },
@@ -136,12 +137,16 @@ TABLES: dict[str, dict[str, str]] = {
         "soc_end": "float64",
         "charging_kwh": "float64",
         "charging_cost_usd": "float64",
+        "stranded_trips": "int64",
     },
 }
 """Table name -> ordered column name -> dtype."""
 
-CHARGING_KINDS = ("home", "l2", "dcfc")
-CHARGING_TRIGGERS = ("threshold", "emergency", "opportunistic", "overnight")
+CHARGING_KINDS = ("home", "l2", "dcfc", "roadside")
+"""``roadside``: a mobile DC charger called to a stranded vehicle (no station reachable)."""
+DC_CHARGING_KINDS = ("dcfc", "roadside")
+"""Kinds whose rating is a battery-side DC output (the others are grid-side AC)."""
+CHARGING_TRIGGERS = ("threshold", "emergency", "opportunistic", "overnight", "stranded")
 WEATHER_ZONES = ("sf_coast", "bay_side", "inland")
 
 

@@ -23,7 +23,7 @@ from evfleet.invariants import (
     lookup,
     shared_codes,
 )
-from evfleet.schema import TABLES
+from evfleet.schema import DC_CHARGING_KINDS, TABLES
 
 logger = logging.getLogger(__name__)
 
@@ -161,7 +161,7 @@ def regen_bound_violations(segments: pd.DataFrame, fleet_info: pd.DataFrame) -> 
 def power_limit_violations(sessions: pd.DataFrame, fleet_info: pd.DataFrame) -> pd.DataFrame:
     """Sessions charging faster than the vehicle (catalogue) or the charger allows."""
     ac, dc = _vehicle_limits(fleet_info, sessions["vehicle_id"])
-    is_dc = (sessions["kind"] == "dcfc").to_numpy(dtype=bool, na_value=False)
+    is_dc = sessions["kind"].isin(DC_CHARGING_KINDS).to_numpy(dtype=bool, na_value=False)
     charger = np.where(is_dc, DC_CHARGER_MAX_KW, AC_CHARGER_MAX_KW)
     vehicle = np.where(is_dc, dc, ac)
     limit = np.fmin(charger, vehicle)

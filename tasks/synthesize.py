@@ -93,7 +93,10 @@ def plan_dataset_task(workspace: str, config: StudioConfig, network: StageResult
 
 @task(name="simulate-chunk", task_run_name="simulate-chunk-{index}")
 def simulate_chunk_task(config: StudioConfig, plan: SynthPlan, index: int) -> dict[str, int]:
-    """Simulate one chunk of vehicles and write one part per table; returns row counts."""
+    """Simulate one chunk of vehicles and write one part per table.
+
+    Returns the row count of each table and the chunk's ``stranded_trips``.
+    """
     start, stop = plan.chunks[index]
     staging = Path(plan.staging)
     graph = _graph(plan.network_path)
@@ -109,6 +112,7 @@ def simulate_chunk_task(config: StudioConfig, plan: SynthPlan, index: int) -> di
         df = conform(name, tables[name])
         write_parquet(df, staging / name / f"part-{index:05d}.parquet")
         counts[name] = len(df)
+    counts["stranded_trips"] = int(tables["vehicle_states"]["stranded_trips"].sum())
     return counts
 
 
@@ -127,6 +131,7 @@ def finalize_dataset_task(
         "days": config.fleet.days,
         "start_date": config.fleet.start_date.isoformat(),
         "rows": rows,
+        "stranded_trips": sum(c["stranded_trips"] for c in counts),
     }
     folder = ws.commit_stage("datasets", plan.id, Path(plan.staging), meta=meta)
     run_logger().info("dataset %s: %s", plan.id, rows)

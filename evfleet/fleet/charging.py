@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from evfleet.schema import DC_CHARGING_KINDS
 from evfleet.vehicles import ChargerKind
 
 if TYPE_CHECKING:
@@ -36,6 +37,15 @@ DAY_S = 86_400.0
 HOUR_S = 3_600.0
 VALUE_OF_TIME_USD_PER_H = 20.0
 """Driver's value of time used to trade detour and charging time against price."""
+ROADSIDE_POWER_KW = 20.0
+"""Battery-side output of a mobile roadside DC charger (van-mounted units: 15-25 kW)."""
+ROADSIDE_RESPONSE_S = 75 * 60.0
+"""Time from the call until roadside assistance arrives (US average ~60-90 min)."""
+ROADSIDE_CALLOUT_USD = 150.0
+"""Call-out fee of a roadside charging / towing service without a membership."""
+ROADSIDE_USD_PER_KWH = 0.9
+"""Price of the energy a mobile charger delivers, USD per grid kWh (diesel-generator or
+battery-van supply, about twice a DC fast charger)."""
 _EARTH_RADIUS_KM = 6371.0088
 
 
@@ -78,9 +88,11 @@ class Tariff:
         )
 
     def base_price(self, kind: str) -> float:
-        """Off-peak price of ``kind`` (home, l2 or dcfc), USD per grid kWh."""
+        """Off-peak price of ``kind`` (home, l2, dcfc, roadside), USD per grid kWh."""
         if kind == "home":
             return self.home_usd_per_kwh
+        if kind == "roadside":
+            return ROADSIDE_USD_PER_KWH
         base = self.l2_usd_per_kwh if kind == "l2" else self.dcfc_usd_per_kwh
         return base * self.public_multiplier
 
@@ -139,7 +151,7 @@ class Session:
 
 
 def _charger_kind(kind: str) -> ChargerKind:
-    return ChargerKind.DC if kind == "dcfc" else ChargerKind.AC
+    return ChargerKind.DC if kind in DC_CHARGING_KINDS else ChargerKind.AC
 
 
 def charge(

@@ -156,6 +156,7 @@ def _routes_columns(
         "soc_start": np.array([t.soc_start for t in trips]),
         "soc_end": np.array([t.soc_end for t in trips]),
         "purpose": np.array([t.purpose for t in trips], dtype=object),
+        "stranded": np.array([t.stranded for t in trips], dtype=bool),
         "temp_c": temp_c,
         **{c: comp_sums[:, i] for i, c in enumerate(_COMP)},
     }
@@ -238,4 +239,7 @@ def vehicle_state_columns(
         "soc_end": soc_end,
         "charging_kwh": _per_day(sess_start, [s.energy_kwh for s in walk.sessions], days),
         "charging_cost_usd": _per_day(sess_start, [s.cost_usd for s in walk.sessions], days),
+        "stranded_trips": _per_day(
+            trip_start, [float(t.stranded) for t in walk.trips], days
+        ).astype(np.int64),
     }

@@ -219,3 +219,27 @@ def test_redriven_trips_park_from_the_last_arrival(network, cfg, world, monkeypa
             assert parked == pytest.approx(dep - earlier.max())
         else:
             assert parked == PARKED_COLD_S
+
+
+def test_no_free_energy_charge_at_home_or_call_roadside(network, cfg, world) -> None:
+    graph, stations = network
+    fleet = world["fleet_info"].copy()
+    fleet["initial_soc"] = 0.005  # below any trip's need: nothing reachable on this charge
+    fleet["has_home_charger"] = [True] + [False] * (len(fleet) - 1)
+    t = simulate_chunk(cfg, graph, stations, fleet, world["weather"])  # invariants checked
+    s, routes, states = t["charging_sessions"], t["routes"], t["vehicle_states"]
+    first = s.sort_values("start_time").groupby("vehicle_id").head(1).set_index("vehicle_id")
+    home_id = fleet["vehicle_id"].iloc[0]
+    assert first.loc[home_id, "kind"] == "home"  # charged before departure, at home
+    others = first.drop(index=home_id)
+    assert (others["kind"] == "roadside").all()
+    assert (others["trigger"] == "stranded").all()
+    assert (others["wait_min"] == 75.0).all()
+    assert (others["cost_usd"] > 150.0).all()  # call-out fee + energy
+    assert (others["power_kw"] == 20.0).all()
+    assert (routes[["soc_start", "soc_end"]] >= 0).all().all()
+    assert (s[["soc_start", "soc_end"]] >= 0).all().all()
+    n_roadside = int((s["kind"] == "roadside").sum())
+    assert routes["stranded"].sum() == states["stranded_trips"].sum() == n_roadside
+    assert not routes.loc[routes["vehicle_id"] == home_id, "stranded"].any()
+    assert check_all({"fleet_info": fleet, **t}) == []
