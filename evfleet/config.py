@@ -227,6 +227,12 @@ class ChargingConfig(_Section):
         description="largest DC fast rating, kW (battery-side); faster stations are derated",
     )
     efficiency: float = Field(default=0.90, gt=0, le=1, description="battery kWh / grid kWh")
+    public_station_share: float = Field(
+        default=1.0,
+        gt=0,
+        le=1,
+        description="share of the network's public stations open in the study (seeded draw)",
+    )
     home_price_usd_per_kwh: float = Field(default=0.30, ge=0, description="off-peak home price")
     l2_price_usd_per_kwh: float = Field(default=0.35, ge=0)
     dcfc_price_usd_per_kwh: float = Field(default=0.48, ge=0)

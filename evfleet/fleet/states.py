@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from evfleet.fleet.trips import local_clock
 from evfleet.schema import ENERGY_COMPONENTS, TABLES, conform
 
 if TYPE_CHECKING:
@@ -30,8 +31,7 @@ _COMP = list(ENERGY_COMPONENTS)
 
 def to_datetime(start: dt.date, t_s: np.ndarray) -> np.ndarray:
     """Seconds since midnight of ``start`` as ``datetime64[us]``."""
-    micros = np.round(np.asarray(t_s, dtype=float) * 1e6).astype(np.int64)
-    return np.datetime64(start, "us") + micros.astype("timedelta64[us]")
+    return local_clock(start, t_s)
 
 
 Columns = dict[str, np.ndarray]

@@ -15,6 +15,7 @@ and tyre warm-up since departure; see :mod:`evfleet.physics.onroad`).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 
@@ -29,7 +30,7 @@ from evfleet.physics import (
     EdgeArrays,
     RoadLoadBound,
     generate_profile,
-    solar_irradiance_w_m2,
+    solar_irradiance_at,
     time_of_day_congestion,
     trace_energy,
 )
@@ -113,6 +114,12 @@ def _congestion(
     return np.clip(factor, 0.05, 1.0)
 
 
+def local_clock(start_date: dt.date, t_s: np.ndarray) -> np.ndarray:
+    """Seconds since midnight of ``start_date`` as local wall-clock ``datetime64[us]``."""
+    micros = np.round(np.asarray(t_s, dtype=float) * 1e6).astype(np.int64)
+    return np.datetime64(start_date, "us") + micros.astype("timedelta64[us]")
+
+
 def _turns_deg(bearing_deg: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """Heading change from each edge onto the next edge of its trip (0 on a trip's last)."""
     turn = heading_change_deg(bearing_deg, np.roll(bearing_deg, -1))
@@ -128,8 +135,8 @@ def _edge_starts(duration_s: np.ndarray, offsets: np.ndarray, depart_s: np.ndarr
 
 def _road_conditions(
     weather: WeatherLookup,
-    start: np.ndarray,
-    duration: np.ndarray,
+    start_date: dt.date,
+    timing: tuple[np.ndarray, np.ndarray],
     offsets: np.ndarray,
     depart: np.ndarray,
     zone: np.ndarray,
@@ -139,8 +146,10 @@ def _road_conditions(
 
     A road is wet in a rain hour and the hour after. A trip's cabin and tyres start from the
     time parked since the previous trip of the batch; the first trip of a batch has parked
-    ``first_parked_s`` (the vehicle's real parking time before it).
+    ``first_parked_s`` (the vehicle's real parking time before it). ``timing`` holds each
+    edge's start (s since midnight of ``start_date``, local wall clock) and duration.
     """
+    start, duration = timing
     trip = np.repeat(np.arange(offsets.size - 1), np.diff(offsets))
     arrive = start[offsets[1:] - 1] + duration[offsets[1:] - 1]
     parked = np.concatenate(([first_parked_s], np.maximum(depart[1:] - arrive[:-1], 0.0)))
@@ -150,7 +159,7 @@ def _road_conditions(
         temp_c=weather.get("temp_c", start, zone),
         relative_humidity=np.clip(weather.get("humidity_pct", start, zone) / 100.0, 0.0, 1.0),
         on_road=True,
-        solar_w_m2=solar_irradiance_w_m2((start % DAY_S) / HOUR_S, raining=rain),
+        solar_w_m2=solar_irradiance_at(local_clock(start_date, start), raining=rain),
         wet_road=wet.astype(np.float64),
         trip_time_s=np.maximum(start - depart[trip], 0.0),
         parked_s=parked[trip],
@@ -173,7 +182,7 @@ def drive(
     routes: list[np.ndarray],
     depart_s: np.ndarray,
     rng: np.random.Generator,
-    first_weekday: int,
+    start_date: dt.date,
     parked_s: float = PARKED_COLD_S,
 ) -> Driven:
     """Profile, weather and energy of routed trips of one vehicle.
@@ -194,8 +203,9 @@ def drive(
         Departure time of each trip, s since the period start.
     rng
         The vehicle's generator (cruise spread, stops, dwell at signals).
-    first_weekday
-        Weekday of the period's first day (0 = Monday), for weekend congestion.
+    start_date
+        The period's first day: weekend congestion and the sun's path by date and
+        daylight saving time.
     parked_s
         Time the vehicle has been parked before the first trip, s (cabin and tyres soak
         towards ambient; the default is fully soaked). Later trips of the batch park
@@ -220,7 +230,7 @@ def drive(
     trace = generate_profile(
         edges,
         style=style,
-        congestion=_congestion(net, edge, offsets, depart, first_weekday),
+        congestion=_congestion(net, edge, offsets, depart, start_date.weekday()),
         trip_offsets=offsets,
         rng=rng,
         vehicle=spec,
@@ -239,7 +249,7 @@ def drive(
         grade=net.grade[edge],
         headwind_mps=np.clip(headwind / KPH_PER_MPS, -_MAX_WIND_MPS, _MAX_WIND_MPS),
         conditions=_road_conditions(
-            weather, start, duration, offsets, depart, zone, max(float(parked_s), 0.0)
+            weather, start_date, (start, duration), offsets, depart, zone, max(float(parked_s), 0.0)
         ),
     )
     mean_speed_kph = edges.length_m / np.maximum(duration, 1e-9) * KPH_PER_MPS

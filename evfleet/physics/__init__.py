@@ -18,7 +18,7 @@ from evfleet.physics.model import (
     simulate_segments,
     steady_state_kwh_per_100km,
 )
-from evfleet.physics.onroad import PARKED_COLD_S, solar_irradiance_w_m2
+from evfleet.physics.onroad import PARKED_COLD_S, solar_irradiance_at, solar_irradiance_w_m2
 from evfleet.physics.power import RoadLoadBound, max_shaft_power_w, power_limited
 from evfleet.physics.profiles import (
     STYLES,
@@ -64,6 +64,7 @@ __all__ = [
     "road_class_codes",
     "simulate",
     "simulate_segments",
+    "solar_irradiance_at",
     "solar_irradiance_w_m2",
     "steady_state_kwh_per_100km",
     "time_of_day_congestion",
