@@ -14,10 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from prefect import get_run_logger
+from prefect import Task, get_run_logger
+from prefect.client.schemas.objects import State, TaskRun
 from prefect.context import TaskRunContext
 from prefect.exceptions import MissingContextError
 
+from evfleet.errors import EvfleetError
 from evfleet.storage import Workspace
 
 
@@ -57,6 +59,27 @@ def stage_cache_key(
         return f"evfleet-{stage}-{sid}-{root_tag}"
 
     return key_fn
+
+
+def transient_failure(_task: Task[Any, Any], _run: TaskRun, state: State[Any]) -> bool:
+    """Prefect retry condition: retry unexpected errors (network, database locks, disk),
+    never a domain error (bad input, a failed quality gate): those fail the same way again.
+    """
+    try:
+        state.result()
+    except EvfleetError:
+        return False
+    except Exception:
+        return True
+    return False
+
+
+IO_RETRIES: dict[str, Any] = {
+    "retries": 2,
+    "retry_delay_seconds": [5, 30],
+    "retry_condition_fn": transient_failure,
+}
+"""Retry policy of tasks that touch I/O which can fail transiently (downloads, MLflow)."""
 
 
 def reuse(ws: Workspace, stage: str, sid: str) -> StageResult | None:

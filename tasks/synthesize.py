@@ -20,7 +20,7 @@ from evfleet.fleet import SIMULATOR_VERSION, generate_fleet, generate_weather, s
 from evfleet.network import RoadGraph
 from evfleet.schema import SCHEMA_VERSION, conform
 from evfleet.storage import Workspace, read_table, stage_id, write_parquet
-from tasks.common import StageResult, reuse, run_logger
+from tasks.common import StageResult, reuse, run_logger, stage_cache_key
 
 SINGLE_TABLES = ("fleet_info", "weather")
 CHUNKED_TABLES = ("routes", "segments", "charging_sessions", "vehicle_states")
@@ -69,7 +69,11 @@ def _weather(staging: str) -> Any:
     return read_table(Path(staging) / "weather.parquet")
 
 
-@task(name="plan-dataset")
+@task(
+    name="plan-dataset",
+    cache_key_fn=stage_cache_key("datasets", _id_from_params),
+    persist_result=True,
+)
 def plan_dataset_task(workspace: str, config: StudioConfig, network: StageResult) -> SynthPlan:
     """Draw the fleet and the weather; split the fleet into chunks (or reuse the dataset)."""
     ws = Workspace(workspace).ensure()
@@ -116,7 +120,11 @@ def simulate_chunk_task(config: StudioConfig, plan: SynthPlan, index: int) -> di
     return counts
 
 
-@task(name="finalize-dataset")
+@task(
+    name="finalize-dataset",
+    cache_key_fn=stage_cache_key("datasets", lambda p: p["plan"].id),
+    persist_result=True,
+)
 def finalize_dataset_task(
     workspace: str, config: StudioConfig, plan: SynthPlan, counts: list[dict[str, int]]
 ) -> StageResult:
