@@ -202,7 +202,7 @@ def charge(
     target = min(1.0, target_soc)
     if target <= soc_start + 1e-4 or latest_end_s <= start_s:
         return None
-    rate = {"charger_kw": charger_kw, "kind": ckind, "efficiency": efficiency}
+    rate: dict[str, Any] = {"charger_kw": charger_kw, "kind": ckind, "efficiency": efficiency}
     needed_s = float(spec.charge_duration_s(soc_start, target, **rate))
     duration_s = min(needed_s, latest_end_s - start_s)
     if duration_s < 60.0:
