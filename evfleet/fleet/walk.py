@@ -202,9 +202,10 @@ class VehicleWalk:
         target = min(1.0, needed + RESCUE_RESERVE_SOC * (1.0 - floor))
         if self.pos == self.v.home and self.v.has_home_charger:
             start = max(dep, self.t_free) + PLUG_IN_S
-            return self._session(
+            if self._session(
                 None, start, start + _RESCUE_MAX_S, target=target, trigger="emergency"
-            )
+            ):
+                return True
         start = max(dep, self.t_free) + ROADSIDE_RESPONSE_S
         ok = self._session(
             -1,

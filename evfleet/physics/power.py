@@ -92,10 +92,13 @@ def max_shaft_power_w(spec: VehicleSpec, bound: RoadLoadBound) -> float:
     return min(spec.motor_peak_kw * 1000.0, left_w * spec.motor_efficiency[-1])
 
 
-def _road_load_n(
-    spec: VehicleSpec, bound: RoadLoadBound, grade: NDArray[np.float64], speed_mps: ArrayLike
-) -> NDArray[np.float64]:
-    """Upper bound of the road-load force (rolling + aero + grade) at a speed, N."""
+def _road_load_terms(
+    spec: VehicleSpec, bound: RoadLoadBound, grade: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], float]:
+    """Upper bound of the road load as ``F(v) = fixed + aero·(v + wind)²``, N.
+
+    ``fixed`` (rolling + grade) is per edge; ``aero`` is ½·ρ·Cd·A at the coldest, dry air.
+    """
     crr = 1.0 + CRR_TEMP_COEFF_PER_K * (_CRR_REFERENCE_TEMP_C - bound.min_temp_c)
     if bound.on_road:
         road = ROAD_SURFACE_CRR_FACTOR * TYRE_PRESSURE_CRR_FACTOR
@@ -103,9 +106,8 @@ def _road_load_n(
     rho = float(air_density_kg_m3(bound.min_temp_c, relative_humidity=0.0))
     cos_t = 1.0 / np.sqrt(1.0 + grade * grade)
     mg = spec.test_mass_kg * GRAVITY_MPS2
-    v_rel = np.asarray(speed_mps, dtype=np.float64) + bound.max_wind_mps
-    f_aero = 0.5 * spec.cda_m2 * rho * v_rel * v_rel
-    return np.asarray(spec.rolling_resistance * mg * crr * cos_t + f_aero + mg * grade * cos_t)
+    fixed = (spec.rolling_resistance * crr + grade) * mg * cos_t
+    return np.asarray(fixed, dtype=np.float64), 0.5 * spec.cda_m2 * rho
 
 
 def power_limited(
@@ -144,17 +146,20 @@ def power_limited(
         raise InputDataError(msg)
     wheel_w = max_shaft_power_w(spec, bound) * spec.transmission_efficiency
     m_eff = spec.test_mass_kg * spec.rotating_mass_factor
+    fixed, aero = _road_load_terms(spec, bound, g)
+    wind = bound.max_wind_mps
 
-    def spare_accel(v: NDArray[np.float64]) -> NDArray[np.float64]:
-        return np.asarray((wheel_w / v - _road_load_n(spec, bound, g, v)) / m_eff)
+    def spare_accel(v: NDArray[np.float64], rows: slice | NDArray[np.bool_]) -> NDArray[np.float64]:
+        return np.asarray((wheel_w / v - fixed[rows] - aero * (v + wind) ** 2) / m_eff)
 
-    lo, hi = np.full_like(wish, 0.1), wish.copy()
-    ok = spare_accel(hi) >= RESERVE_ACCEL_MPS2
-    for _ in range(_BISECTION_STEPS):  # largest speed that keeps the reserve (spare falls with v)
-        mid = 0.5 * (lo + hi)
-        good = spare_accel(mid) >= RESERVE_ACCEL_MPS2
-        lo = np.where(good, mid, lo)
-        hi = np.where(good, hi, mid)
-    cruise = np.where(ok, wish, lo)
-    accel = np.clip(spare_accel(cruise), RESERVE_ACCEL_MPS2, accel_mps2)
+    cruise = wish.copy()
+    short = np.flatnonzero(spare_accel(wish, slice(None)) < RESERVE_ACCEL_MPS2)
+    if short.size:  # largest speed that keeps the reserve (the spare falls with speed)
+        lo, hi = np.full(short.size, 0.1), wish[short]
+        for _ in range(_BISECTION_STEPS):
+            mid = 0.5 * (lo + hi)
+            good = spare_accel(mid, short) >= RESERVE_ACCEL_MPS2
+            lo, hi = np.where(good, mid, lo), np.where(good, hi, mid)
+        cruise[short] = lo
+    accel = np.clip(spare_accel(cruise, slice(None)), RESERVE_ACCEL_MPS2, accel_mps2)
     return cruise, np.minimum(accel, accel_mps2)
