@@ -47,16 +47,17 @@ def stage_cache_key(
     """Build a Prefect ``cache_key_fn`` keyed on a stage id.
 
     The key exists only while the stage's output is complete on disk, so deleting the
-    workspace folder (or a half-written one) always makes the task run again.
+    workspace folder (or a half-written one) always makes the task run again. It names
+    the task too: several tasks of one stage (plan, finalize) each cache their own result.
     """
 
-    def key_fn(_ctx: TaskRunContext, params: dict[str, Any]) -> str | None:
+    def key_fn(ctx: TaskRunContext, params: dict[str, Any]) -> str | None:
         ws = Workspace(params["workspace"])
         sid = id_fn(params)
         if not ws.is_complete(stage, sid):
             return None
         root_tag = hashlib.sha256(str(ws.root).encode()).hexdigest()[:12]
-        return f"evfleet-{stage}-{sid}-{root_tag}"
+        return f"evfleet-{stage}-{ctx.task.name}-{sid}-{root_tag}"
 
     return key_fn
 

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from evfleet.config import StudioConfig
 from evfleet.errors import InputDataError, WorkspaceError
-from evfleet.storage import source_fingerprint
+from evfleet.storage import Workspace, source_fingerprint
 from tasks import network as network_tasks
 from tasks import quality as quality_tasks
 from tasks import synthesize as synth_tasks
 from tasks import train as train_tasks
-from tasks.common import IO_RETRIES, transient_failure
+from tasks.common import IO_RETRIES, stage_cache_key, transient_failure
 
 
 @pytest.fixture
@@ -81,3 +82,18 @@ def test_only_transient_failures_are_retried() -> None:
         train_tasks.build_features_task,
     ):
         assert keyed.cache_key_fn is not None, keyed.name
+
+
+def test_tasks_of_one_stage_cache_their_own_results(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path).ensure()
+    with ws.stage_writer("datasets", "abc123", meta={}) as tmp:
+        (tmp / "x.txt").write_text("x")
+    key_fn = stage_cache_key("datasets", lambda p: "abc123")
+    params = {"workspace": str(tmp_path)}
+    plan = key_fn(SimpleNamespace(task=synth_tasks.plan_dataset_task), params)  # type: ignore[arg-type]
+    final = key_fn(SimpleNamespace(task=synth_tasks.finalize_dataset_task), params)  # type: ignore[arg-type]
+    assert plan is not None
+    assert final is not None
+    assert plan != final  # else finalize would be handed plan's cached result
+    missing = stage_cache_key("datasets", lambda p: "other")
+    assert missing(SimpleNamespace(task=synth_tasks.plan_dataset_task), params) is None  # type: ignore[arg-type]
