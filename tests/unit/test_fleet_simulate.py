@@ -10,6 +10,7 @@ from evfleet.config import NetworkConfig, StudioConfig
 from evfleet.errors import InputDataError
 from evfleet.fleet import generate_fleet, generate_weather, simulate_chunk
 from evfleet.fleet.charging import Tariff
+from evfleet.fleet.context import open_stations
 from evfleet.fleet.weather import zone_names
 from evfleet.invariants import check_all
 from evfleet.network import RoadGraph, build_network
@@ -156,6 +157,36 @@ def test_costs_follow_the_tariff(tables, cfg) -> None:
     per_kwh = home["cost_usd"] / home["grid_kwh"]
     lo, hi = tariff.price("home", 0.0), tariff.price("home", 17 * 3600.0)
     assert per_kwh.between(lo - 1e-9, hi + 1e-9).all()
+
+
+def test_sessions_store_the_charger_rating_and_the_achieved_mean(network, cfg, tables) -> None:
+    _graph, stations = network
+    s = tables["charging_sessions"]
+    home = s[s["kind"] == "home"]
+    assert (home["power_kw"] == cfg.charging.home_power_kw).all()  # exactly, no float mean
+    public = s[s["kind"].isin(["l2", "dcfc"])]
+    rating = public["station_id"].map(stations.set_index("station_id")["power_kw"])
+    np.testing.assert_array_equal(public["power_kw"], rating)
+    hours = (s["end_time"] - s["start_time"]).dt.total_seconds() / 3600.0
+    np.testing.assert_allclose(s["mean_power_kw"], s["energy_kwh"] / hours, rtol=1e-9)
+    ac = s[s["kind"] != "dcfc"]  # grid-side ratings: the battery never gets more than x eff.
+    assert (ac["mean_power_kw"] <= ac["power_kw"] * cfg.charging.efficiency + 1e-9).all()
+
+
+def test_station_knobs_derate_and_thin_public_charging(network, cfg, world) -> None:
+    graph, stations = network
+    slow = cfg.with_overrides(
+        {"charging.dcfc_power_kw": 50.0, "charging.l2_power_kw": 7.2,
+         "charging.public_station_share": 0.3}
+    )  # fmt: skip
+    t = simulate_chunk(slow, graph, stations, world["fleet_info"], world["weather"])
+    public = t["charging_sessions"].query("kind in ('l2', 'dcfc')")
+    assert len(public) > 0
+    assert (public.loc[public["kind"] == "dcfc", "power_kw"] <= 50.0).all()
+    assert (public.loc[public["kind"] == "l2", "power_kw"] <= 7.2).all()
+    kept = open_stations(stations, 0.3, seed=slow.fleet.seed)
+    assert 0 < len(kept) < len(stations)
+    assert set(public["station_id"]) <= set(kept["station_id"])
 
 
 def test_vehicle_states_sum_the_day(tables) -> None:
