@@ -149,7 +149,7 @@ def power_limited(
     fixed, aero = _road_load_terms(spec, bound, g)
     wind = bound.max_wind_mps
 
-    def spare_accel(v: NDArray[np.float64], rows: slice | NDArray[np.bool_]) -> NDArray[np.float64]:
+    def spare_accel(v: NDArray[np.float64], rows: slice | NDArray[np.intp]) -> NDArray[np.float64]:
         return np.asarray((wheel_w / v - fixed[rows] - aero * (v + wind) ** 2) / m_eff)
 
     cruise = wish.copy()
