@@ -43,7 +43,8 @@ def describe_stage(folder: Path, stage: str) -> str:
         return (
             f"{manifest['n_vehicles']} vehicles x {manifest['days']} days: "
             f"{rows['routes']:,} trips, {rows['segments']:,} segments, "
-            f"{rows['charging_sessions']:,} charging sessions"
+            f"{rows['charging_sessions']:,} charging sessions, "
+            f"{manifest.get('stranded_trips', 0):,} stranded trips"
         )
     if stage == "features":
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -21,6 +22,7 @@ from flows.commands.common import (
     workspace_path,
 )
 from flows.commands.progress import pipeline_progress
+from flows.commands.run import describe_stage
 
 
 def synth(
@@ -60,4 +62,5 @@ def synth(
         result = synthesize_with_runner(cfg, str(root))
     verb = "reused (cache hit)" if result.reused else "built"
     console.print(f"dataset [bold]{result.id}[/bold] {verb}: {result.path}")
+    console.print(describe_stage(Path(result.path), "datasets"))
     console.print('Query it: [bold]evfleet sql "select * from vehicle_states limit 5"[/bold]')
