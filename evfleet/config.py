@@ -350,7 +350,17 @@ def load_config(path: str | Path | None = None) -> StudioConfig:
         raise ConfigError(msg)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        msg = f"config file {path} is not UTF-8 text (is it a binary file?)"
+        raise ConfigError(msg) from None
+    except OSError as exc:
+        msg = f"cannot read config file {path}: {exc.strerror}"
+        raise ConfigError(msg) from None
     except yaml.YAMLError as exc:
-        msg = f"config file {path} is not valid YAML: {exc}"
+        msg = f"config file {path} is not valid YAML: {' '.join(str(exc).split())}"
+        raise ConfigError(msg) from None
+    except ValueError as exc:
+        # YAML builds dates itself: 2024-02-30 fails before validation sees it.
+        msg = f"config file {path} holds an invalid value: {exc}"
         raise ConfigError(msg) from None
     return config_from_dict(data)

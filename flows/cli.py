@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
+import click
 import typer
 
 from evfleet.errors import ConfigError, EvfleetError
+from flows import env
 from flows.commands import config, energy, network, quality, run, sql, synth, train, ui
 from flows.commands.common import err_console
 
@@ -49,7 +52,7 @@ def _root(
         # errors in one line and results in its own summary instead.
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
         os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "ERROR")
-        logging.getLogger("optuna").setLevel(logging.ERROR)
+    env.set_verbose(debug or verbose)
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
@@ -61,10 +64,40 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
+_RST_LITERAL = re.compile(r"``(.+?)``")
+_RST_ROLE = re.compile(r":(?:func|class|meth|mod|attr|data|exc|obj):`~?([^`]+)`")
+
+
+def plain_text(text: str) -> str:
+    """Help text without reStructuredText markup: ``x`` and :func:`x` become x."""
+    return _RST_ROLE.sub(r"\1", _RST_LITERAL.sub(r"\1", text))
+
+
+def _plain_help(command: click.Command) -> None:
+    """Strip docstring markup from every command's and option's help, recursively."""
+    for attr in ("help", "short_help", "epilog"):
+        value = getattr(command, attr, None)
+        if value:
+            setattr(command, attr, plain_text(value))
+    for param in command.params:
+        if isinstance(param, click.Option) and param.help:
+            param.help = plain_text(param.help)
+    for sub in getattr(command, "commands", {}).values():
+        _plain_help(sub)
+
+
+def cli_command() -> click.Command:
+    """The click command behind :data:`app`, with plain-text help."""
+    command = typer.main.get_command(app)
+    _plain_help(command)
+    return command
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point (usage errors are reported by typer with exit code 2)."""
     try:
-        app(args=argv)
+        command: Any = cli_command()
+        command(args=argv, prog_name="evfleet")
     except EvfleetError as exc:
         if _state["debug"]:
             raise

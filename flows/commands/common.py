@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from evfleet.config import StudioConfig, load_config
+from evfleet.config import NetworkSource, StudioConfig, load_config
 from evfleet.storage import DEFAULT_WORKSPACE, WORKSPACE_ENV
 from flows import env
 
@@ -39,6 +39,14 @@ StartDateOpt = Annotated[
 SeedOpt = Annotated[int | None, typer.Option(help="Seed of the fleet simulation.")]
 RunnerOpt = Annotated[str | None, typer.Option(help="Task runner: local or dask.")]
 DaskAddressOpt = Annotated[str | None, typer.Option(help="Address of an existing Dask scheduler.")]
+WaitOpt = Annotated[
+    float,
+    typer.Option(
+        "--wait",
+        min=0,
+        help="Seconds to wait when another run holds the workspace (default: refuse at once).",
+    ),
+]
 
 
 def fleet_overrides(
@@ -74,3 +82,20 @@ def effective_config(config: Path | None, overrides: dict[str, Any] | None = Non
             {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in overrides.items()}
         )
     return cfg
+
+
+def check_inputs(cfg: StudioConfig) -> None:
+    """Check the input files a config names before Prefect starts (fail in milliseconds).
+
+    The stages check them again when they read them; this only moves the common mistakes
+    (missing, empty, corrupt or wrong-format files) ahead of the ~10 s Prefect start-up.
+    """
+    net = cfg.network
+    if net.source is NetworkSource.OSM_FILE and net.osm_file is not None:
+        from evfleet.network.osm import check_osm_file
+
+        check_osm_file(net.osm_file)
+    if net.dem_files:
+        from evfleet.network.elevation import check_dem_files
+
+        check_dem_files(net.dem_files)

@@ -65,7 +65,7 @@ def test_config_validate_reports_and_exits_2(
 
 def test_sql_formats_and_refusal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ws = Workspace(tmp_path)
-    path = write_parquet(pd.DataFrame({"x": [1, 2]}), tmp_path / "t.parquet")
+    path = write_parquet(pd.DataFrame({"x": [1, 2]}), ws.stage_dir("network", "n1") / "t.parquet")
     ws.register("network", "n1", {"things": path})
     code, out, _ = run_cli(
         ["sql", "--json", "select sum(x) s from things", "-w", str(tmp_path)], capsys
