@@ -4,10 +4,9 @@ the session a CLI command runs its flows in.
 Flows run against ``PREFECT_API_URL`` when it is set. Otherwise Prefect would start a
 private ephemeral server in *each* process, which worker processes (Dask) cannot share:
 :func:`prefect_api` starts one local server for the whole run and exports its URL so
-that every worker process reports to it. :func:`flow_session` wraps it for the CLI: a
-Dask scheduler that cannot be reached fails at once, one writer per workspace (the lock
-also keeps two Prefect servers from migrating the workspace's Prefect DB at once), and
-SIGTERM stops the temporary server like Ctrl-C does.
+that every worker process reports to it. :func:`flow_session` wraps it for the CLI: one
+writer per workspace (the lock also keeps two Prefect servers from migrating the
+workspace's Prefect DB at once), and SIGTERM stops the temporary server like Ctrl-C does.
 """
 
 from __future__ import annotations
@@ -15,21 +14,17 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import signal
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from types import FrameType
 from typing import Any
-from urllib.parse import urlsplit
 
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from evfleet.config import PerformanceConfig, Runner
-from evfleet.errors import ConfigError, OrchestrationError
+from evfleet.errors import OrchestrationError
 from evfleet.storage import Workspace
 from flows import env
+from flows.signals import sigterm_as_exit
 
 logger = logging.getLogger(__name__)
 
@@ -98,68 +93,17 @@ def prefect_api(*, timeout_s: int | None = None) -> Iterator[str]:
         server.stop()
 
 
-def check_dask_address(address: str, *, timeout_s: float = 5.0) -> None:
-    """Fail in seconds, with one line, when no Dask scheduler answers at ``address``."""
-    parts = urlsplit(address if "://" in address else f"tcp://{address}")
-    if parts.scheme not in ("tcp", "tls"):
-        msg = f"--dask-address must be tcp://HOST:PORT (or tls://), got {address!r}"
-        raise ConfigError(msg)
-    try:
-        host, port = parts.hostname, parts.port
-    except ValueError:
-        host, port = None, None
-    if not host or not port:
-        msg = f"--dask-address must be tcp://HOST:PORT, got {address!r}"
-        raise ConfigError(msg)
-    try:
-        with socket.create_connection((host, port), timeout=timeout_s):
-            pass
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        msg = (
-            f"no Dask scheduler reachable at {address} ({reason}); start one with "
-            "`dask scheduler`, or drop --dask-address to use a local cluster"
-        )
-        raise OrchestrationError(msg) from None
-
-
 @contextlib.contextmanager
-def _sigterm_as_exit() -> Iterator[None]:
-    """Turn SIGTERM into ``SystemExit(143)`` so that clean-up (server stop) runs."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, _frame: FrameType | None) -> None:
-        raise SystemExit(128 + signum)
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-@contextlib.contextmanager
-def flow_session(
-    workspace: str | Path,
-    perf: PerformanceConfig | None = None,
-    *,
-    purpose: str,
-    wait_s: float = 0.0,
-) -> Iterator[str]:
+def flow_session(workspace: str | Path, *, purpose: str, wait_s: float = 0.0) -> Iterator[str]:
     """Everything a CLI command needs around its flows; yields the Prefect API URL.
 
-    In order: the Dask scheduler (if any) is checked, the workspace lock is taken (waiting
-    up to ``wait_s``; leftover staging folders are swept), SIGTERM becomes a clean exit,
-    and a Prefect API is ensured. Libraries' INFO chatter imported by the flows is quieted
-    unless the CLI runs with ``-v``.
+    In order: the workspace lock is taken (waiting up to ``wait_s``; staging folders left
+    by killed runs are swept), SIGTERM becomes a clean exit, and a Prefect API is ensured.
+    Libraries' INFO chatter imported by the flows is quieted unless the CLI runs with -v.
     """
-    if perf is not None and perf.runner is Runner.DASK and perf.dask_address:
-        check_dask_address(perf.dask_address)
     with (
         Workspace(workspace).lock(purpose, wait_s=wait_s),
-        _sigterm_as_exit(),
+        sigterm_as_exit(),
         prefect_api() as url,
     ):
         env.quiet_libraries()

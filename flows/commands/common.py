@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import socket
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import typer
 from rich.console import Console
 
-from evfleet.config import NetworkSource, StudioConfig, load_config
+from evfleet.config import NetworkSource, Runner, StudioConfig, load_config
+from evfleet.errors import ConfigError, OrchestrationError
 from evfleet.storage import DEFAULT_WORKSPACE, WORKSPACE_ENV
 from flows import env
 
@@ -85,11 +88,15 @@ def effective_config(config: Path | None, overrides: dict[str, Any] | None = Non
 
 
 def check_inputs(cfg: StudioConfig) -> None:
-    """Check the input files a config names before Prefect starts (fail in milliseconds).
+    """Check the inputs a config names before Prefect starts (fail in seconds, not minutes).
 
     The stages check them again when they read them; this only moves the common mistakes
-    (missing, empty, corrupt or wrong-format files) ahead of the ~10 s Prefect start-up.
+    (missing, empty, corrupt or wrong-format files; a Dask scheduler that does not answer)
+    ahead of the ~10 s Prefect start-up and before any staging folder exists.
     """
+    perf = cfg.performance
+    if perf.runner is Runner.DASK and perf.dask_address:
+        check_dask_address(perf.dask_address)
     net = cfg.network
     if net.source is NetworkSource.OSM_FILE and net.osm_file is not None:
         from evfleet.network.osm import check_osm_file
@@ -99,3 +106,28 @@ def check_inputs(cfg: StudioConfig) -> None:
         from evfleet.network.elevation import check_dem_files
 
         check_dem_files(net.dem_files)
+
+
+def check_dask_address(address: str, *, timeout_s: float = 5.0) -> None:
+    """Fail in seconds, with one line, when no Dask scheduler answers at ``address``."""
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme not in ("tcp", "tls"):
+        msg = f"--dask-address must be tcp://HOST:PORT (or tls://), got {address!r}"
+        raise ConfigError(msg)
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host, port = None, None
+    if not host or not port:
+        msg = f"--dask-address must be tcp://HOST:PORT, got {address!r}"
+        raise ConfigError(msg)
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        msg = (
+            f"no Dask scheduler reachable at {address} ({reason}); start one with "
+            "`dask scheduler`, or drop --dask-address to use a local cluster"
+        )
+        raise OrchestrationError(msg) from None

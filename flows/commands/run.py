@@ -97,10 +97,12 @@ def run(
     from flows.runtime import flow_session
 
     started = time.perf_counter()
-    with flow_session(root, cfg.performance, purpose="evfleet run", wait_s=wait):
-        console.print(f"running the end-to-end flow in {root}")
-        with pipeline_progress(root, cfg):
-            results = end_to_end_flow(cfg, str(root))
+    console.print(f"running the end-to-end flow in {root} (Prefect starts in about 10 s)")
+    with (
+        flow_session(root, purpose="evfleet run", wait_s=wait),
+        pipeline_progress(root, cfg),
+    ):
+        results = end_to_end_flow(cfg, str(root))
     elapsed = time.perf_counter() - started
     table = Table(title=f"evfleet run: {elapsed:.1f} s")
     for col in ("stage/id", "status", "what"):

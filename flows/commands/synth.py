@@ -59,10 +59,12 @@ def synth(
     from flows.runtime import flow_session
     from flows.synthesize import synthesize_with_runner
 
-    with flow_session(root, cfg.performance, purpose="evfleet synth", wait_s=wait):
-        console.print(f"synthesizing {cfg.fleet.n_vehicles} vehicles x {cfg.fleet.days} days")
-        with pipeline_progress(root, cfg):
-            result = synthesize_with_runner(cfg, str(root))
+    console.print(f"synthesizing {cfg.fleet.n_vehicles} vehicles x {cfg.fleet.days} days")
+    with (
+        flow_session(root, purpose="evfleet synth", wait_s=wait),
+        pipeline_progress(root, cfg),
+    ):
+        result = synthesize_with_runner(cfg, str(root))
     verb = "reused (cache hit)" if result.reused else "built"
     console.print(f"dataset [bold]{result.id}[/bold] {verb}: {result.path}")
     console.print('Query it: [bold]evfleet sql "select * from vehicle_states limit 5"[/bold]')

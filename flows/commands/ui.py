@@ -14,6 +14,7 @@ import typer
 from evfleet.errors import ConfigError, OrchestrationError
 from evfleet.storage import Workspace
 from flows.commands.common import WorkspaceOpt, console, workspace_path
+from flows.signals import sigterm_as_exit
 
 app = typer.Typer(help="Start the Prefect or MLflow web UI (bound to 127.0.0.1 by default).")
 
@@ -65,7 +66,8 @@ def serve(cmd: list[str], url: str, what: str, env: dict[str, str]) -> None:
     console.print(f"[bold]{what}[/bold] at [link={url}]{url}[/link]  (Ctrl-C to stop)")
     proc = subprocess.Popen(cmd, env=env, start_new_session=True)
     try:
-        code = proc.wait()
+        with sigterm_as_exit():
+            code = proc.wait()
     except KeyboardInterrupt:
         code = None
     finally:
