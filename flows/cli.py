@@ -10,9 +10,8 @@ import logging
 import os
 import re
 import sys
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
-import click
 import typer
 
 from evfleet.errors import ConfigError, EvfleetError
@@ -59,8 +58,10 @@ def _root(
     )
 
 
-def _fail(message: str, code: int) -> None:
-    err_console.print(f"[bold red]error:[/bold red] {message}", highlight=False, soft_wrap=True)
+def _fail(message: str, code: int) -> NoReturn:
+    # The message is printed verbatim (no rich markup): it may hold brackets or paths.
+    err_console.print("[bold red]error:[/bold red] ", end="", highlight=False)
+    err_console.print(message, highlight=False, soft_wrap=True, markup=False)
     sys.exit(code)
 
 
@@ -73,20 +74,18 @@ def plain_text(text: str) -> str:
     return _RST_ROLE.sub(r"\1", _RST_LITERAL.sub(r"\1", text))
 
 
-def _plain_help(command: click.Command) -> None:
+def _plain_help(command: Any) -> None:
     """Strip docstring markup from every command's and option's help, recursively."""
-    for attr in ("help", "short_help", "epilog"):
-        value = getattr(command, attr, None)
-        if value:
-            setattr(command, attr, plain_text(value))
-    for param in command.params:
-        if isinstance(param, click.Option) and param.help:
-            param.help = plain_text(param.help)
+    for item in (command, *command.params):
+        for attr in ("help", "short_help", "epilog"):
+            value = getattr(item, attr, None)
+            if isinstance(value, str):
+                setattr(item, attr, plain_text(value))
     for sub in getattr(command, "commands", {}).values():
         _plain_help(sub)
 
 
-def cli_command() -> click.Command:
+def cli_command() -> Any:
     """The click command behind :data:`app`, with plain-text help."""
     command = typer.main.get_command(app)
     _plain_help(command)
@@ -94,14 +93,29 @@ def cli_command() -> click.Command:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point (usage errors are reported by typer with exit code 2)."""
+    """Console-script entry point: every error a user can cause is one line on stderr.
+
+    Exit codes: 2 for usage and configuration errors, 1 for other errors.
+    """
+    command = cli_command()
     try:
-        command: Any = cli_command()
-        command(args=argv, prog_name="evfleet")
+        code = command.main(args=argv, prog_name="evfleet", standalone_mode=False)
+    except typer.Abort:
+        _fail("aborted", 1)
+    except typer.TyperException as exc:  # usage errors of the (vendored) click parser
+        message = plain_text(exc.format_message()).strip()  # type: ignore[attr-defined]
+        code = int(getattr(exc, "exit_code", 2))
+        if not message:  # no arguments: the help was shown already
+            sys.exit(code)
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        _fail(message + hint, code)
     except EvfleetError as exc:
         if _state["debug"]:
             raise
         _fail(str(exc), 2 if isinstance(exc, ConfigError) else 1)
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
 
 if __name__ == "__main__":
