@@ -324,7 +324,9 @@ def _format_errors(exc: ValidationError) -> str:
             text = "unknown key (not a setting; check the spelling)"
         text = text.removeprefix("Value error, ")
         lines.append(f"{loc}: {text}")
-    return "invalid configuration:\n  " + "\n  ".join(lines)
+    if len(lines) == 1:
+        return f"invalid configuration: {lines[0]}"
+    return f"invalid configuration ({len(lines)} problems):\n  " + "\n  ".join(lines)
 
 
 def config_from_dict(data: dict[str, Any] | None) -> StudioConfig:
