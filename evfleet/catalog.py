@@ -96,8 +96,7 @@ def _portable(stage: str, sid: str, stored: str) -> str:
         return posix
     marker = f"/{stage}/{sid}/"
     if marker not in posix:
-        msg = f"catalog entry for {stage}/{sid} has a path outside any stage folder: {stored}"
-        raise WorkspaceError(msg)
+        return posix  # outside any stage output: never read (see _entry_files)
     return f"{stage}/{sid}/" + posix.rsplit(marker, 1)[1]
 
 
@@ -186,6 +185,8 @@ def register_views(root: Path, stage: str, sid: str, tables: Mapping[str, str | 
         for name, target in tables.items()
     }
     with _writer_lock(root):
+        for stale in root.glob(f".{CATALOG_FILE}.tmp-*"):  # left by a killed writer
+            stale.unlink(missing_ok=True)
         _write_catalog(root, {**read_entries(root), **new})
 
 
@@ -194,11 +195,14 @@ def rewrite_portable(root: Path) -> bool:
     path = root / CATALOG_FILE
     if not path.is_file():
         return False
-    with duckdb.connect(str(path), read_only=True) as con:
-        try:
+    try:
+        with duckdb.connect(str(path), read_only=True) as con:
             stored = [r[0] for r in con.execute("SELECT path FROM _registry").fetchall()]
-        except duckdb.CatalogException:
-            return False
+    except duckdb.CatalogException:
+        return False
+    except duckdb.Error as exc:
+        msg = f"cannot read the catalog {path}: {str(exc).splitlines()[0]}"
+        raise WorkspaceError(msg) from None
     if not any(p.startswith("/") for p in stored):
         return False
     with _writer_lock(root):

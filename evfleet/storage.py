@@ -359,7 +359,8 @@ class Workspace:
         A second writer waits up to ``wait_s`` seconds, then fails with a
         :class:`WorkspaceBusyError` naming the holder. The lock is an OS file lock, so it
         is released when its process dies, even by SIGKILL. On entry, staging folders that
-        killed runs left behind are removed (no other writer can be using them).
+        killed runs left behind are removed (no other writer can be using them), and a
+        catalog written by older versions with absolute paths is rewritten portable.
         """
         self.ensure()
         fh = self.lock_path.open("a+", encoding="utf-8")
@@ -380,6 +381,8 @@ class Workspace:
             fh.write(json.dumps(holder))
             fh.flush()
             self.sweep_all_staging()
+            if catalog.rewrite_portable(self.root):
+                logger.info("catalog of %s rewritten with workspace-relative paths", self.root)
             try:
                 yield
             finally:

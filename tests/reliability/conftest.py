@@ -8,6 +8,7 @@ start from a fresh copy in milliseconds.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from evfleet.catalog import CATALOG_FILE
 from evfleet.storage import LOCK_FILE, WORKSPACE_ENV, Workspace, write_parquet
 from tests.fixtures.tiny_dataset import tiny_dataset
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 NETWORK_ID = "net0000000000001"
 DATASET_ID = "data000000000001"
 PART_TABLES = ("routes", "segments", "charging_sessions", "vehicle_states")
@@ -84,3 +86,9 @@ def ready_ws(template_workspace: Path, tmp_path: Path, monkeypatch: pytest.Monke
     shutil.copytree(template_workspace, root)
     monkeypatch.setenv(WORKSPACE_ENV, str(root))
     return root
+
+
+def child_env() -> dict[str, str]:
+    """Environment of child processes: this checkout first on the import path."""
+    path = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p)
+    return {**os.environ, "PYTHONPATH": path}
