@@ -262,16 +262,24 @@ def _entry_files(root: Path, entry: CatalogEntry) -> list[str]:
 
 
 @contextlib.contextmanager
-def sandbox(root: Path) -> Iterator[tuple[duckdb.DuckDBPyConnection, dict[str, str]]]:
+def sandbox(
+    root: Path, *, mentioned_in: str | None = None
+) -> Iterator[tuple[duckdb.DuckDBPyConnection, dict[str, str]]]:
     """An in-memory DuckDB that sees the catalog's views and no file system at all.
 
-    Yields the connection and ``{view: problem}`` for views whose files are missing.
+    With ``mentioned_in``, only views whose names occur in that SQL text are exposed
+    (opening every Arrow dataset costs more than most queries). Yields the connection and
+    ``{view: problem}`` for views whose files are missing.
     """
     entries = read_entries(root)
+    exposed = entries
+    if mentioned_in is not None:
+        words = {w.lower() for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", mentioned_in)}
+        exposed = {name: e for name, e in entries.items() if name.lower() in words}
     con = duckdb.connect(":memory:", config=dict(_SANDBOX_CONFIG))
     broken: dict[str, str] = {}
     try:
-        for name, entry in sorted(entries.items()):
+        for name, entry in sorted(exposed.items()):
             files = _entry_files(root, entry)
             if not files:
                 broken[name] = f"its files {entry.path} are missing from the workspace"
@@ -291,7 +299,7 @@ def run_query(root: Path, sql: str) -> pd.DataFrame:
         msg = f"no catalog in workspace {root}; run a stage first (e.g. evfleet run)"
         raise QueryError(msg)
     check_read_only(sql)
-    with sandbox(root) as (con, broken):
+    with sandbox(root, mentioned_in=sql) as (con, broken):
         try:
             return con.execute(sql).df()
         except duckdb.Error as exc:

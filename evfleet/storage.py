@@ -427,8 +427,3 @@ class Workspace:
         if removed:
             logger.info("removed %d staging folder(s) left by interrupted runs", removed)
         return removed
-
-
-def check_read_only(sql: str) -> None:
-    """Raise :class:`QueryError` unless ``sql`` is one SELECT (or EXPLAIN of a SELECT)."""
-    catalog.check_read_only(sql)

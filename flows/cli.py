@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     except typer.Abort:
         _fail("aborted", 1)
     except typer.TyperException as exc:  # usage errors of the (vendored) click parser
-        message = plain_text(exc.format_message()).strip()  # type: ignore[attr-defined]
+        message = plain_text(exc.format_message()).strip()
         code = int(getattr(exc, "exit_code", 2))
         if not message:  # no arguments: the help was shown already
             sys.exit(code)
