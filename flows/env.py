@@ -67,10 +67,10 @@ def set_verbose(verbose: bool) -> None:
 
 
 def quiet_libraries() -> None:
-    """Raise chatty libraries' log levels to WARNING unless verbose.
+    """Raise chatty libraries' log levels unless verbose; silence MLflow's notices.
 
     Optuna resets its level to INFO when it is first imported, so this runs again once
-    the flows (and with them Optuna) are imported.
+    the flows (and with them Optuna and MLflow) are imported.
     """
     if _QUIET["verbose"]:
         return
@@ -78,3 +78,6 @@ def quiet_libraries() -> None:
         logging.getLogger(name).setLevel(level)
     if "optuna" in sys.modules:
         sys.modules["optuna"].logging.set_verbosity(logging.WARNING)
+    if "mlflow.utils.logging_utils" in sys.modules:
+        # MLflow prints registry notices ("Created version 3 ...") to its own stream.
+        sys.modules["mlflow.utils.logging_utils"].disable_logging()

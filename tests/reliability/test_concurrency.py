@@ -129,11 +129,11 @@ def test_sql_keeps_answering_while_views_are_rewritten(two_datasets: Path) -> No
         proc.wait()
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("seed", [1])
 def test_killed_registration_leaves_all_views_on_one_output(two_datasets: Path, seed: int) -> None:
     """SIGKILL at seeded moments during view registration: never a half-switched catalog."""
     rng = random.Random(seed)
-    for _ in range(2):
+    for _ in range(3):
         proc = _spawn("flip-views", str(two_datasets), DATASET_ID, OTHER_ID)
         assert proc.stdout is not None
         assert proc.stdout.readline()

@@ -3,6 +3,7 @@ CLI keeps libraries' INFO chatter out of a normal run."""
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import subprocess
@@ -123,17 +124,20 @@ def test_sigterm_stops_the_ui_and_its_server(tmp_path: Path) -> None:
 def test_quiet_run_silences_optuna_trials_and_verbose_keeps_them() -> None:
     import optuna
 
+    mlflow_logging = importlib.import_module("mlflow.utils.logging_utils")
     try:
         env.set_verbose(False)
         optuna.logging.set_verbosity(logging.INFO)  # as optuna does when first imported
         env.quiet_libraries()
         assert optuna.logging.get_verbosity() == logging.WARNING
         assert logging.getLogger("mlflow").level == logging.ERROR
+        assert not mlflow_logging.MLFLOW_LOGGING_STREAM.enabled
         env.set_verbose(True)
         optuna.logging.set_verbosity(logging.INFO)
         env.quiet_libraries()
         assert optuna.logging.get_verbosity() == logging.INFO
     finally:
+        mlflow_logging.enable_logging()
         env.set_verbose(True)
         for name in ("optuna", "mlflow", "alembic", "distributed", "great_expectations", "numba"):
             logging.getLogger(name).setLevel(logging.NOTSET)
