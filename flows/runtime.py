@@ -41,7 +41,9 @@ def task_runner(perf: PerformanceConfig) -> TaskRunner[Any]:
                 "n_workers": perf.n_workers,
                 "threads_per_worker": 1,
                 "processes": True,
-                "dashboard_address": None,
+                # The scheduler always serves HTTP (metrics); a free port, not 8787, so that
+                # another cluster on this machine does not make it fail.
+                "dashboard_address": ":0",
             }
         )
     return ThreadPoolTaskRunner(max_workers=perf.n_workers)
