@@ -342,7 +342,9 @@ def _format_errors(exc: ValidationError) -> str:
             text = "unknown key (not a setting; check the spelling)"
         text = text.removeprefix("Value error, ")
         lines.append(f"{loc}: {text}")
-    return "invalid configuration:\n  " + "\n  ".join(lines)
+    if len(lines) == 1:
+        return f"invalid configuration: {lines[0]}"
+    return f"invalid configuration ({len(lines)} problems):\n  " + "\n  ".join(lines)
 
 
 def config_from_dict(data: dict[str, Any] | None) -> StudioConfig:
@@ -368,7 +370,17 @@ def load_config(path: str | Path | None = None) -> StudioConfig:
         raise ConfigError(msg)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        msg = f"config file {path} is not UTF-8 text (is it a binary file?)"
+        raise ConfigError(msg) from None
+    except OSError as exc:
+        msg = f"cannot read config file {path}: {exc.strerror}"
+        raise ConfigError(msg) from None
     except yaml.YAMLError as exc:
-        msg = f"config file {path} is not valid YAML: {exc}"
+        msg = f"config file {path} is not valid YAML: {' '.join(str(exc).split())}"
+        raise ConfigError(msg) from None
+    except ValueError as exc:
+        # YAML builds dates itself: 2024-02-30 fails before validation sees it.
+        msg = f"config file {path} holds an invalid value: {exc}"
         raise ConfigError(msg) from None
     return config_from_dict(data)
