@@ -1,0 +1,526 @@
+"""Route searches on edge weights: single objective, SOC-aware with charging, Pareto sets.
+
+* :func:`plan_route` — least time / energy / cost / weighted objective (Dijkstra or A*
+  on potential-reduced weights, so regeneration keeps the search exact). The energy
+  objective respects the battery bounds exactly: a full battery wastes regeneration and
+  the SOC never drops below the reserve (one label per node, the most charge).
+* :func:`plan_soc_route` — search over (node, charge) labels with charging actions at
+  station nodes (several stations per node; taper, queue and TOU price per stop).
+* :func:`pareto_routes` — the non-dominated (time, energy) routes: exact on city-size
+  networks, ε-dominance on larger ones, each flagged whether a weighted sum finds it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any, Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+from evfleet.config import RoutingAlgorithm, StudioConfig
+from evfleet.errors import InputDataError, RoutingError
+from evfleet.features.build import fractional_hour
+from evfleet.network import RoadGraph, _kernels, _labels
+from evfleet.routing.costs import EdgeWeights, Objective, ObjectiveWeights
+from evfleet.routing.stations import StationSet
+
+DEFAULT_MAX_LABELS: Final = 5_000_000
+TIE_BREAK_PER_S: Final = 1e-9
+"""Objective units per second added when an objective ignores time, so that among
+plans of equal energy (or cost) the search returns the one with the least charging."""
+HOUR_S: Final = 3600.0
+
+
+class InfeasibleRouteError(RoutingError):
+    """No route keeps the battery above the reserve (the message says what is missing)."""
+
+
+@dataclass(frozen=True)
+class RoutingOptions:
+    """Search settings (from the ``optimization`` and ``charging`` config sections)."""
+
+    algorithm: RoutingAlgorithm = RoutingAlgorithm.DIJKSTRA
+    weights: ObjectiveWeights = field(default_factory=ObjectiveWeights)
+    reserve_soc: float = 0.15
+    max_charge_soc: float = 0.9
+    charge_step_soc: float = 0.05
+    pareto_epsilon: float = 0.01
+    pareto_exact_max_nodes: int = 10_000
+    charging_efficiency: float = 0.9
+    peak_hours: tuple[int, int] = (16, 21)
+    peak_multiplier: float = 1.8
+    max_labels: int = DEFAULT_MAX_LABELS
+
+    @classmethod
+    def from_config(cls, cfg: StudioConfig) -> RoutingOptions:
+        """Options of a studio config."""
+        opt, ch = cfg.optimization, cfg.charging
+        return cls(
+            algorithm=opt.algorithm,
+            weights=ObjectiveWeights.from_config(opt),
+            reserve_soc=opt.reserve_soc,
+            max_charge_soc=opt.max_charge_soc,
+            charge_step_soc=opt.charge_step_soc,
+            pareto_epsilon=opt.pareto_epsilon,
+            pareto_exact_max_nodes=opt.pareto_exact_max_nodes,
+            charging_efficiency=ch.efficiency,
+            peak_hours=ch.peak_hours,
+            peak_multiplier=ch.peak_multiplier,
+        )
+
+
+@dataclass(frozen=True)
+class ChargingStop:
+    """One planned charging stop."""
+
+    station_id: str
+    kind: str
+    node: int
+    power_kw: float
+    arrival_soc: float
+    departure_soc: float
+    energy_kwh: float
+    minutes: float
+    wait_min: float
+    cost_usd: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in vars(self).items()}
+
+
+@dataclass(frozen=True)
+class RoutePlan:
+    """A planned route with its totals (time includes charging and expected waits)."""
+
+    objective: str
+    nodes: NDArray[np.int64]
+    edges: NDArray[np.int64]
+    distance_km: float
+    time_min: float
+    energy_kwh: float
+    cost_usd: float
+    soc_start: float
+    soc_end: float
+    objective_value: float
+    stops: tuple[ChargingStop, ...] = ()
+    soc_min: float = math.nan
+    supported: bool | None = None
+    physics_energy_kwh: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict with the keys of ``evfleet route --json``."""
+        out: dict[str, Any] = {
+            "objective": self.objective,
+            "distance_km": round(self.distance_km, 6),
+            "time_min": round(self.time_min, 6),
+            "energy_kwh": round(self.energy_kwh, 6),
+            "cost_usd": round(self.cost_usd, 6),
+            "soc_start": round(self.soc_start, 6),
+            "soc_end": round(self.soc_end, 6),
+            "soc_min": round(self.soc_min, 6),
+            "objective_value": round(self.objective_value, 6),
+            "stops": [s.to_dict() for s in self.stops],
+            "nodes": [int(n) for n in self.nodes],
+        }
+        if self.physics_energy_kwh is not None:
+            out["physics_energy_kwh"] = round(self.physics_energy_kwh, 6)
+        if self.supported is not None:
+            out["supported"] = self.supported
+        return out
+
+
+def _check_soc(soc: float) -> None:
+    if not (math.isfinite(soc) and 0.0 <= soc <= 1.0):
+        msg = f"SOC must be within [0, 1], got {soc}"
+        raise InputDataError(msg)
+
+
+def _battery(w: EdgeWeights, soc_start: float, opts: RoutingOptions) -> tuple[float, float, float]:
+    _check_soc(soc_start)
+    cap = w.context.battery_kwh
+    return soc_start * cap, opts.reserve_soc * cap, cap
+
+
+def _soc_along(w: EdgeWeights, edges: NDArray[np.int64], b0: float, cap: float) -> NDArray[Any]:
+    """Battery after each edge when a full battery wastes regeneration.
+
+    ``b[k] = min(cap, b[k-1] - e[k])`` unrolls to ``-S[k] + min(b0, cap + min_j<=k S[j])``
+    with ``S`` the cumulative energy (no per-edge loop).
+    """
+    cum = np.concatenate([[0.0], np.cumsum(w.energy_kwh[edges])])
+    floor = np.minimum.accumulate(np.concatenate([[np.inf], cum[1:]]))
+    return np.asarray(-cum + np.minimum(b0, cap + floor), dtype=float)
+
+
+def _plan(
+    graph: RoadGraph,
+    w: EdgeWeights,
+    src_id: int,
+    edges: NDArray[np.int64],
+    objective: Objective,
+    opts: RoutingOptions,
+    b0: float,
+    stops: tuple[ChargingStop, ...] = (),
+    soc_min: float | None = None,
+) -> RoutePlan:
+    cap = w.context.battery_kwh
+    charged = sum(s.energy_kwh for s in stops)
+    stop_s = 60.0 * sum(s.minutes for s in stops)
+    if stops:
+        energy = float(w.energy_kwh[edges].sum())
+        b_end = b0 - energy + charged
+    else:
+        trace = _soc_along(w, edges, b0, cap)
+        b_end, energy = float(trace[-1]), float(b0 - trace[-1])
+        soc_min = float(trace.min() / cap)
+    time_s = float(w.time_s[edges].sum()) + stop_s
+    cost = w.drive_price_usd_per_kwh * (energy - charged) + sum(s.cost_usd for s in stops)
+    a_e, a_t, a_c = opts.weights.coefficients(objective)
+    nodes = np.concatenate([[src_id], graph.node_ids[graph.edge_v[edges]]]).astype(np.int64)
+    return RoutePlan(
+        objective=Objective(objective).value,
+        nodes=nodes,
+        edges=edges,
+        distance_km=float(graph.length_m[edges].sum() / 1000.0),
+        time_min=time_s / 60.0,
+        energy_kwh=energy,
+        cost_usd=float(cost),
+        soc_start=b0 / cap,
+        soc_end=b_end / cap,
+        objective_value=float(a_e * energy + a_t * time_s + a_c * cost),
+        stops=stops,
+        soc_min=float(soc_min if soc_min is not None else min(b0, b_end) / cap),
+    )
+
+
+def plan_route(
+    graph: RoadGraph,
+    w: EdgeWeights,
+    orig: int,
+    dest: int,
+    *,
+    objective: Objective | str = Objective.ENERGY,
+    options: RoutingOptions | None = None,
+    soc_start: float = 1.0,
+) -> RoutePlan:
+    """Least-objective route between two node ids without charging.
+
+    The energy objective is exact under the battery bounds (the SOC never drops below
+    the reserve, regeneration is lost when full); other objectives minimise the
+    additive objective and raise :class:`InfeasibleRouteError` when the result would
+    drop below the reserve (use :func:`plan_soc_route`).
+    """
+    opts = options or RoutingOptions()
+    objective = Objective(objective)
+    b0, b_min, cap = _battery(w, soc_start, opts)
+    src, dst = (int(r) for r in graph.node_index([orig, dest]))
+    astar = opts.algorithm is RoutingAlgorithm.ASTAR
+    if objective is Objective.ENERGY:
+        prepared = w.prepared(graph, 1.0, 0.0)
+        batt, pred = _kernels.battery_route(
+            graph.indptr,
+            graph.indices,
+            graph.slot_edge,
+            w.energy_kwh[graph.slot_edge],
+            w.potential_kwh,
+            graph.x_m,
+            graph.y_m,
+            prepared.hk if astar else 0.0,
+            src,
+            dst,
+            b0,
+            b_min,
+            cap,
+        )
+        if not np.isfinite(batt[dst]):
+            raise _diagnose(graph, w, src, dst, b0, b_min, cap, StationSet.empty(graph.n_nodes))
+        edges = _kernels.walk_path(pred, graph.edge_u, src, dst)
+        return _plan(graph, w, orig, edges, objective, opts, b0)
+    a_e, a_t, _ = w.kernel_coefficients(objective, opts.weights)
+    batch = graph.route_many(
+        [orig], [dest], weight=w.prepared(graph, a_e, a_t), astar=astar, strict=False
+    )
+    if not batch.found[0]:
+        msg = f"no route from node {orig} to node {dest}"
+        raise RoutingError(msg)
+    plan = _plan(graph, w, orig, batch.route(0).edges, objective, opts, b0)
+    if plan.soc_min < opts.reserve_soc - 1e-12:
+        msg = (
+            f"the {objective.value}-optimal route drops to SOC {plan.soc_min:.3f}, below the "
+            f"reserve {opts.reserve_soc:.3f}: plan it with charging stops (plan_soc_route)"
+        )
+        raise InfeasibleRouteError(msg)
+    return plan
+
+
+def plan_soc_route(
+    graph: RoadGraph,
+    w: EdgeWeights,
+    stations: StationSet,
+    orig: int,
+    dest: int,
+    *,
+    objective: Objective | str = Objective.TIME,
+    options: RoutingOptions | None = None,
+    soc_start: float,
+) -> RoutePlan:
+    """Least-objective route with charging stops where the battery needs them.
+
+    Labels carry (node, charge); at a station node a label may charge to any multiple of
+    ``charge_step_soc`` up to ``max_charge_soc`` at each station there. Time includes
+    the expected queue and the tapered charging time; cost the TOU station price. The
+    SOC never drops below the reserve and no node repeats on the route.
+    """
+    opts = options or RoutingOptions()
+    objective = Objective(objective)
+    b0, b_min, cap = _battery(w, soc_start, opts)
+    src, dst = (int(r) for r in graph.node_index([orig, dest]))
+    a_e, a_t, a_c = w.kernel_coefficients(objective, opts.weights)
+    a_t = a_t or TIE_BREAK_PER_S
+    hk = w.prepared(graph, a_e, a_t).hk if opts.algorithm is RoutingAlgorithm.ASTAR else 0.0
+    lab_f, lab_i, targets, status = _run_labels(
+        graph, w, stations, src, dst, (a_e, a_t, a_c), (b0, b_min, cap), opts, hk, 0.0, False
+    )
+    if status == 2:
+        msg = f"the SOC-aware search exceeded {opts.max_labels:,} labels"
+        raise RoutingError(msg)
+    if targets.size == 0:
+        raise _diagnose(graph, w, src, dst, b0, b_min, cap, stations)
+    edges, stop_labels = _labels.label_path(lab_i, int(targets[0]))
+    stops = tuple(_stop(graph, stations, lab_f, lab_i, int(k), cap) for k in stop_labels)
+    soc_min = _soc_min_with_stops(lab_f, lab_i, int(targets[0]), cap)
+    return _plan(graph, w, orig, edges, objective, opts, b0, stops, soc_min)
+
+
+def _run_labels(
+    graph: RoadGraph,
+    w: EdgeWeights,
+    stations: StationSet,
+    src: int,
+    dst: int,
+    coef: tuple[float, float, float],
+    battery: tuple[float, float, float],
+    opts: RoutingOptions,
+    hk: float,
+    eps: float,
+    all_targets: bool,
+) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.int64], int]:
+    cap = battery[2]
+    peak_a, peak_b = opts.peak_hours
+    charging = np.array(
+        [
+            opts.charge_step_soc * cap if math.isfinite(cap) else 1.0,
+            opts.max_charge_soc * cap if math.isfinite(cap) else 0.0,
+            opts.charging_efficiency,
+            fractional_hour(w.context.departure) * HOUR_S,
+            peak_a * HOUR_S,
+            peak_b * HOUR_S,
+            opts.peak_multiplier,
+        ]
+    )
+    return _labels.label_search(  # type: ignore[no-any-return]
+        graph.indptr,
+        graph.indices,
+        graph.slot_edge,
+        w.energy_kwh[graph.slot_edge],
+        w.time_s[graph.slot_edge],
+        w.potential_kwh,
+        graph.x_m,
+        graph.y_m,
+        hk,
+        src,
+        dst,
+        np.array([*coef, w.drive_price_usd_per_kwh]),
+        np.array(battery, dtype=float),
+        stations.indptr,
+        stations.price_usd_per_kwh,
+        stations.wait_s,
+        stations.time_table_s,
+        charging,
+        eps,
+        all_targets,
+        opts.max_labels,
+    )
+
+
+def _stop(
+    graph: RoadGraph,
+    stations: StationSet,
+    lab_f: NDArray[np.float64],
+    lab_i: NDArray[np.int64],
+    k: int,
+    cap: float,
+) -> ChargingStop:
+    st = int(lab_i[k, _labels.I_STATION])
+    return ChargingStop(
+        station_id=str(stations.station_id[st]),
+        kind=str(stations.kind[st]),
+        node=int(graph.node_ids[stations.node_row[st]]),
+        power_kw=float(stations.power_kw[st]),
+        arrival_soc=float(lab_f[k, _labels.F_ARRIVE_B] / cap),
+        departure_soc=float(lab_f[k, _labels.F_B] / cap),
+        energy_kwh=float(lab_f[k, _labels.F_STOP_KWH]),
+        minutes=float(lab_f[k, _labels.F_STOP_S] / 60.0),
+        wait_min=float(stations.wait_s[st] / 60.0),
+        cost_usd=float(lab_f[k, _labels.F_STOP_USD]),
+    )
+
+
+def _soc_min_with_stops(
+    lab_f: NDArray[np.float64],
+    lab_i: NDArray[np.int64],
+    last: int,
+    cap: float,
+) -> float:
+    """Lowest SOC along a label path (the battery of every label on it)."""
+    lowest = math.inf
+    k = last
+    while k >= 0:
+        lowest = min(lowest, float(lab_f[k, _labels.F_ARRIVE_B]), float(lab_f[k, _labels.F_B]))
+        k = int(lab_i[k, _labels.I_PRED])
+    return lowest / cap
+
+
+def _diagnose(
+    graph: RoadGraph,
+    w: EdgeWeights,
+    src: int,
+    dst: int,
+    b0: float,
+    b_min: float,
+    cap: float,
+    stations: StationSet,
+) -> RoutingError:
+    """The error that says why no route keeps the battery above the reserve."""
+    ids = graph.node_ids
+    free, _ = _kernels.battery_route(
+        graph.indptr, graph.indices, graph.slot_edge, w.energy_kwh[graph.slot_edge],
+        w.potential_kwh, graph.x_m, graph.y_m, 0.0, src, dst, 0.0, -np.inf, np.inf,
+    )  # fmt: skip
+    if not np.isfinite(free[dst]):
+        return RoutingError(f"no route from node {ids[src]} to node {ids[dst]}")
+    need = -float(free[dst])
+    soc_needed = (need + b_min) / cap
+    base = (
+        f"infeasible: the trip needs at least {need:.2f} kWh, i.e. a start SOC of "
+        f"{soc_needed:.3f} to keep the reserve SOC {b_min / cap:.3f}, but it starts at "
+        f"SOC {b0 / cap:.3f}"
+    )
+    if len(stations) == 0:
+        return InfeasibleRouteError(f"{base}, and no charging station is available")
+    reach, _ = _kernels.battery_route(
+        graph.indptr, graph.indices, graph.slot_edge, w.energy_kwh[graph.slot_edge],
+        w.potential_kwh, graph.x_m, graph.y_m, 0.0, src, -1, b0, b_min, cap,
+    )  # fmt: skip
+    if not np.isfinite(reach[stations.node_row]).any():
+        return InfeasibleRouteError(
+            f"{base}, and no charging station is reachable above the reserve"
+        )
+    return InfeasibleRouteError(
+        f"{base}; stations are reachable but no charging plan (up to the configured "
+        "max_charge_soc) reaches the destination above the reserve"
+    )
+
+
+def pareto_routes(
+    graph: RoadGraph,
+    w: EdgeWeights,
+    orig: int,
+    dest: int,
+    *,
+    options: RoutingOptions | None = None,
+    epsilon: float | None = None,
+    soc_start: float = 1.0,
+) -> list[RoutePlan]:
+    """Non-dominated (time, energy) routes, fastest first.
+
+    Exact (label-setting with dominance pruning) when the network has at most
+    ``pareto_exact_max_nodes`` nodes, otherwise with ε-dominance (``pareto_epsilon``:
+    a label is dropped when a settled one has no more time and at most ``1 + ε`` times
+    its reduced energy; the error can compound along a path). Battery bounds are not
+    applied (the set spans the trade-off); each route's ``supported`` flag says whether
+    a weighted sum of time and energy can find it (lower convex hull).
+    """
+    opts = options or RoutingOptions()
+    _check_soc(soc_start)
+    src, dst = (int(r) for r in graph.node_index([orig, dest]))
+    if epsilon is None:
+        exact = graph.n_nodes <= opts.pareto_exact_max_nodes
+        epsilon = 0.0 if exact else opts.pareto_epsilon
+    hk = w.prepared(graph, 0.0, 1.0).hk
+    _, lab_i, targets, status = _run_labels(
+        graph, w, StationSet.empty(graph.n_nodes), src, dst, (0.0, 1.0, 0.0),
+        (0.0, -np.inf, np.inf), opts, hk, float(epsilon), True,
+    )  # fmt: skip
+    if status == 2:
+        msg = f"the Pareto search exceeded {opts.max_labels:,} labels; use a larger epsilon"
+        raise RoutingError(msg)
+    if targets.size == 0:
+        msg = f"no route from node {orig} to node {dest}"
+        raise RoutingError(msg)
+    b0 = soc_start * w.context.battery_kwh
+    plans = []
+    for t in targets:
+        edges, _ = _labels.label_path(lab_i, int(t))
+        plans.append(
+            replace(_plan(graph, w, orig, edges, Objective.TIME, opts, b0), objective="pareto")
+        )
+    return _front(plans)
+
+
+def _front(plans: list[RoutePlan]) -> list[RoutePlan]:
+    """Non-dominated plans by (time, energy), fastest first, with ``supported`` flags."""
+    plans = sorted(plans, key=lambda p: (p.time_min, p.energy_kwh))
+    front: list[RoutePlan] = []
+    for p in plans:
+        if not front or p.energy_kwh < front[-1].energy_kwh - 1e-12:
+            front.append(p)
+    pts = np.array([[p.time_min, p.energy_kwh] for p in front])
+    hull = _lower_hull(pts)
+    return [replace(p, supported=i in hull) for i, p in enumerate(front)]
+
+
+def _lower_hull(pts: NDArray[np.float64]) -> set[int]:
+    """Indices of the points on the lower-left convex hull of a front sorted by time."""
+    hull: list[int] = []
+    for i in range(len(pts)):
+        while len(hull) >= 2:
+            (x1, y1), (x2, y2) = pts[hull[-2]], pts[hull[-1]]
+            x3, y3 = pts[i]
+            if (x2 - x1) * (y3 - y1) - (y2 - y1) * (x3 - x1) <= 0:
+                hull.pop()
+            else:
+                break
+        hull.append(i)
+    return set(hull)
+
+
+def plan_trip(
+    graph: RoadGraph,
+    w: EdgeWeights,
+    stations: StationSet,
+    orig: int,
+    dest: int,
+    *,
+    objective: Objective | str,
+    options: RoutingOptions | None = None,
+    soc_start: float,
+) -> RoutePlan:
+    """The best route without charging if the battery allows it, else with stops.
+
+    The answer without stops is kept only when the SOC-aware search cannot beat it:
+    the first search is exact for its objective under the battery bounds (energy) or
+    at least feasible (others); when it is infeasible the SOC-aware search plans stops.
+    """
+    try:
+        return plan_route(
+            graph, w, orig, dest, objective=objective, options=options, soc_start=soc_start
+        )
+    except InfeasibleRouteError:
+        return plan_soc_route(
+            graph, w, stations, orig, dest, objective=objective, options=options,
+            soc_start=soc_start,
+        )  # fmt: skip
