@@ -133,6 +133,39 @@ class EdgeWeights:
         default_factory=dict, repr=False, compare=False
     )
 
+    @classmethod
+    def from_arrays(
+        cls,
+        graph: RoadGraph,
+        *,
+        time_s: NDArray[np.float64],
+        energy_kwh: NDArray[np.float64],
+        context: PredictionContext,
+        drive_price_usd_per_kwh: float,
+        source: str,
+        recoverable_per_m: float | None = None,
+    ) -> EdgeWeights:
+        """Weights from given per-edge arrays (checked; the potential is computed here)."""
+        time_s = np.asarray(time_s, dtype=np.float64)
+        energy = np.asarray(energy_kwh, dtype=np.float64)
+        for name, arr in (("time_s", time_s), ("energy_kwh", energy)):
+            if arr.shape != (graph.n_edges,) or not np.all(np.isfinite(arr)):
+                msg = f"{name} needs {graph.n_edges} finite values, got shape {arr.shape}"
+                raise RoutingError(msg)
+        if np.any(time_s < 0):
+            msg = "edge times must be >= 0"
+            raise RoutingError(msg)
+        phi = graph.potential(energy, per_m=recoverable_per_m)
+        return cls(
+            time_s=time_s,
+            energy_kwh=energy,
+            potential_kwh=phi,
+            drive_price_usd_per_kwh=float(drive_price_usd_per_kwh),
+            context=context,
+            source=source,
+            reduced_energy_kwh=np.maximum(graph.reduced(energy, phi), 0.0),
+        )
+
     @property
     def cost_usd(self) -> NDArray[np.float64]:
         """Price of each edge's energy, USD (negative where it regenerates)."""
@@ -217,21 +250,16 @@ class EdgeCostModel:
         if self.energy_source is None:
             energy, source = physics_kwh, "physics"
         else:
-            energy = np.asarray(self.energy_source(ctx), dtype=np.float64)
-            source = "ml"
-            if energy.shape != time_s.shape or not np.all(np.isfinite(energy)):
-                msg = f"the energy model returned {energy.shape} values, some not finite"
-                raise RoutingError(msg)
-        phi = self.graph.potential(energy, per_m=recoverable_kwh_per_m(spec))
+            energy, source = self.energy_source(ctx), "ml"
         depart_clock = fractional_hour(pd.Timestamp(ctx.departure)) * HOUR_S
-        return EdgeWeights(
+        return EdgeWeights.from_arrays(
+            self.graph,
             time_s=time_s,
             energy_kwh=energy,
-            potential_kwh=phi,
-            drive_price_usd_per_kwh=float(self.tariff.price("home", depart_clock)),
             context=ctx,
+            drive_price_usd_per_kwh=float(self.tariff.price("home", depart_clock)),
             source=source,
-            reduced_energy_kwh=np.maximum(self.graph.reduced(energy, phi), 0.0),
+            recoverable_per_m=recoverable_kwh_per_m(spec),
         )
 
 

@@ -165,6 +165,8 @@ def _plan(
     b0: float,
     stops: tuple[ChargingStop, ...] = (),
     soc_min: float | None = None,
+    *,
+    bounded: bool = True,
 ) -> RoutePlan:
     cap = w.context.battery_kwh
     charged = sum(s.energy_kwh for s in stops)
@@ -173,7 +175,7 @@ def _plan(
         energy = float(w.energy_kwh[edges].sum())
         b_end = b0 - energy + charged
     else:
-        trace = _soc_along(w, edges, b0, cap)
+        trace = _soc_along(w, edges, b0, cap if bounded else np.inf)
         b_end, energy = float(trace[-1]), float(b0 - trace[-1])
         soc_min = float(trace.min() / cap)
     time_s = float(w.time_s[edges].sum()) + stop_s
@@ -441,7 +443,8 @@ def pareto_routes(
     ``pareto_exact_max_nodes`` nodes, otherwise with ε-dominance (``pareto_epsilon``:
     a label is dropped when a settled one has no more time and at most ``1 + ε`` times
     its reduced energy; the error can compound along a path). Battery bounds are not
-    applied (the set spans the trade-off); each route's ``supported`` flag says whether
+    applied (the set spans the trade-off; energies are additive, SOC may read above 1
+    where a full battery would waste regeneration); each route's ``supported`` flag says whether
     a weighted sum of time and energy can find it (lower convex hull).
     """
     opts = options or RoutingOptions()
@@ -466,7 +469,10 @@ def pareto_routes(
     for t in targets:
         edges, _ = _labels.label_path(lab_i, int(t))
         plans.append(
-            replace(_plan(graph, w, orig, edges, Objective.TIME, opts, b0), objective="pareto")
+            replace(
+                _plan(graph, w, orig, edges, Objective.TIME, opts, b0, bounded=False),
+                objective="pareto",
+            )
         )
     return _front(plans)
 
