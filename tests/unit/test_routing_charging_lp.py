@@ -73,7 +73,9 @@ def test_lp_matches_brute_force(objective: str, start: float, first: float, rese
     assert got == pytest.approx(expected, rel=1e-6, abs=1e-6)
     b = start - first
     for leg, x, a in zip(LEGS, plan.charge_kwh, plan.arrive_kwh, strict=True):
-        assert a == pytest.approx(b) and a >= reserve - 1e-7 and a + x <= CAP + 1e-7
+        assert a == pytest.approx(b)
+        assert a >= reserve - 1e-7
+        assert a + x <= CAP + 1e-7
         b = a + x - leg.energy_to_next_kwh
     assert b >= reserve - 1e-7
 

@@ -32,9 +32,11 @@ def test_physics_energy_regenerates_downhill_and_costs_more_uphill(model: EdgeCo
     w = model.weights(context())
     g = model.graph
     grade = g.grade
-    assert np.all(np.isfinite(w.energy_kwh)) and np.all(w.time_s > 0)
+    assert np.all(np.isfinite(w.energy_kwh))
+    assert np.all(w.time_s > 0)
     steep_down, steep_up = grade < -0.08, grade > 0.08
-    assert steep_down.any() and steep_up.any()
+    assert steep_down.any()
+    assert steep_up.any()
     assert (w.energy_kwh[steep_down] < 0).mean() > 0.5
     per_m = w.energy_kwh / g.length_m
     assert per_m[steep_up].min() > per_m[np.abs(grade) < 0.01].max()
@@ -83,7 +85,9 @@ def test_ml_energy_source_is_used_and_checked() -> None:
         return np.full(graph.n_edges, 0.01)
 
     w = EdgeCostModel(graph, tariff=tariff, energy_source=source).weights(context())
-    assert w.source == "ml" and np.all(w.energy_kwh == 0.01) and len(calls) == 1
+    assert w.source == "ml"
+    assert np.all(w.energy_kwh == 0.01)
+    assert len(calls) == 1
     bad = EdgeCostModel(graph, tariff=tariff, energy_source=lambda c: np.full(3, 0.1))
     with pytest.raises(RoutingError, match="energy_kwh needs"):
         bad.weights(context())
@@ -118,5 +122,6 @@ def test_objective_coefficients_follow_the_config_weights() -> None:
     with pytest.raises(ConfigError, match="time_penalty_kwh_per_h"):
         config_from_dict({"optimization": {"time_penalty_kwh_per_h": -1.0}})
     dumped = config_from_dict({"optimization": {"alpha": 3.0}}).to_dict()["optimization"]
-    assert "alpha" not in dumped and dumped["time_penalty_kwh_per_h"] == 3.0
+    assert "alpha" not in dumped
+    assert dumped["time_penalty_kwh_per_h"] == 3.0
     assert pd.Timestamp(context().departure).hour == 10

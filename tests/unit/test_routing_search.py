@@ -176,7 +176,8 @@ def test_pareto_set_equals_brute_force(seed: int) -> None:
     brute = [p for i, p in enumerate(brute) if i == 0 or p[1] < brute[i - 1][1] - 1e-12]
     got = [(p.time_min, p.energy_kwh) for p in front]
     assert np.allclose(got, brute, atol=1e-9)
-    assert front[0].supported and front[-1].supported
+    assert front[0].supported
+    assert front[-1].supported
 
 
 def test_pareto_front_has_both_extremes(grid: tuple[RoadGraph, EdgeWeights]) -> None:
@@ -239,7 +240,8 @@ def test_soc_route_stops_to_charge_and_keeps_the_reserve(
     assert len(set(plan.nodes.tolist())) == len(plan.nodes)
     for stop in plan.stops:
         assert stop.departure_soc > stop.arrival_soc >= 0.1 - 1e-9
-        assert stop.minutes > 0 and stop.cost_usd > 0
+        assert stop.minutes > 0
+        assert stop.cost_usd > 0
         assert stop.energy_kwh == pytest.approx(
             (stop.departure_soc - stop.arrival_soc) * w.context.battery_kwh
         )
