@@ -50,9 +50,7 @@ def _endpoint(graph: RoadGraph, text: str, what: str) -> int:
         raise InputDataError(msg)
     ids, dist = graph.nearest_nodes([lat], [lon], return_dist=True)
     if dist[0] > MAX_SNAP_KM * 1000:
-        msg = (
-            f"--{what} {lat},{lon} is {dist[0] / 1000:.1f} km from the nearest road of the network"
-        )
+        msg = f"--{what} {lat},{lon} is {dist[0] / 1000:.1f} km from the network (its nearest road)"
         raise InputDataError(msg)
     return int(ids[0])
 
