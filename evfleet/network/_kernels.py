@@ -373,3 +373,64 @@ def battery_route(
                 key += hk * np.sqrt((xs[v] - tx) ** 2 + (ys[v] - ty) ** 2)
             size = _push(heap_k, heap_v, size, key, v)
     return batt, pred
+
+
+@njit(cache=True)
+def reverse_need(
+    rev_indptr: I64,
+    rev_tails: I64,
+    rev_slot_edge: I64,
+    edge_cost: F64,
+    edge_energy: F64,
+    heads: I64,
+    init: F64,
+) -> tuple[F64, F64, F64]:
+    """Energy needed to reach a source set along least-cost paths, for every node.
+
+    Multi-source Dijkstra on the reversed graph (``rev_*``: in-edges of each node, their
+    tail rows and edge indices) with non-negative ``edge_cost`` and initial distances
+    ``init`` (``inf`` for non-sources). Along the resulting tree, returns the battery a
+    node needs above the floor to follow its path to the sources: the deepest cumulative
+    drawdown of ``edge_energy`` (``need[v] = max(0, e + need[next])``) and the path's net
+    energy, and the least cost itself; ``inf`` where no source is reachable.
+    """
+    n = len(rev_indptr) - 1
+    dist = init.copy()
+    succ = np.full(n, -1, dtype=np.int64)
+    settled = np.zeros(n, dtype=np.bool_)
+    order = np.empty(n, dtype=np.int64)
+    heap_k = np.empty(len(rev_tails) + n + 1)
+    heap_v = np.empty(len(rev_tails) + n + 1, dtype=np.int64)
+    size = 0
+    for v in range(n):
+        if dist[v] < _INF:
+            size = _push(heap_k, heap_v, size, dist[v], v)
+    n_order = 0
+    while size > 0:
+        v, size = _pop(heap_k, heap_v, size)
+        if settled[v]:
+            continue
+        settled[v] = True
+        order[n_order] = v
+        n_order += 1
+        dv = dist[v]
+        for s in range(rev_indptr[v], rev_indptr[v + 1]):
+            u = rev_tails[s]
+            e = rev_slot_edge[s]
+            nd = dv + edge_cost[e]
+            if not settled[u] and nd < dist[u]:
+                dist[u] = nd
+                succ[u] = e
+                size = _push(heap_k, heap_v, size, nd, u)
+    need = np.full(n, _INF)
+    net = np.full(n, _INF)
+    for i in range(n_order):
+        v = order[i]
+        e = succ[v]
+        if e < 0:
+            need[v] = 0.0
+            net[v] = 0.0
+        else:
+            need[v] = max(0.0, edge_energy[e] + need[heads[e]])
+            net[v] = edge_energy[e] + net[heads[e]]
+    return need, net, dist

@@ -3,9 +3,11 @@
 A label is one partial path: its node, its primary objective ``c1`` (reduced by the
 node potential, so every increment is >= 0), its battery energy ``b`` and the totals
 that are reported (time, driving energy, cost). Labels are settled in order of
-``c1 + hk * euclid(node, target)``; a label is kept only when it has more charge (less
-reduced consumption, within a factor ``1 + eps``) than every label settled at its node
-before it, which is the bi-criteria dominance test of Martins' label-setting algorithm.
+``c1 + h[node]`` (``h``: a consistent lower bound of the objective still to come, e.g.
+exact backward distances for A*, zeros for Dijkstra); a label is kept only when it has
+more charge (less reduced consumption, within a factor ``1 + eps``) than every label
+settled at its node before it, which is the bi-criteria dominance test of Martins'
+label-setting algorithm.
 Charging actions at station nodes add labels at the same node with more charge. A label
 may not revisit a node of its path since its last charging stop (no loops).
 
@@ -78,9 +80,8 @@ def label_search(
     slot_energy: F64,
     slot_time: F64,
     phi: F64,
-    xs: F64,
-    ys: F64,
-    hk: float,
+    h: F64,
+    r2_lb: F64,
     src: int,
     dst: int,
     coef: F64,
@@ -90,6 +91,8 @@ def label_search(
     st_wait_s: F64,
     st_table: F64,
     charging: F64,
+    need_any: F64,
+    charge_need: F64,
     eps: float,
     all_targets: bool,
     max_labels: int,
@@ -98,6 +101,9 @@ def label_search(
 
     Parameters
     ----------
+    h, r2_lb
+        Per node: consistent lower bound of the remaining objective (A*), and of the
+        remaining reduced energy (target pruning of Pareto searches).
     coef
         ``[a_energy, a_time, a_cost, drive_price]``: the objective is
         ``a_energy * driving kWh + a_time * s + a_cost * USD``; driving energy is valued
@@ -114,6 +120,13 @@ def label_search(
         peak_multiplier]``: charge targets are multiples of ``step_kwh`` up to
         ``max_kwh``; the grid delivers ``kWh / efficiency``; prices rise by the multiplier
         during the daily peak.
+    need_any
+        Battery a node needs above ``b_min`` to reach the target or any station
+        (labels that cannot are dropped; zeros disable the test).
+    charge_need
+        Battery above ``b_min`` with which a node reaches the target on its fastest or
+        least-energy path: charging beyond the first target level above it only adds
+        time and cost, so no higher levels are offered.
     eps
         Relative tolerance of the dominance test (0: exact Pareto sets).
     all_targets
@@ -143,7 +156,6 @@ def label_search(
     heap_v = np.empty(cap, dtype=np.int64)
     targets = np.empty(64, dtype=np.int64)
     n_targets = 0
-    tx, ty = xs[dst], ys[dst]
     b_start = min(b0, b_max)
     lab_f[0] = 0.0
     lab_f[0, F_B] = b_start
@@ -167,7 +179,7 @@ def label_search(
         if (
             all_targets
             and best_target > -_INF
-            and (1.0 + eps) * r2 >= b0 - best_target - phi[dst] + phi[src]
+            and (1.0 + eps) * (r2 + r2_lb[u]) >= b0 - best_target - phi[dst] + phi[src]
         ):
             continue
         best_b[u] = bu
@@ -194,10 +206,13 @@ def label_search(
                 clock = (depart + start_t) % DAY_S
                 mult = peak_mult if peak_a <= clock < peak_b else 1.0
                 t_from = _interp(grid_step, st_table[k], bu / b_max)
+                limit = b_min + charge_need[u]
                 j = int(np.floor(bu / step_kwh + 1e-9)) + 1
-                while j * step_kwh <= max_kwh + 1e-9:
+                while bu < limit and j * step_kwh <= max_kwh + 1e-9:
                     bt = min(j * step_kwh, b_max)
                     j += 1
+                    if bt >= limit:
+                        j = 1 << 40
                     if bt <= best_b[u]:
                         continue
                     dur = _interp(grid_step, st_table[k], bt / b_max) - t_from
@@ -222,9 +237,7 @@ def label_search(
                     lab_i[n_lab, I_EDGE] = -1
                     lab_i[n_lab, I_STATION] = k
                     lab_i[n_lab, I_LAST_STOP] = n_lab
-                    key = lab_f[n_lab, F_C1]
-                    if hk > 0.0:
-                        key += hk * np.sqrt((xs[u] - tx) ** 2 + (ys[u] - ty) ** 2)
+                    key = lab_f[n_lab, F_C1] + h[u]
                     if size >= heap_k.size:
                         heap_k, heap_v = _grow_heap(heap_k, heap_v)
                     size = _push(heap_k, heap_v, size, key, n_lab)
@@ -232,7 +245,7 @@ def label_search(
         for s in range(indptr[u], indptr[u + 1]):
             v = heads[s]
             bv = min(b_max, bu - slot_energy[s])
-            if bv < b_min or bv <= best_b[v]:
+            if bv - need_any[v] < b_min or bv <= best_b[v]:
                 continue
             if last_stop >= 0 and _revisits(lab_i, last_stop, v):
                 continue
@@ -254,9 +267,9 @@ def label_search(
             lab_i[n_lab, I_EDGE] = slot_edge[s]
             lab_i[n_lab, I_STATION] = -1
             lab_i[n_lab, I_LAST_STOP] = last_stop
-            key = lab_f[n_lab, F_C1]
-            if hk > 0.0:
-                key += hk * np.sqrt((xs[v] - tx) ** 2 + (ys[v] - ty) ** 2)
+            if h[v] == _INF:
+                continue
+            key = lab_f[n_lab, F_C1] + h[v]
             if size >= heap_k.size:
                 heap_k, heap_v = _grow_heap(heap_k, heap_v)
             size = _push(heap_k, heap_v, size, key, n_lab)

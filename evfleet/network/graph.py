@@ -15,6 +15,7 @@ weight arrays); use one instance per thread or process.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -199,6 +200,41 @@ class RoadGraph:
             msg = f"unknown edge attribute {name!r}; have {', '.join(self.edges.columns)}"
             raise KeyError(msg)
         return self.edges[name].to_numpy()
+
+    @functools.cached_property
+    def reverse_csr(self) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+        """In-edges per node: ``(indptr, tail rows, edge indices)`` (for backward searches)."""
+        order = np.argsort(self.edge_v, kind="stable").astype(np.int64)
+        counts = np.bincount(self.edge_v, minlength=self.n_nodes)
+        indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        return indptr, self.edge_u[order], order
+
+    def need_to_reach(
+        self,
+        sources: NDArray[np.int64],
+        cost: NDArray[np.float64],
+        energy: NDArray[np.float64],
+        init: NDArray[np.float64] | None = None,
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+        """Battery each node needs (above the floor) to reach ``sources`` (node rows).
+
+        Follows the least-``cost`` path (``cost >= 0`` per edge; ``init`` optional start
+        distances of the sources) and returns the deepest cumulative drawdown of
+        ``energy`` along it, the path's net energy and its ``cost`` (``inf`` where no
+        source is reachable). With ``cost`` the potential-reduced energy and ``init`` the sources'
+        potentials, the net energy is the least energy to any source.
+        """
+        start = np.full(self.n_nodes, np.inf)
+        start[sources] = 0.0 if init is None else init
+        indptr, tails, slot_edge = self.reverse_csr
+        need, net, dist = _kernels.reverse_need(
+            indptr, tails, slot_edge, cost, energy, self.edge_v, start
+        )
+        return (
+            np.asarray(need, dtype=float),
+            np.asarray(net, dtype=float),
+            np.asarray(dist, dtype=float),
+        )
 
     def edges_frame(self) -> pd.DataFrame:
         """The edge table (row ``i`` is edge index ``i``)."""

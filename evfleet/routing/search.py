@@ -282,9 +282,8 @@ def plan_soc_route(
     src, dst = (int(r) for r in graph.node_index([orig, dest]))
     a_e, a_t, a_c = w.kernel_coefficients(objective, opts.weights)
     a_t = a_t or TIE_BREAK_PER_S
-    hk = w.prepared(graph, a_e, a_t).hk if opts.algorithm is RoutingAlgorithm.ASTAR else 0.0
     lab_f, lab_i, targets, status = _run_labels(
-        graph, w, stations, src, dst, (a_e, a_t, a_c), (b0, b_min, cap), opts, hk, 0.0, False
+        graph, w, stations, src, dst, (a_e, a_t, a_c), (b0, b_min, cap), opts, 0.0, False
     )
     if status == 2:
         msg = f"the SOC-aware search exceeded {opts.max_labels:,} labels"
@@ -306,11 +305,15 @@ def _run_labels(
     coef: tuple[float, float, float],
     battery: tuple[float, float, float],
     opts: RoutingOptions,
-    hk: float,
     eps: float,
     all_targets: bool,
 ) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.int64], int]:
     cap = battery[2]
+    bounds = _bounds(graph, w, stations, dst, pareto=all_targets)
+    astar = opts.algorithm is RoutingAlgorithm.ASTAR
+    reach = np.isfinite(bounds.time_to_go)
+    h = np.full(graph.n_nodes, np.inf)
+    h[reach] = (coef[0] * bounds.energy_to_go[reach] + coef[1] * bounds.time_to_go[reach]) * astar
     peak_a, peak_b = opts.peak_hours
     charging = np.array(
         [
@@ -330,9 +333,8 @@ def _run_labels(
         w.energy_kwh[graph.slot_edge],
         w.time_s[graph.slot_edge],
         w.potential_kwh,
-        graph.x_m,
-        graph.y_m,
-        hk,
+        h,
+        bounds.energy_to_go,
         src,
         dst,
         np.array([*coef, w.drive_price_usd_per_kwh]),
@@ -342,10 +344,44 @@ def _run_labels(
         stations.wait_s,
         stations.time_table_s,
         charging,
+        bounds.need_any,
+        bounds.charge_need,
         eps,
         all_targets,
         opts.max_labels,
     )
+
+
+@dataclass(frozen=True)
+class _Bounds:
+    """Per-node bounds from backward searches (``inf``: the target is unreachable).
+
+    ``time_to_go`` / ``energy_to_go``: least time and least reduced energy to the target
+    (exact, consistent A* bounds); ``need_any``: a lower bound of the battery needed to
+    reach the target or a station (the least energy to any, at least 0), so dropping
+    labels below it is safe; ``charge_need``: the drawdown of the fastest and of the
+    least-energy path to the target (charging beyond that only adds time and cost).
+    """
+
+    time_to_go: NDArray[np.float64]
+    energy_to_go: NDArray[np.float64]
+    need_any: NDArray[np.float64]
+    charge_need: NDArray[np.float64]
+
+
+def _bounds(
+    graph: RoadGraph, w: EdgeWeights, stations: StationSet, dst: int, *, pareto: bool
+) -> _Bounds:
+    target = np.array([dst], dtype=np.int64)
+    energy, reduced, phi = w.energy_kwh, w.reduced_energy_kwh, w.potential_kwh
+    fast, _, time_to_go = graph.need_to_reach(target, w.time_s, energy)
+    frugal, _, energy_to_go = graph.need_to_reach(target, reduced, energy)
+    if pareto:
+        n = graph.n_nodes
+        return _Bounds(time_to_go, energy_to_go, np.zeros(n), np.full(n, np.inf))
+    sources = np.unique(np.concatenate([target, stations.node_row]))
+    _, least, _ = graph.need_to_reach(sources, reduced, energy, init=phi[sources])
+    return _Bounds(time_to_go, energy_to_go, np.maximum(least, 0.0), np.maximum(fast, frugal))
 
 
 def _stop(
@@ -453,10 +489,9 @@ def pareto_routes(
     if epsilon is None:
         exact = graph.n_nodes <= opts.pareto_exact_max_nodes
         epsilon = 0.0 if exact else opts.pareto_epsilon
-    hk = w.prepared(graph, 0.0, 1.0).hk
     _, lab_i, targets, status = _run_labels(
         graph, w, StationSet.empty(graph.n_nodes), src, dst, (0.0, 1.0, 0.0),
-        (0.0, -np.inf, np.inf), opts, hk, float(epsilon), True,
+        (0.0, -np.inf, np.inf), opts, float(epsilon), True,
     )  # fmt: skip
     if status == 2:
         msg = f"the Pareto search exceeded {opts.max_labels:,} labels; use a larger epsilon"
