@@ -61,7 +61,7 @@ def plot_routes(graph: RoadGraph, plans: list[RoutePlan], out_png: str | Path) -
     )
     fig = Figure(figsize=(7, 7))
     ax = fig.add_subplot()
-    ax.add_collection(LineCollection(segs, colors="#cccccc", linewidths=0.4))
+    ax.add_collection(LineCollection(list(segs), colors="#cccccc", linewidths=0.4))
     for i, plan in enumerate(plans):
         r = graph.node_index(plan.nodes)
         label = f"{plan.time_min:.1f} min, {plan.energy_kwh:.2f} kWh"

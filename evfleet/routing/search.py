@@ -326,7 +326,7 @@ def _run_labels(
             opts.peak_multiplier,
         ]
     )
-    return _labels.label_search(  # type: ignore[no-any-return]
+    return _labels.label_search(
         graph.indptr,
         graph.indices,
         graph.slot_edge,
