@@ -18,14 +18,12 @@ from numpy.typing import NDArray
 from evfleet.features.build import fractional_hour
 from evfleet.features.network import PredictionContext
 from evfleet.fleet.network_adapter import NetArrays
-from evfleet.fleet.trips import WEEKEND_CONGESTION_SHARE
-from evfleet.network.geo import heading_change_deg
+from evfleet.fleet.trips import _congestion, _turns_deg
 from evfleet.physics import (
     Conditions,
     EdgeArrays,
     generate_profile,
     solar_irradiance_w_m2,
-    time_of_day_congestion,
     trace_energy,
 )
 from evfleet.vehicles import get_vehicle
@@ -42,22 +40,17 @@ def simulate_route_energy(
     spec = dataclasses.replace(get_vehicle(ctx.model), test_mass_kg=ctx.mass_kg)
     dep = pd.Timestamp(ctx.departure)
     hour = fractional_hour(dep)
-    turn = heading_change_deg(net.bearing_deg[edges], np.roll(net.bearing_deg[edges], -1))
-    turn[-1] = 0.0
+    offsets = np.array([0, len(edges)], dtype=np.int64)
     arrays = EdgeArrays(
         length_m=net.length_m[edges],
         speed_limit_kph=net.speed_kph[edges],
         road_class=net.road_class[edges],
         control=net.control[edges],
-        turn_deg=turn,
+        turn_deg=_turns_deg(net.bearing_deg[edges], offsets),
     )
-    clock_h = hour + (np.cumsum(net.travel_time_s[edges]) - net.travel_time_s[edges]) / HOUR_S
-    factor = time_of_day_congestion(clock_h, net.road_class[edges])
-    if dep.weekday() >= 5:
-        factor = 1.0 - WEEKEND_CONGESTION_SHARE * (1.0 - factor)
-    trace = generate_profile(
-        arrays, style=ctx.driving_style, congestion=np.clip(factor, 0.05, 1.0), rng=seed
-    )
+    # the simulator's congestion and turn rules (a period starting at the departure's day)
+    factor = _congestion(net, edges, offsets, np.array([hour * HOUR_S]), dep.weekday())
+    trace = generate_profile(arrays, style=ctx.driving_style, congestion=factor, rng=seed)
     start_s = np.cumsum(trace.edge_duration_s) - trace.edge_duration_s
     angle = np.radians(ctx.wind_from_deg - net.bearing_deg[edges])
     energy = trace_energy(
