@@ -111,3 +111,30 @@ def test_bad_input_is_one_line_error(
     assert message in err
     assert "Traceback" not in err
     assert len(err.strip().splitlines()) <= 3
+
+
+class _FakeChampion:
+    """Stands in for the MLflow champion: 0.2 kWh/km plus the grade's potential energy."""
+
+    family = "fake"
+
+    def predict_energy(self, X, *, batch_size: int = 1_000_000):  # type: ignore[no-untyped-def]
+        import pandas as pd
+
+        km = X["length_m"].to_numpy() / 1000
+        per_km = 0.2 + 4.5 * X["grade"].to_numpy()
+        return pd.DataFrame({"kwh_per_km": per_km, "energy_kwh": per_km * km}, index=X.index)
+
+
+def test_ml_energy_model_is_the_champion(
+    ws: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tasks.mlflow_utils
+
+    monkeypatch.setattr(tasks.mlflow_utils, "load_champion", lambda root: _FakeChampion())
+    code, out, err = run_cli(_route(ws, "--json", "--energy-model", "ml", "--soc", "0.9"), capsys)
+    assert code == 0, err
+    ml = json.loads(out)
+    physics = json.loads(run_cli(_route(ws, "--json", "--soc", "0.9"), capsys)[1])
+    assert ml["energy_kwh"] != pytest.approx(physics["energy_kwh"])
+    assert ml["physics_energy_kwh"] > 0
