@@ -77,5 +77,5 @@ def plot_routes(graph: RoadGraph, plans: list[RoutePlan], out_png: str | Path) -
     ax.set_ylabel("lat")
     out = Path(out_png)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
+    fig.savefig(out, dpi=120, bbox_inches="tight")
     return out
