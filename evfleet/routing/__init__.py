@@ -22,16 +22,9 @@ from evfleet.routing.costs import (
     physics_edge_costs,
 )
 from evfleet.routing.evaluate import simulate_route_energy
-from evfleet.routing.search import (
-    ChargingStop,
-    InfeasibleRouteError,
-    RoutePlan,
-    RoutingOptions,
-    pareto_routes,
-    plan_route,
-    plan_soc_route,
-    plan_trip,
-)
+from evfleet.routing.pareto import pareto_routes
+from evfleet.routing.plans import ChargingStop, InfeasibleRouteError, RoutePlan, RoutingOptions
+from evfleet.routing.search import plan_route, plan_soc_route, plan_trip
 from evfleet.routing.stations import StationSet
 
 __all__ = [

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from evfleet.network import RoadGraph
-from evfleet.routing.search import RoutePlan
+from evfleet.routing.plans import RoutePlan
 
 
 def route_geojson(graph: RoadGraph, plans: list[RoutePlan]) -> dict[str, Any]:

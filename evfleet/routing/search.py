@@ -1,4 +1,4 @@
-"""Route searches on edge weights: single objective, SOC-aware with charging, Pareto sets.
+"""Route searches on edge weights: single objective, and SOC-aware with charging stops.
 
 * :func:`plan_route` — least time / energy / cost / weighted objective (Dijkstra or A*
   on potential-reduced weights, so regeneration keeps the search exact). The energy
@@ -6,140 +6,42 @@
   the SOC never drops below the reserve (one label per node, the most charge).
 * :func:`plan_soc_route` — search over (node, charge) labels with charging actions at
   station nodes (several stations per node; taper, queue and TOU price per stop).
-* :func:`pareto_routes` — the non-dominated (time, energy) routes: exact on city-size
-  networks, ε-dominance on larger ones, each flagged whether a weighted sum finds it.
+* :func:`plan_trip` — the first without charging when the battery allows, else the second.
+
+The label tables and backward bounds here also serve :mod:`evfleet.routing.pareto`.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
 
-from evfleet.config import RoutingAlgorithm, StudioConfig
-from evfleet.errors import InputDataError, RoutingError
+from evfleet.config import RoutingAlgorithm
+from evfleet.errors import RoutingError
 from evfleet.features.build import fractional_hour
 from evfleet.network import RoadGraph, _kernels, _labels
-from evfleet.routing.costs import EdgeWeights, Objective, ObjectiveWeights
+from evfleet.routing.costs import EdgeWeights, Objective
+from evfleet.routing.plans import (
+    ChargingStop,
+    InfeasibleRouteError,
+    RoutePlan,
+    RoutingOptions,
+    check_soc,
+)
 from evfleet.routing.stations import StationSet
 
-DEFAULT_MAX_LABELS: Final = 5_000_000
 TIE_BREAK_PER_S: Final = 1e-9
 """Objective units per second added when an objective ignores time, so that among
 plans of equal energy (or cost) the search returns the one with the least charging."""
 HOUR_S: Final = 3600.0
 
 
-class InfeasibleRouteError(RoutingError):
-    """No route keeps the battery above the reserve (the message says what is missing)."""
-
-
-@dataclass(frozen=True)
-class RoutingOptions:
-    """Search settings (from the ``optimization`` and ``charging`` config sections)."""
-
-    algorithm: RoutingAlgorithm = RoutingAlgorithm.DIJKSTRA
-    weights: ObjectiveWeights = field(default_factory=ObjectiveWeights)
-    reserve_soc: float = 0.15
-    max_charge_soc: float = 0.9
-    charge_step_soc: float = 0.05
-    pareto_epsilon: float = 0.01
-    pareto_exact_max_nodes: int = 10_000
-    charging_efficiency: float = 0.9
-    peak_hours: tuple[int, int] = (16, 21)
-    peak_multiplier: float = 1.8
-    max_labels: int = DEFAULT_MAX_LABELS
-
-    @classmethod
-    def from_config(cls, cfg: StudioConfig) -> RoutingOptions:
-        """Options of a studio config."""
-        opt, ch = cfg.optimization, cfg.charging
-        return cls(
-            algorithm=opt.algorithm,
-            weights=ObjectiveWeights.from_config(opt),
-            reserve_soc=opt.reserve_soc,
-            max_charge_soc=opt.max_charge_soc,
-            charge_step_soc=opt.charge_step_soc,
-            pareto_epsilon=opt.pareto_epsilon,
-            pareto_exact_max_nodes=opt.pareto_exact_max_nodes,
-            charging_efficiency=ch.efficiency,
-            peak_hours=ch.peak_hours,
-            peak_multiplier=ch.peak_multiplier,
-        )
-
-
-@dataclass(frozen=True)
-class ChargingStop:
-    """One planned charging stop."""
-
-    station_id: str
-    kind: str
-    node: int
-    power_kw: float
-    arrival_soc: float
-    departure_soc: float
-    energy_kwh: float
-    minutes: float
-    wait_min: float
-    cost_usd: float
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict."""
-        return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in vars(self).items()}
-
-
-@dataclass(frozen=True)
-class RoutePlan:
-    """A planned route with its totals (time includes charging and expected waits)."""
-
-    objective: str
-    nodes: NDArray[np.int64]
-    edges: NDArray[np.int64]
-    distance_km: float
-    time_min: float
-    energy_kwh: float
-    cost_usd: float
-    soc_start: float
-    soc_end: float
-    objective_value: float
-    stops: tuple[ChargingStop, ...] = ()
-    soc_min: float = math.nan
-    supported: bool | None = None
-    physics_energy_kwh: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict with the keys of ``evfleet route --json``."""
-        out: dict[str, Any] = {
-            "objective": self.objective,
-            "distance_km": round(self.distance_km, 6),
-            "time_min": round(self.time_min, 6),
-            "energy_kwh": round(self.energy_kwh, 6),
-            "cost_usd": round(self.cost_usd, 6),
-            "soc_start": round(self.soc_start, 6),
-            "soc_end": round(self.soc_end, 6),
-            "soc_min": round(self.soc_min, 6),
-            "objective_value": round(self.objective_value, 6),
-            "stops": [s.to_dict() for s in self.stops],
-            "nodes": [int(n) for n in self.nodes],
-        }
-        if self.physics_energy_kwh is not None:
-            out["physics_energy_kwh"] = round(self.physics_energy_kwh, 6)
-        if self.supported is not None:
-            out["supported"] = self.supported
-        return out
-
-
-def _check_soc(soc: float) -> None:
-    if not (math.isfinite(soc) and 0.0 <= soc <= 1.0):
-        msg = f"SOC must be within [0, 1], got {soc}"
-        raise InputDataError(msg)
-
-
 def _battery(w: EdgeWeights, soc_start: float, opts: RoutingOptions) -> tuple[float, float, float]:
-    _check_soc(soc_start)
+    check_soc(soc_start)
     cap = w.context.battery_kwh
     return soc_start * cap, opts.reserve_soc * cap, cap
 
@@ -461,82 +363,6 @@ def _diagnose(
         f"{base}; stations are reachable but no charging plan (up to the configured "
         "max_charge_soc) reaches the destination above the reserve"
     )
-
-
-def pareto_routes(
-    graph: RoadGraph,
-    w: EdgeWeights,
-    orig: int,
-    dest: int,
-    *,
-    options: RoutingOptions | None = None,
-    epsilon: float | None = None,
-    soc_start: float = 1.0,
-) -> list[RoutePlan]:
-    """Non-dominated (time, energy) routes, fastest first.
-
-    Exact (label-setting with dominance pruning) when the network has at most
-    ``pareto_exact_max_nodes`` nodes, otherwise with ε-dominance (``pareto_epsilon``:
-    a label is dropped when a settled one has no more time and at most ``1 + ε`` times
-    its reduced energy; the error can compound along a path). Battery bounds are not
-    applied (the set spans the trade-off; energies are additive, SOC may read above 1
-    where a full battery would waste regeneration); each route's ``supported`` flag says whether
-    a weighted sum of time and energy can find it (lower convex hull).
-    """
-    opts = options or RoutingOptions()
-    _check_soc(soc_start)
-    src, dst = (int(r) for r in graph.node_index([orig, dest]))
-    if epsilon is None:
-        exact = graph.n_nodes <= opts.pareto_exact_max_nodes
-        epsilon = 0.0 if exact else opts.pareto_epsilon
-    _, lab_i, targets, status = _run_labels(
-        graph, w, StationSet.empty(graph.n_nodes), src, dst, (0.0, 1.0, 0.0),
-        (0.0, -np.inf, np.inf), opts, float(epsilon), True,
-    )  # fmt: skip
-    if status == 2:
-        msg = f"the Pareto search exceeded {opts.max_labels:,} labels; use a larger epsilon"
-        raise RoutingError(msg)
-    if targets.size == 0:
-        msg = f"no route from node {orig} to node {dest}"
-        raise RoutingError(msg)
-    b0 = soc_start * w.context.battery_kwh
-    plans = []
-    for t in targets:
-        edges, _ = _labels.label_path(lab_i, int(t))
-        plans.append(
-            replace(
-                _plan(graph, w, orig, edges, Objective.TIME, opts, b0, bounded=False),
-                objective="pareto",
-            )
-        )
-    return _front(plans)
-
-
-def _front(plans: list[RoutePlan]) -> list[RoutePlan]:
-    """Non-dominated plans by (time, energy), fastest first, with ``supported`` flags."""
-    plans = sorted(plans, key=lambda p: (p.time_min, p.energy_kwh))
-    front: list[RoutePlan] = []
-    for p in plans:
-        if not front or p.energy_kwh < front[-1].energy_kwh - 1e-12:
-            front.append(p)
-    pts = np.array([[p.time_min, p.energy_kwh] for p in front])
-    hull = _lower_hull(pts)
-    return [replace(p, supported=i in hull) for i, p in enumerate(front)]
-
-
-def _lower_hull(pts: NDArray[np.float64]) -> set[int]:
-    """Indices of the points on the lower-left convex hull of a front sorted by time."""
-    hull: list[int] = []
-    for i in range(len(pts)):
-        while len(hull) >= 2:
-            (x1, y1), (x2, y2) = pts[hull[-2]], pts[hull[-1]]
-            x3, y3 = pts[i]
-            if (x2 - x1) * (y3 - y1) - (y2 - y1) * (x3 - x1) <= 0:
-                hull.pop()
-            else:
-                break
-        hull.append(i)
-    return set(hull)
 
 
 def plan_trip(
