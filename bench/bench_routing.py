@@ -8,15 +8,17 @@ pairs, prints median and p95 latency (ms) of: networkx Dijkstra (time) and
 Bellman-Ford (energy with regeneration) baselines; our time / energy / weighted queries
 with Dijkstra and A*; exact (SF) or ε = 1 % (default) Pareto sets; SOC-aware queries
 from a low SOC that need at least one charging stop; and the time to build a new
-context's weight arrays. Ratios are networkx median / ours median, measured in the same
-run (the machine is shared, absolute times are noisy). Issue 13's targets are printed
-next to each row.
+context's weight arrays with the physics model and with an ML model (a LightGBM fitted
+on the seeded ML fixture, standing in for the champion). Ratios are networkx median /
+ours median, measured in the same run (the machine is shared, absolute times are
+noisy). Issue 13's targets are printed next to each row.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -27,16 +29,18 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from evfleet.config import NetworkConfig, RoutingAlgorithm, StudioConfig
+from evfleet.config import ModelFamily, NetworkConfig, RoutingAlgorithm, StudioConfig
 from evfleet.errors import RoutingError
-from evfleet.features import context_for_vehicle
+from evfleet.features import assign_splits, build_features, context_for_vehicle, network_edges
 from evfleet.fleet.charging import Tariff
+from evfleet.models import EnergyModel, fit_model, split_frames
 from evfleet.network import RoadGraph, build_network, save_network
 from evfleet.routing import (
     EdgeCostModel,
     EdgeWeights,
     RoutingOptions,
     StationSet,
+    model_energy_source,
     pareto_routes,
     plan_route,
     plan_soc_route,
@@ -44,6 +48,7 @@ from evfleet.routing import (
 from evfleet.vehicles import get_vehicle
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # for tests.fixtures when run as a script
 DATA = Path(os.environ.get("EVFLEET_TEST_DATA") or REPO.parent / "shared" / "data")
 VEHICLE = "nissan_leaf"
 DEPART = pd.Timestamp("2024-01-15 08:00")
@@ -51,6 +56,27 @@ TARGETS = {
     "SF extract": {"pareto": "<= 50", "soc": "<= 5", "energy": "<= 0.5"},
     "default": {"pareto": "<= 500", "soc": "<= 100", "context": "<= 150", "energy": "<= 5"},
 }
+
+
+def _ml_model() -> EnergyModel:
+    """A LightGBM energy model fitted on the seeded ML fixture (stands in for the champion)."""
+    from tests.fixtures.ml_dataset import make_ml_dataset
+
+    data = make_ml_dataset(n_vehicles=24, days=4, trips_per_day=4, seed=1)
+    feats = build_features(data.segments, data.fleet_info, data.weather, nodes=data.nodes)
+    frames = split_frames(assign_splits(feats, seed=1))
+    params = {"learning_rate": 0.05, "num_leaves": 31, "subsample": 0.8}
+    return fit_model(ModelFamily.LIGHTGBM, params, frames["train"], frames["valid"], n_jobs=2)
+
+
+def _context_ms(model: EdgeCostModel) -> list[float]:
+    """Time to build the weight arrays of 7 new contexts (the LRU misses each)."""
+    return [
+        _timed(lambda h=h: model.weights(context_for_vehicle(
+            VEHICLE, departure=DEPART + pd.Timedelta(minutes=h), temp_c=10.0 + 0.1 * h
+        )))
+        for h in range(1, 8)
+    ]  # fmt: skip
 
 
 def _timed(fn: Callable[[], Any], reps: int = 1) -> float:
@@ -93,19 +119,20 @@ def _low_soc_pairs(
     return out
 
 
-def bench_network(label: str, graph: RoadGraph, pairs: int, nx_pairs: int) -> None:
+def bench_network(label: str, graph: RoadGraph, pairs: int, nx_pairs: int, ml: EnergyModel) -> None:
     cfg = StudioConfig()
     tariff = Tariff.from_config(cfg.charging)
     model = EdgeCostModel(graph, tariff=tariff)
     spec = get_vehicle(VEHICLE)
     ctx = context_for_vehicle(VEHICLE, departure=DEPART, temp_c=12.0)
     model.weights(ctx)
-    ctx_ms = [
-        _timed(lambda h=h: model.weights(context_for_vehicle(
-            VEHICLE, departure=DEPART + pd.Timedelta(minutes=h), temp_c=10.0 + 0.1 * h
-        )))
-        for h in range(1, 8)
-    ]  # fmt: skip
+    ctx_ms = _context_ms(model)
+    ml_costs = EdgeCostModel(
+        graph, tariff=tariff,
+        energy_source=model_energy_source(ml, network_edges(graph.edges, graph.nodes)),
+    )  # fmt: skip
+    ml_costs.weights(ctx)
+    ml_ms = _context_ms(ml_costs)
     w = model.weights(ctx)
     stations = StationSet.build(graph, spec, tariff, depart_clock_s=8 * 3600.0)
     rng = np.random.default_rng(13)
@@ -151,6 +178,7 @@ def bench_network(label: str, graph: RoadGraph, pairs: int, nx_pairs: int) -> No
         stops.append(len(plan.stops))
     rows["ours soc-aware time (low SOC)"] = soc_ms
     rows["new context weights (physics)"] = ctx_ms
+    rows["new context weights (ml)"] = ml_ms
     _print(label, graph, rows, sizes, stops, failed)
 
 
@@ -199,11 +227,12 @@ def main() -> None:
         sources = {"SF extract": NetworkConfig(source="osm_file", osm_file=sf), **sources}
     else:
         print(f"skip SF extract: {sf} not found (set EVFLEET_TEST_DATA)")
+    ml = _ml_model()
     with tempfile.TemporaryDirectory(prefix="evfleet-bench-routing-") as tmp:
         for label, net_cfg in sources.items():
             folder = Path(tmp) / label.split()[0].lower()
             save_network(build_network(net_cfg), folder)
-            bench_network(label, RoadGraph.load(folder), args.pairs, args.nx_pairs)
+            bench_network(label, RoadGraph.load(folder), args.pairs, args.nx_pairs, ml)
 
 
 if __name__ == "__main__":

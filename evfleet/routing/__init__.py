@@ -19,6 +19,7 @@ from evfleet.routing.costs import (
     EdgeWeights,
     Objective,
     ObjectiveWeights,
+    model_energy_source,
     physics_edge_costs,
 )
 from evfleet.routing.evaluate import simulate_route_energy
@@ -38,6 +39,7 @@ __all__ = [
     "RoutePlan",
     "RoutingOptions",
     "StationSet",
+    "model_energy_source",
     "optimize_charging_amounts",
     "pareto_routes",
     "physics_edge_costs",

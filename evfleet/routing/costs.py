@@ -47,6 +47,7 @@ from evfleet.features.build import expected_speed_kph, fractional_hour
 from evfleet.features.network import PredictionContext
 from evfleet.fleet.charging import Tariff
 from evfleet.fleet.network_adapter import NetArrays
+from evfleet.models import EnergyModel, predict_network
 from evfleet.network import RoadGraph
 from evfleet.network.graph import PreparedWeight
 from evfleet.physics import (
@@ -261,6 +262,20 @@ class EdgeCostModel:
             source=source,
             recoverable_per_m=recoverable_kwh_per_m(spec),
         )
+
+
+def model_energy_source(model: EnergyModel, edges: pd.DataFrame) -> EnergySource:
+    """Per-edge kWh of a fitted energy model (e.g. the MLflow champion) for any context.
+
+    ``edges`` is :func:`evfleet.features.network_edges` of the routed network (built
+    once); each call is :func:`evfleet.models.predict_network`, the ``evfleet predict``
+    path, including the context's calibration factor.
+    """
+
+    def source(ctx: PredictionContext) -> NDArray[np.float64]:
+        return np.asarray(predict_network(model, edges, ctx)["energy_kwh"], dtype=np.float64)
+
+    return source
 
 
 def drivetrain_efficiency(spec: VehicleSpec) -> float:

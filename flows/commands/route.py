@@ -58,7 +58,7 @@ def _endpoint(graph: RoadGraph, text: str, what: str) -> int:
 def _ml_source(root: Path, folder: Path, vehicle: str, ctx: PredictionContext) -> Any:
     """Per-edge kWh of the MLflow champion (the ``evfleet predict`` path), and its context."""
     from evfleet.features import network_edges
-    from evfleet.models import predict_network
+    from evfleet.routing import model_energy_source
     from evfleet.storage import read_table
     from flows.commands.train import _calibration, _history
     from tasks.mlflow_utils import load_champion
@@ -70,11 +70,7 @@ def _ml_source(root: Path, folder: Path, vehicle: str, ctx: PredictionContext) -
     edges = network_edges(
         read_table(folder / "edges.parquet"), read_table(folder / "nodes.parquet")
     )
-
-    def source(c: PredictionContext) -> Any:
-        return predict_network(model, edges, c)["energy_kwh"].to_numpy()
-
-    return source, ctx
+    return model_energy_source(model, edges), ctx
 
 
 def _context(root: Path, vehicle: str, depart: pd.Timestamp, temp_c: float) -> PredictionContext:
