@@ -46,6 +46,7 @@ from evfleet.optimize.scoring import score_legs
 from evfleet.routing import (
     ChargingStop,
     EdgeCostModel,
+    InfeasibleRouteError,
     ObjectiveWeights,
     RoutePlan,
     RoutingOptions,
@@ -63,6 +64,9 @@ PLANNED_DETOUR_KWH: Final = 0.4
 """Energy the horizon LP expects a public stop's detour to cost."""
 PLANNED_DETOUR_S: Final = 300.0
 """Time the horizon LP expects a public stop's detour to cost."""
+ARRIVAL_BUFFER_SOC: Final = 0.10
+"""SOC kept above the reserve on arrival away from a home charger, so that a station stays
+within reach of the next departure."""
 HOUR_S: Final = 3600.0
 TOL_KWH: Final = 1e-6
 
@@ -120,6 +124,7 @@ class World:
         self.options = dataclasses.replace(
             base, reserve_soc=min(base.reserve_soc + PLANNING_MARGIN_SOC, 1.0)
         )
+        self.reserve_options = base
         self._stations: dict[str, StationSet] = {}
 
     def stations(self, v: VehicleTrips) -> StationSet:
@@ -171,6 +176,7 @@ class VehiclePlanner:
         self.cap = v.spec.battery_kwh
         self.reserve = (s.reserve_soc + PLANNING_MARGIN_SOC) * self.cap
         self.max_b = s.max_charge_soc * self.cap
+        self.floor = min(self.reserve + ARRIVAL_BUFFER_SOC * self.cap, self.max_b)
         self.rate_kw = min(s.home_power_kw, v.spec.max_ac_kw) * s.efficiency
         self._energy: dict[int, float] = {}
         self.out = VehiclePlan()
@@ -205,8 +211,8 @@ class VehiclePlanner:
         """Battery to arrive with after trip ``k``: reserve, plus the next trip unless home."""
         nxt = k + 1
         if nxt < self.v.n_trips and not self.v.home_window(nxt):
-            return min(self.reserve + self.planned_energy(nxt), self.max_b)
-        return self.reserve
+            return min(self.floor + self.planned_energy(nxt), self.max_b)
+        return self.reserve if self.v.home_window(nxt) else self.floor
 
     def _decide(
         self, k: int, b: float, a: float, d: float
@@ -215,14 +221,17 @@ class VehiclePlanner:
         home = self.v.home_window(k) and d > a
         mode = self.s.mode
         if mode is PlanningMode.ROLLING_HORIZON:
-            return self._horizon(k, b, a, d)
+            try:
+                return self._horizon(k, b, a, d)
+            except OptimizationError:
+                mode = PlanningMode.NEXT_TRIP  # no LP plan keeps the reserve: plan this trip
         need_trip = self.reserve + self.planned_energy(k)
         if mode is PlanningMode.MYOPIC:
             sessions = []
             if home and b < need_trip:
                 kwh = min(self.max_b - b, self.rate_kw * (d - a) / HOUR_S)
                 sessions = [(a, a + kwh / self.rate_kw * HOUR_S, kwh)] if kwh > TOL_KWH else []
-            return sessions, self.reserve
+            return sessions, self.floor
         need_end = self._need_after(k)
         sessions = []
         if home:
@@ -289,7 +298,7 @@ class VehiclePlanner:
                 public_price=np.asarray(pub_obj, dtype=float),
                 public_fixed=fixed,
                 start_kwh=b,
-                reserve_kwh=self.reserve,
+                reserve_kwh=min(self.floor, b),
                 max_kwh=self.max_b,
                 gamma=s.gamma,
             )
@@ -301,7 +310,7 @@ class VehiclePlanner:
         ]
         home_now = sum(x for *_, x in sessions)
         end = b + home_now - energy[0] + plan.public_kwh[0]
-        return sessions, max(end, self.reserve) if plan.public_kwh[0] > TOL_KWH else self.reserve
+        return sessions, max(end, self.floor) if plan.public_kwh[0] > TOL_KWH else self.floor
 
     # -- routing ----------------------------------------------------------------------
     def _route(
@@ -312,10 +321,17 @@ class VehiclePlanner:
         w = world.costs.weights(ctx)
         stations = world.stations(v)
         o, dst = int(v.origin[k]), int(v.destination[k])
-        base = plan_trip(
-            world.graph, w, stations, o, dst, objective=self.s.objective,
-            options=world.options, soc_start=min(b / self.cap, 1.0),
-        )  # fmt: skip
+        try:
+            base = plan_trip(
+                world.graph, w, stations, o, dst, objective=self.s.objective,
+                options=world.options, soc_start=min(b / self.cap, 1.0),
+            )  # fmt: skip
+        except InfeasibleRouteError:
+            # arrived inside the planning margin: plan this trip against the true reserve
+            base = plan_trip(
+                world.graph, w, stations, o, dst, objective=self.s.objective,
+                options=world.reserve_options, soc_start=min(b / self.cap, 1.0),
+            )  # fmt: skip
         if base.soc_end * self.cap >= need_end - TOL_KWH:
             return base, base
         via = self._via_station(k, b, need_end, ctx)
