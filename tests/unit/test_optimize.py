@@ -1,0 +1,180 @@
+"""Tests of the fleet optimiser: LPs against brute force, CRN draws, modes on a small fleet."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from evfleet.config import NetworkConfig, StudioConfig, with_strategy
+from evfleet.errors import OptimizationError
+from evfleet.fleet import generate_fleet, generate_weather, simulate_chunk
+from evfleet.network import RoadGraph, build_network
+from evfleet.optimize import (
+    HorizonInput,
+    crn_draws,
+    optimize_vehicles,
+    plan_horizon,
+    schedule_site,
+    site_schedule,
+    vehicle_trips,
+)
+
+
+def _horizon(**kw: object) -> HorizonInput:
+    base = dict(
+        energy_kwh=np.array([6.0, 8.0]),
+        slot_window=np.array([0, 1, 1]),
+        slot_max_kwh=np.array([4.0, 3.0, 5.0]),
+        slot_price=np.array([0.5, 0.2, 0.4]),
+        public_price=np.array([0.9, 0.9]),
+        public_fixed=np.array([0.3, 0.3]),
+        start_kwh=8.0,
+        reserve_kwh=2.0,
+        max_kwh=20.0,
+        gamma=0.9,
+    )
+    base.update(kw)
+    return HorizonInput(**base)  # type: ignore[arg-type]
+
+
+def _brute(h: HorizonInput, step: float = 0.5) -> float:
+    """Least objective over a grid of home and public amounts (tiny instances only)."""
+    grids = [np.arange(0, m + 1e-9, step) for m in h.slot_max_kwh]
+    grids += [np.arange(0, h.max_kwh + 1e-9, step)] * h.energy_kwh.size
+    best = np.inf
+    m = h.slot_max_kwh.size
+    disc = h.gamma ** np.arange(h.energy_kwh.size)
+    for combo in itertools.product(*grids):
+        x, p = np.array(combo[:m]), np.array(combo[m:])
+        b, ok, cost = h.start_kwh, True, 0.0
+        for j, e in enumerate(h.energy_kwh):
+            b += x[h.slot_window == j].sum()
+            ok &= b <= h.max_kwh + 1e-9 and b - e / 2 >= h.reserve_kwh - 1e-9
+            ok &= b - e + p[j] >= h.reserve_kwh - 1e-9 and b - e / 2 + p[j] <= h.max_kwh + 1e-9
+            cost += disc[j] * (h.public_price[j] * p[j] + h.public_fixed[j] * (p[j] > 0))
+            b += p[j] - e
+        cost += float((disc[h.slot_window] * h.slot_price * x).sum())
+        if ok:
+            best = min(best, cost)
+    return best
+
+
+def test_horizon_lp_matches_brute_force() -> None:
+    for h in (
+        _horizon(),
+        _horizon(start_kwh=3.0),
+        _horizon(slot_max_kwh=np.array([0.5, 0.5, 0.5])),
+    ):
+        plan = plan_horizon(h)
+        assert plan.objective == pytest.approx(_brute(h), abs=1e-6)
+
+
+def test_horizon_lp_prefers_cheap_slots_and_says_when_infeasible() -> None:
+    plan = plan_horizon(_horizon(start_kwh=8.0))
+    # trip 2 needs 8 kWh: the 0.2 slot is filled first, no public stop
+    assert plan.home_kwh[1] == pytest.approx(3.0)
+    assert plan.public_kwh.sum() == pytest.approx(0.0)
+    with pytest.raises(OptimizationError, match="infeasible"):
+        plan_horizon(_horizon(start_kwh=1.0, slot_max_kwh=np.array([0.5, 3.0, 5.0])))
+
+
+def test_site_lp_respects_the_cap_and_matches_brute_force() -> None:
+    avail = np.array([[True, True, False], [True, True, True]])
+    price = np.array([0.5, 0.2, 0.3])
+    need = np.array([1.8, 2.7])
+    sched = schedule_site(
+        need, avail, np.array([4.0, 4.0]), price, slot_h=1.0, efficiency=0.9, cap_kw=5.0,
+        demand_usd_per_kw=0.0, before_kw=np.array([[4.0, 0, 0], [4.0, 0, 0]]), site="s",
+    )  # fmt: skip
+    assert sched.power_kw.sum(axis=0).max() <= 5.0 + 1e-9
+    assert sched.peak_before_kw == pytest.approx(8.0)
+    assert (sched.power_kw.sum(axis=1) * 0.9 >= need - 1e-9).all()
+    grid = np.arange(0, 4.01, 0.1)
+    best = np.inf
+    for a0, a1, b0, b1, b2 in itertools.product(grid[:21], grid[:21], [0.0], grid[:31], grid[:31]):
+        load = np.array([a0 + b0, a1 + b1, b2])
+        if (
+            load.max() > 5 + 1e-9
+            or (a0 + a1) * 0.9 < 1.8 - 1e-9
+            or (b0 + b1 + b2) * 0.9 < 2.7 - 1e-9
+        ):
+            continue
+        best = min(best, float(price @ load))
+    assert sched.cost_usd == pytest.approx(best, abs=0.05)
+    with pytest.raises(OptimizationError, match="site s"):
+        schedule_site(
+            need * 10, avail, np.array([4.0, 4.0]), price, slot_h=1.0, efficiency=0.9,
+            cap_kw=5.0, demand_usd_per_kw=0.0, before_kw=np.zeros((2, 3)), site="s",
+        )  # fmt: skip
+
+
+def test_crn_draws_depend_on_the_key_only() -> None:
+    a = crn_draws(1, 2, np.array([0, 0, 1]), np.array([5, 6, 5]))
+    b = crn_draws(1, 2, np.array([0, 1]), np.array([6, 5]))
+    assert a.shape == (4, 3)
+    np.testing.assert_array_equal(a[:, 1:], b)
+    assert not np.allclose(a[:, 0], a[:, 2])
+    assert ((a >= 0) & (a < 1)).all()
+
+
+@pytest.fixture(scope="module")
+def world() -> dict[str, object]:
+    data = build_network(NetworkConfig(scale=0.1, seed=42))
+    graph = RoadGraph(data.nodes, data.edges, crs=str(data.meta["crs"]), stations=data.stations)
+    cfg = StudioConfig().with_overrides({"fleet.n_vehicles": 4, "fleet.days": 2, "fleet.seed": 11})
+    fleet = generate_fleet(cfg, graph)
+    weather = generate_weather(cfg, graph)
+    tables = simulate_chunk(cfg, graph, data.stations, fleet, weather)
+    tables["fleet_info"] = fleet
+    vehicles = vehicle_trips(tables, graph.edges, cfg.fleet.start_date)
+    return {"graph": graph, "cfg": cfg, "weather": weather, "vehicles": vehicles}
+
+
+def _run(world: dict[str, object], strategy: str, mode: str) -> dict[str, pd.DataFrame]:
+    cfg = with_strategy(world["cfg"], strategy).with_overrides(  # type: ignore[arg-type]
+        {"optimization.planning_mode": mode}
+    )
+    return optimize_vehicles(
+        cfg,
+        world["graph"],
+        world["weather"],
+        world["vehicles"],
+        cfg.fleet.start_date,  # type: ignore[arg-type]
+    )
+
+
+@pytest.mark.parametrize("mode", ["myopic", "next_trip", "rolling_horizon"])
+def test_plans_close_the_energy_balance_and_keep_the_reserve(world, mode) -> None:
+    out = _run(world, "energy_first", mode)
+    plans, charging = out["plans"], out["charging_plan"]
+    assert out["infeasible"].empty
+    assert (plans["soc_min"] >= 0.15 - 1e-9).all() and (plans["soc_end"] <= 1.0).all()
+    for v in world["vehicles"]:
+        p = plans.loc[plans["vehicle_id"] == v.vehicle_id]
+        c = charging.loc[charging["vehicle_id"] == v.vehicle_id]
+        cap = v.spec.battery_kwh
+        end = v.initial_soc + (c["energy_kwh"].sum() - p["energy_kwh"].sum()) / cap
+        assert p["soc_end"].iloc[-1] == pytest.approx(end, abs=1e-9)
+
+
+def test_modes_differ_and_same_inputs_give_same_bytes(world) -> None:
+    a = _run(world, "balanced", "myopic")
+    b = _run(world, "balanced", "next_trip")
+    c = _run(world, "balanced", "rolling_horizon")
+    assert not a["charging_plan"].equals(b["charging_plan"])
+    assert not b["charging_plan"].equals(c["charging_plan"])
+    again = _run(world, "balanced", "rolling_horizon")
+    pd.testing.assert_frame_equal(c["plans"], again["plans"])
+    pd.testing.assert_frame_equal(c["kpis"], again["kpis"])
+
+
+def test_site_schedule_keeps_energy_and_cap(world) -> None:
+    out = _run(world, "cost_conscious", "next_trip")
+    cfg = world["cfg"].with_overrides({"charging.site_power_cap_kw": 7.2})  # type: ignore[union-attr]
+    rows, sites = site_schedule(cfg, out["charging_plan"])
+    home_before = out["charging_plan"].query("kind == 'home'")["energy_kwh"].sum()
+    assert rows.query("kind == 'home'")["energy_kwh"].sum() == pytest.approx(home_before, rel=1e-6)
+    assert (sites["peak_after_kw"] <= 7.2 + 1e-6).all()
