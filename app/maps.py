@@ -1,0 +1,115 @@
+"""Offline maps: pydeck decks whose base layer is the road network itself (no tiles).
+
+``map_provider=None`` tells pydeck and Streamlit to draw no base map, so nothing is
+fetched from a tile server or CDN; the network's edges, drawn as thin grey lines, give
+the map its geography. Layers take DataFrames with ``src_lon/src_lat/dst_lon/dst_lat``
+(see :func:`evfleet.analytics.edge_lines`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+import pydeck as pdk
+
+ROAD_GREY: Final = [130, 130, 140, 120]
+MAJOR_ROADS: Final = ("motorway", "trunk", "primary", "motorway_link", "trunk_link")
+STATION_COLOURS: Final = {"dcfc": [214, 39, 40, 220], "l2": [31, 119, 180, 220]}
+OTHER_STATION: Final = (90, 90, 90, 200)
+HEAT_LOW: Final = np.array([255, 237, 160])
+HEAT_HIGH: Final = np.array([189, 0, 38])
+COORD_DECIMALS: Final = 5
+"""~1 m: enough for a map, and it keeps the JSON sent to the browser small."""
+
+
+def view_of(lines: pd.DataFrame, *, pitch: float = 0.0) -> pdk.ViewState:
+    """A view that frames the lines' bounding box."""
+    lon = np.concatenate([lines["src_lon"].to_numpy(), lines["dst_lon"].to_numpy()])
+    lat = np.concatenate([lines["src_lat"].to_numpy(), lines["dst_lat"].to_numpy()])
+    span = max(float(np.ptp(lon)) if len(lon) else 0.1, float(np.ptp(lat)) if len(lat) else 0.1)
+    zoom = float(np.clip(np.log2(360.0 / max(span, 1e-4)) - 0.6, 3, 16))
+    centre_lon = float(np.mean([lon.min(), lon.max()])) if len(lon) else -122.3
+    centre_lat = float(np.mean([lat.min(), lat.max()])) if len(lat) else 37.7
+    return pdk.ViewState(longitude=centre_lon, latitude=centre_lat, zoom=zoom, pitch=pitch)
+
+
+def _slim(lines: pd.DataFrame, extra: Sequence[str] = ()) -> pd.DataFrame:
+    cols = ["src_lon", "src_lat", "dst_lon", "dst_lat"]
+    return lines[[*cols, *extra]].round(dict.fromkeys(cols, COORD_DECIMALS))
+
+
+def road_layer(lines: pd.DataFrame) -> pdk.Layer:
+    """The network as the base layer: major roads slightly wider than streets."""
+    data = _slim(lines).assign(
+        width=np.where(lines["highway"].isin(MAJOR_ROADS).to_numpy(), 2.0, 1.0)
+    )
+    return pdk.Layer(
+        "LineLayer",
+        data=data,
+        id="roads",
+        get_source_position=["src_lon", "src_lat"],
+        get_target_position=["dst_lon", "dst_lat"],
+        get_color=ROAD_GREY,
+        get_width="width",
+        width_units="pixels",
+        pickable=False,
+    )
+
+
+def station_layer(stations: pd.DataFrame, *, size_col: str | None = None) -> pdk.Layer:
+    """Charging stations as dots (red DC fast, blue L2), optionally sized by a column."""
+    palette = pd.DataFrame.from_dict(STATION_COLOURS, orient="index", columns=list("rgba"))
+    data = stations.join(palette, on="kind").fillna(dict(zip("rgba", OTHER_STATION, strict=True)))
+    if size_col is not None:
+        values = data[size_col].to_numpy(dtype=np.float64)
+        top = float(np.nanmax(values)) if len(values) and np.nanmax(values) > 0 else 1.0
+        data["radius"] = 3.0 + 12.0 * np.sqrt(np.nan_to_num(values) / top)
+    else:
+        data["radius"] = 4.0
+    return pdk.Layer(
+        "ScatterplotLayer",
+        data=data,
+        id="stations",
+        get_position=["lon", "lat"],
+        get_fill_color="[r, g, b, a]",
+        get_radius="radius",
+        radius_units="pixels",
+        pickable=True,
+    )
+
+
+def heat_layer(lines: pd.DataFrame, value_col: str) -> pdk.Layer:
+    """Edges coloured from pale yellow to dark red by ``value_col`` (5-95 % stretched)."""
+    values = lines[value_col].to_numpy(dtype=np.float64)
+    lo, hi = (np.nanpercentile(values, [5, 95]) if len(values) else (0.0, 1.0))
+    share = np.clip((values - lo) / (hi - lo if hi > lo else 1.0), 0.0, 1.0)
+    rgb = (HEAT_LOW + share[:, None] * (HEAT_HIGH - HEAT_LOW)).round().astype(int)
+    data = _slim(lines, [value_col]).assign(
+        r=rgb[:, 0], g=rgb[:, 1], b=rgb[:, 2], width=1.5 + 3.0 * share
+    )
+    return pdk.Layer(
+        "LineLayer",
+        data=data,
+        id=f"heat-{value_col}",
+        get_source_position=["src_lon", "src_lat"],
+        get_target_position=["dst_lon", "dst_lat"],
+        get_color="[r, g, b, 230]",
+        get_width="width",
+        width_units="pixels",
+        pickable=True,
+    )
+
+
+def deck(
+    layers: Sequence[pdk.Layer], view: pdk.ViewState, *, tooltip: dict[str, Any] | None = None
+) -> pdk.Deck:
+    """A deck with no base map (offline): the given layers only."""
+    return pdk.Deck(
+        layers=list(layers),
+        initial_view_state=view,
+        map_provider=None,
+        tooltip=tooltip or False,
+    )
