@@ -31,7 +31,7 @@ if picked is not None:
     actions = (
         ("network", "1. Build network", "Build or reuse the road network."),
         ("synth", "2. Synthesise fleet", "Simulate the fleet (builds the network if needed)."),
-        ("quality", "3. Run quality gate", "Validate the latest dataset; fails on critical problems."),
+        ("quality", "3. Run quality gate", "Validate the latest dataset."),
     )  # fmt: skip
     for col, (kind, label, helptext) in zip(steps, actions, strict=True):
         if col.button(label, key=f"gen.run.{kind}", help=helptext, width="stretch"):
