@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pydeck as pdk
 import streamlit as st
 
+from app import maps
 from evfleet.config import StudioConfig, load_config
 from evfleet.errors import ConfigError
 from evfleet.storage import WORKSPACE_ENV, Workspace, read_table
@@ -185,3 +187,15 @@ def config_picker(ws: Workspace, *, key: str) -> tuple[StudioConfig, Path | None
     except ConfigError as exc:
         st.error(str(exc))
         return None
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def network_deck(root: str, sid: str) -> pdk.Deck:
+    """The network map (roads and stations), built and serialised once per network id."""
+    lines = network_lines(root, sid)
+    stations = load_table(root, "network", sid, "stations")
+    return maps.deck(
+        [maps.road_layer(lines), maps.station_layer(stations)],
+        maps.view_of(lines),
+        tooltip={"text": "{name}\n{kind} {power_kw} kW"},
+    )

@@ -8,12 +8,14 @@ the map its geography. Layers take DataFrames with ``src_lon/src_lat/dst_lon/dst
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any, Final
 
 import numpy as np
 import pandas as pd
 import pydeck as pdk
+from pydeck.bindings.json_tools import default_serialize
 
 ROAD_GREY: Final = [130, 130, 140, 120]
 MAJOR_ROADS: Final = ("motorway", "trunk", "primary", "motorway_link", "trunk_link")
@@ -22,6 +24,8 @@ OTHER_STATION: Final = (90, 90, 90, 200)
 HEAT_LOW: Final = np.array([255, 237, 160])
 HEAT_HIGH: Final = np.array([189, 0, 38])
 COORD_DECIMALS: Final = 5
+PIXELS: Final = pdk.types.String("pixels")
+SHORT: Final = {"src_lon": "x0", "src_lat": "y0", "dst_lon": "x1", "dst_lat": "y1"}
 """~1 m: enough for a map, and it keeps the JSON sent to the browser small."""
 
 
@@ -37,24 +41,25 @@ def view_of(lines: pd.DataFrame, *, pitch: float = 0.0) -> pdk.ViewState:
 
 
 def _slim(lines: pd.DataFrame, extra: Sequence[str] = ()) -> pd.DataFrame:
-    cols = ["src_lon", "src_lat", "dst_lon", "dst_lat"]
-    return lines[[*cols, *extra]].round(dict.fromkeys(cols, COORD_DECIMALS))
+    cols = list(SHORT)
+    slim = lines[[*cols, *extra]].round(dict.fromkeys(cols, COORD_DECIMALS))
+    return slim.rename(columns=SHORT)
 
 
 def road_layer(lines: pd.DataFrame) -> pdk.Layer:
     """The network as the base layer: major roads slightly wider than streets."""
     data = _slim(lines).assign(
-        width=np.where(lines["highway"].isin(MAJOR_ROADS).to_numpy(), 2.0, 1.0)
+        w=np.where(lines["highway"].isin(MAJOR_ROADS).to_numpy(), 2.0, 1.0)
     )
     return pdk.Layer(
         "LineLayer",
         data=data,
         id="roads",
-        get_source_position=["src_lon", "src_lat"],
-        get_target_position=["dst_lon", "dst_lat"],
+        get_source_position=["x0", "y0"],
+        get_target_position=["x1", "y1"],
         get_color=ROAD_GREY,
-        get_width="width",
-        width_units="pixels",
+        get_width="w",
+        width_units=PIXELS,
         pickable=False,
     )
 
@@ -76,7 +81,7 @@ def station_layer(stations: pd.DataFrame, *, size_col: str | None = None) -> pdk
         get_position=["lon", "lat"],
         get_fill_color="[r, g, b, a]",
         get_radius="radius",
-        radius_units="pixels",
+        radius_units=PIXELS,
         pickable=True,
     )
 
@@ -88,28 +93,45 @@ def heat_layer(lines: pd.DataFrame, value_col: str) -> pdk.Layer:
     share = np.clip((values - lo) / (hi - lo if hi > lo else 1.0), 0.0, 1.0)
     rgb = (HEAT_LOW + share[:, None] * (HEAT_HIGH - HEAT_LOW)).round().astype(int)
     data = _slim(lines, [value_col]).assign(
-        r=rgb[:, 0], g=rgb[:, 1], b=rgb[:, 2], width=1.5 + 3.0 * share
+        r=rgb[:, 0], g=rgb[:, 1], b=rgb[:, 2], w=1.5 + 3.0 * share
     )
     return pdk.Layer(
         "LineLayer",
         data=data,
         id=f"heat-{value_col}",
-        get_source_position=["src_lon", "src_lat"],
-        get_target_position=["dst_lon", "dst_lat"],
+        get_source_position=["x0", "y0"],
+        get_target_position=["x1", "y1"],
         get_color="[r, g, b, 230]",
-        get_width="width",
-        width_units="pixels",
+        get_width="w",
+        width_units=PIXELS,
         pickable=True,
     )
+
+
+class OfflineDeck(pdk.Deck):  # type: ignore[misc]
+    """A deck with no base map whose JSON is compact and built once.
+
+    pydeck indents its JSON (several MB and about a second for a 40k-edge network);
+    Streamlit asks for it on every render. Cached decks (``st.cache_resource``) pay once.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(map_provider=None, **kwargs)
+        self._compact_json: str | None = None
+
+    def to_json(self) -> str:
+        if self._compact_json is None:
+            for layer in self.layers:
+                if isinstance(layer.data, pd.DataFrame):
+                    layer.data = layer.data.to_dict(orient="records")
+            self._compact_json = json.dumps(
+                self, default=default_serialize, separators=(",", ":")
+            )
+        return self._compact_json
 
 
 def deck(
     layers: Sequence[pdk.Layer], view: pdk.ViewState, *, tooltip: dict[str, Any] | None = None
 ) -> pdk.Deck:
     """A deck with no base map (offline): the given layers only."""
-    return pdk.Deck(
-        layers=list(layers),
-        initial_view_state=view,
-        map_provider=None,
-        tooltip=tooltip or False,
-    )
+    return OfflineDeck(layers=list(layers), initial_view_state=view, tooltip=tooltip or False)

@@ -12,6 +12,7 @@ import io
 
 import pandas as pd
 import plotly.express as px
+import pydeck as pdk
 import streamlit as st
 
 from app import common, maps
@@ -56,7 +57,7 @@ with tabs["Fleet KPIs"]:
         row1[2].metric("Distance", f"{k['distance_km']:,.0f} km")
         row1[3].metric("Energy used", f"{k['energy_kwh']:,.0f} kWh")
         row2 = st.columns(4)
-        row2[0].metric("Consumption", f"{k['kwh_per_100km']:.1f} kWh/100 km")
+        row2[0].metric("Consumption (kWh/100 km)", f"{k['kwh_per_100km']:.1f}")
         row2[1].metric("Charging sessions", f"{k['charging_sessions']:,.0f}")
         row2[2].metric("Charging cost", f"${k['charging_cost_usd']:,.0f}",
                        help=f"${k['usd_per_kwh']:.3f} per grid kWh")  # fmt: skip
@@ -113,24 +114,35 @@ with tabs["Costs"]:
 
 network_id = common.pick_stage("network", "Network", key="an.network")
 
+@st.cache_data(show_spinner=False, max_entries=4)
+def usage(root: str, dataset: str, network_id: str) -> pd.DataFrame:
+    sessions = common.load_table(root, "datasets", dataset, "charging_sessions")
+    stations = common.load_table(root, "network", network_id, "stations")
+    return analytics.station_usage(sessions, stations)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def usage_deck(root: str, dataset: str, network_id: str) -> pdk.Deck:
+    lines = common.network_lines(root, network_id)
+    return maps.deck(
+        [maps.road_layer(lines),
+         maps.station_layer(usage(root, dataset, network_id), size_col="sessions")],
+        maps.view_of(lines),
+        tooltip={"text": "{name}\n{sessions} sessions, {energy_kwh} kWh"},
+    )  # fmt: skip
+
+
 with tabs["Stations"]:
     if tabs["Stations"].open:
         if network_id is None:
             st.info("No network in the workspace.")
         else:
-            stations = common.load_table(root, "network", network_id, "stations")
-            usage = analytics.station_usage(table("charging_sessions"), stations)
-            used = usage[usage["sessions"] > 0]
-            st.caption(f"{len(used)} of {len(usage)} public stations were used.")
-            lines = common.network_lines(root, network_id)
-            st.pydeck_chart(
-                maps.deck(
-                    [maps.road_layer(lines), maps.station_layer(usage, size_col="sessions")],
-                    maps.view_of(lines),
-                    tooltip={"text": "{name}\n{sessions} sessions, {energy_kwh} kWh"},
-                ),
-                height=480,
+            table_ = usage(root, dataset, network_id)
+            used = table_[table_["sessions"] > 0]
+            st.caption(
+                f"{len(used)} of {len(table_)} public stations were used; dot size: sessions."
             )
+            st.pydeck_chart(usage_deck(root, dataset, network_id), height=480)
             st.dataframe(used.drop(columns=["lat", "lon"]), hide_index=True)
 
 
@@ -143,6 +155,17 @@ def heat(root: str, dataset: str, network_id: str) -> pd.DataFrame:
     return analytics.attach_coordinates(analytics.edge_energy(segments), nodes)
 
 
+@st.cache_resource(show_spinner=False, max_entries=6)
+def heat_deck(root: str, dataset: str, network_id: str, value: str) -> pdk.Deck:
+    lines = common.network_lines(root, network_id)
+    used = heat(root, dataset, network_id)
+    return maps.deck(
+        [maps.road_layer(lines), maps.heat_layer(used, value)],
+        maps.view_of(used if len(used) else lines),
+        tooltip={"text": f"{value}: {{{value}}}"},
+    )
+
+
 with tabs["Energy map"]:
     if tabs["Energy map"].open:
         if network_id is None:
@@ -152,19 +175,10 @@ with tabs["Energy map"]:
                 "Colour by", ["energy_kwh", "kwh_per_km", "traversals"], default="energy_kwh",
                 key="an.heat",
             ) or "energy_kwh"  # fmt: skip
-            lines = common.network_lines(root, network_id)
-            used = heat(root, dataset, network_id)
-            st.pydeck_chart(
-                maps.deck(
-                    [maps.road_layer(lines), maps.heat_layer(used, value)],
-                    maps.view_of(used if len(used) else lines),
-                    tooltip={"text": "{" + value + "}"},
-                ),
-                height=560,
-            )
+            st.pydeck_chart(heat_deck(root, dataset, network_id, value), height=560)
             st.caption(
-                f"{len(used):,} driven edges coloured by {value} (pale: low, dark red: high); "
-                "grey: the rest of the network."
+                f"{len(heat(root, dataset, network_id)):,} driven edges coloured by {value} "
+                "(pale: low, dark red: high); grey: the rest of the network."
             )
 
 with tabs["Quality"]:

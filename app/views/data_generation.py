@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import common, maps, runs_view
+from app import common, runs_view
 
 ws = common.workspace()
 root = str(ws.root)
@@ -59,14 +59,5 @@ st.caption(
     f"{meta['n_edges']:,} edges, {meta['n_stations']:,} stations, "
     f"{meta.get('total_km', 0):,.0f} km of road"
 )
-lines = common.network_lines(root, network_id)
-stations = common.load_table(root, "network", network_id, "stations")
-st.pydeck_chart(
-    maps.deck(
-        [maps.road_layer(lines), maps.station_layer(stations)],
-        maps.view_of(lines),
-        tooltip={"text": "{name}\n{kind} {power_kw} kW"},
-    ),
-    height=560,
-)
+st.pydeck_chart(common.network_deck(root, network_id), height=560)
 st.caption("Road network drawn as the map (no tiles, works offline); red: DC fast, blue: L2.")

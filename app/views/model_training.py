@@ -86,7 +86,7 @@ for col, alias in zip(cols, names.ALIASES, strict=True):
         row = match.iloc[0]
         mae = names.METRICS[names.SELECTION_METRIC]
         col.metric(
-            f"@{alias}: {row['family']} (v{found['version']})",
+            f"@{alias}: {row['family']} (v{found['version']}), {mae.label}",
             f"{row[names.SELECTION_METRIC] * mae.scale:.2f}",
             help=f"{mae.label}; run {row['run_id']}",
         )

@@ -55,3 +55,26 @@ def mlflow_ui(workspace: WorkspaceOpt = None, port: PortOpt = None) -> None:
         "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
     ]  # fmt: skip
     _serve(cmd, f"http://127.0.0.1:{port}", "MLflow UI")
+
+
+@app.command("dashboard")
+def dashboard(workspace: WorkspaceOpt = None, port: PortOpt = None) -> None:
+    """Start the evfleet studio (Streamlit dashboard) on the workspace.
+
+    Pages: configuration, data generation, model training, analytics. Offline: maps and
+    charts load nothing from the internet.
+
+    Example: ``evfleet ui dashboard --port 8501``; then open http://127.0.0.1:8501.
+    """
+    import app as studio
+
+    workspace_path(workspace)
+    port = port or 8501
+    entry = os.path.join(os.path.dirname(os.path.abspath(studio.__file__)), "main.py")
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", entry,
+        "--server.address", "127.0.0.1", "--server.port", str(port),
+        "--server.headless", "true", "--server.fileWatcherType", "none",
+        "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer",
+    ]  # fmt: skip
+    _serve(cmd, f"http://127.0.0.1:{port}", "evfleet studio")
