@@ -38,15 +38,20 @@ def _per_100km(kwh: pd.Series | np.ndarray, km: pd.Series | np.ndarray) -> np.nd
 
 
 def fleet_kpis(
-    vehicle_states: pd.DataFrame, routes: pd.DataFrame, sessions: pd.DataFrame
+    fleet_info: pd.DataFrame,
+    vehicle_states: pd.DataFrame,
+    routes: pd.DataFrame,
+    sessions: pd.DataFrame,
 ) -> dict[str, float]:
     """Headline figures of a dataset: size, distance, energy, efficiency, cost, SOC.
 
-    Keys: ``vehicles``, ``days``, ``trips``, ``distance_km``, ``energy_kwh``,
-    ``kwh_per_100km``, ``charging_sessions``, ``charged_kwh``, ``grid_kwh``,
-    ``charging_cost_usd``, ``cost_usd_per_100km``, ``usd_per_kwh``, ``soc_min``.
+    Keys: ``vehicles`` (the whole fleet, parked vehicles too), ``days``, ``trips``,
+    ``distance_km``, ``energy_kwh``, ``kwh_per_100km``, ``charging_sessions``,
+    ``charged_kwh``, ``grid_kwh``, ``charging_cost_usd``, ``cost_usd_per_100km``,
+    ``usd_per_kwh``, ``soc_min``.
     """
-    _need(vehicle_states, "vehicle_states", ("vehicle_id", "date", "soc_min"))
+    _need(fleet_info, "fleet_info", ("vehicle_id",))
+    _need(vehicle_states, "vehicle_states", ("date", "soc_min"))
     _need(routes, "routes", ("distance_km", "energy_kwh"))
     _need(sessions, "charging_sessions", ("energy_kwh", "grid_kwh", "cost_usd"))
     distance = float(routes["distance_km"].sum())
@@ -54,7 +59,7 @@ def fleet_kpis(
     grid = float(sessions["grid_kwh"].sum())
     cost = float(sessions["cost_usd"].sum())
     return {
-        "vehicles": float(vehicle_states["vehicle_id"].nunique()),
+        "vehicles": float(fleet_info["vehicle_id"].nunique()),
         "days": float(vehicle_states["date"].nunique()),
         "trips": float(len(routes)),
         "distance_km": distance,

@@ -39,7 +39,7 @@ def table(name: str, columns: tuple[str, ...] | None = None) -> pd.DataFrame:
 def kpis(root: str, dataset: str) -> dict[str, float]:
     tables = [
         common.load_table(root, "datasets", dataset, name)
-        for name in ("vehicle_states", "routes", "charging_sessions")
+        for name in ("fleet_info", "vehicle_states", "routes", "charging_sessions")
     ]
     return analytics.fleet_kpis(*tables)
 

@@ -3,7 +3,6 @@ configuration page reports invalid values inline (``streamlit.testing.v1.AppTest
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,11 +17,9 @@ TIMEOUT_S = 60
 
 
 @pytest.fixture
-def app(studio_ws: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[AppTest]:
+def app(studio_ws: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
     monkeypatch.setenv(WORKSPACE_ENV, str(studio_ws))
-    at = AppTest.from_file(MAIN, default_timeout=TIMEOUT_S)
-    at.run()
-    yield at
+    return AppTest.from_file(MAIN, default_timeout=TIMEOUT_S).run()
 
 
 def _open(at: AppTest, page: str) -> AppTest:
