@@ -31,6 +31,7 @@ SECTIONS: Final = {
     "network": "Road network",
 }
 """Config section -> tab title, in tab order."""
+GRID_COLUMNS: Final = 3
 
 
 def _key(*parts: str) -> str:
@@ -118,6 +119,14 @@ def _parse_numbers(text: str) -> list[float] | str | None:
         return text
 
 
+def _is_block(info: Any) -> bool:
+    """Fields drawn across the full width (share tables, lists, pairs) rather than in a grid."""
+    base, _ = _strip_optional(info.annotation)
+    return typing.get_origin(base) in (dict, list) or (
+        typing.get_origin(base) is tuple and len(typing.get_args(base)) == 2
+    )
+
+
 def _widget(section: str, field: str, info: Any) -> Any:
     """Draw one field's widget and return its value in the config-dict form."""
     base, optional = _strip_optional(info.annotation)
@@ -130,7 +139,9 @@ def _widget(section: str, field: str, info: Any) -> Any:
     if origin is dict:
         st.markdown(f"**{label}** (shares, must sum to 1)")
         prefix = f"{key}."
-        keys = [k.removeprefix(prefix) for k in st.session_state if k.startswith(prefix)]
+        present = [k.removeprefix(prefix) for k in st.session_state if k.startswith(prefix)]
+        keys = [k for k in _dict_keys(section, field, base, {}) if k in present]
+        keys += sorted(set(present) - set(keys))
         cols = st.columns(min(4, max(1, len(keys))))
         return {
             k: cols[i % len(cols)].number_input(k, key=f"{prefix}{k}", step=0.05, format="%.3f")
@@ -182,13 +193,24 @@ def validate(data: dict[str, Any]) -> tuple[StudioConfig | None, dict[str, list[
 
 def render_section(section: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """Draw a section's widgets; return its values and an empty slot per field (and one
-    for the whole section) where :func:`show_errors` writes validation errors."""
+    for the whole section) where :func:`show_errors` writes validation errors.
+
+    Single values sit in a grid of :data:`GRID_COLUMNS`; share tables and lists below it.
+    """
     model = _section_model(section)
     slots: dict[str, Any] = {section: st.empty()}
     values: dict[str, Any] = {}
-    for field, info in model.model_fields.items():
-        values[field] = _widget(section, field, info)
-        slots[f"{section}.{field}"] = st.empty()
+    fields = list(model.model_fields.items())
+    grid = st.columns(GRID_COLUMNS)
+    singles = [(f, i) for f, i in fields if not _is_block(i)]
+    for n, (field, info) in enumerate(singles):
+        with grid[n % GRID_COLUMNS]:
+            values[field] = _widget(section, field, info)
+            slots[f"{section}.{field}"] = st.empty()
+    for field, info in fields:
+        if _is_block(info):
+            values[field] = _widget(section, field, info)
+            slots[f"{section}.{field}"] = st.empty()
     return values, slots
 
 

@@ -20,15 +20,16 @@ from app import common  # noqa: E402
 
 VIEWS = Path(__file__).resolve().parent / "views"
 
-st.set_page_config(page_title="evfleet studio", page_icon=":material/ev_station:", layout="wide")
+# No icons: Streamlit fetches Material icons from fonts.gstatic.com, and the studio must
+# work with no network at all.
+st.set_page_config(page_title="evfleet studio", layout="wide")
 
 pages = [
-    st.Page(VIEWS / "config_studio.py", title="Configuration Studio", icon=":material/tune:",
-            default=True),
-    st.Page(VIEWS / "data_generation.py", title="Data Generation", icon=":material/factory:"),
-    st.Page(VIEWS / "model_training.py", title="Model Training", icon=":material/model_training:"),
-    st.Page(VIEWS / "analytics.py", title="Analytics", icon=":material/analytics:"),
-]  # fmt: skip
+    st.Page(VIEWS / "config_studio.py", title="Configuration Studio", default=True),
+    st.Page(VIEWS / "data_generation.py", title="Data Generation"),
+    st.Page(VIEWS / "model_training.py", title="Model Training"),
+    st.Page(VIEWS / "analytics.py", title="Analytics"),
+]
 page = st.navigation(pages)
 
 ws = common.workspace()

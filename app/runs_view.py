@@ -20,12 +20,7 @@ from evfleet.storage import Workspace
 
 POLL_S = 1.0
 SHOWN_JOBS = 4
-STATUS_ICON = {
-    "running": ":material/progress_activity:",
-    "succeeded": ":material/check_circle:",
-    "failed": ":material/error:",
-    "lost": ":material/help:",
-}
+STATUS_COLOUR = {"running": "orange", "succeeded": "green", "failed": "red", "lost": "gray"}
 
 
 def launch(ws: Workspace, kind: str, config: Path | None, extra: list[str] | None = None) -> None:
@@ -47,7 +42,7 @@ def _chunks(job: jobs.Job) -> int | None:
 def _show_job(ws: Workspace, job: jobs.Job, state: str, prefect_ui: str | None) -> None:
     elapsed = time.time() - job.started_at
     title = (
-        f"{STATUS_ICON[state]} **evfleet {' '.join(jobs.COMMANDS[job.kind])}** · {state} · "
+        f"**evfleet {' '.join(jobs.COMMANDS[job.kind])}** · :{STATUS_COLOUR[state]}[{state}] · "
         f"started {job.started:%H:%M:%S} UTC"
         + (f" · {elapsed:,.0f} s" if state == "running" else "")
     )
