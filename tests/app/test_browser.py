@@ -80,7 +80,7 @@ def dashboard(studio_ws: Path, browser_binary: str) -> Iterator[str]:
     port = _free_port()
     paths = [str(REPO), os.environ.get("PYTHONPATH", "")]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
-    proc = subprocess.Popen(  # noqa: S603
+    proc = subprocess.Popen(
         [sys.executable, "-m", "flows.cli", "ui", "dashboard", "--workspace", workspace,
          "--port", str(port)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
