@@ -24,20 +24,33 @@ OTHER_STATION: Final = (90, 90, 90, 200)
 HEAT_LOW: Final = np.array([255, 237, 160])
 HEAT_HIGH: Final = np.array([189, 0, 38])
 COORD_DECIMALS: Final = 5
+MAP_WIDTH_PX: Final = 900
+MAP_HEIGHT_PX: Final = 620
 PIXELS: Final = pdk.types.String("pixels")
 SHORT: Final = {"src_lon": "x0", "src_lat": "y0", "dst_lon": "x1", "dst_lat": "y1"}
 """~1 m: enough for a map, and it keeps the JSON sent to the browser small."""
 
 
-def view_of(lines: pd.DataFrame, *, pitch: float = 0.0) -> pdk.ViewState:
-    """A view that frames the lines' bounding box."""
+def view_of(
+    lines: pd.DataFrame, *, width_px: int = MAP_WIDTH_PX, height_px: int = MAP_HEIGHT_PX
+) -> pdk.ViewState:
+    """A view that fits the lines' bounding box into a map of about this size (Web Mercator:
+    a zoom-z world is ``512 * 2**z`` pixels wide; north-south degrees stretch by 1/cos)."""
     lon = np.concatenate([lines["src_lon"].to_numpy(), lines["dst_lon"].to_numpy()])
     lat = np.concatenate([lines["src_lat"].to_numpy(), lines["dst_lat"].to_numpy()])
-    span = max(float(np.ptp(lon)) if len(lon) else 0.1, float(np.ptp(lat)) if len(lat) else 0.1)
-    zoom = float(np.clip(np.log2(360.0 / max(span, 1e-4)) - 0.6, 3, 16))
-    centre_lon = float(np.mean([lon.min(), lon.max()])) if len(lon) else -122.3
-    centre_lat = float(np.mean([lat.min(), lat.max()])) if len(lat) else 37.7
-    return pdk.ViewState(longitude=centre_lon, latitude=centre_lat, zoom=zoom, pitch=pitch)
+    if not len(lon):
+        return pdk.ViewState(longitude=-122.3, latitude=37.7, zoom=8)
+    centre_lon = float(lon.min() + lon.max()) / 2
+    centre_lat = float(lat.min() + lat.max()) / 2
+    lon_span = max(float(np.ptp(lon)), 1e-4)
+    lat_span = max(float(np.ptp(lat)), 1e-4) / np.cos(np.radians(centre_lat))
+    zoom = min(
+        np.log2(width_px * 360.0 / (512.0 * lon_span)),
+        np.log2(height_px * 360.0 / (512.0 * lat_span)),
+    )
+    return pdk.ViewState(
+        longitude=centre_lon, latitude=centre_lat, zoom=float(np.clip(zoom - 0.15, 3, 16))
+    )
 
 
 def _slim(lines: pd.DataFrame, extra: Sequence[str] = ()) -> pd.DataFrame:

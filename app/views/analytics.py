@@ -142,7 +142,7 @@ with tabs["Stations"]:
             st.caption(
                 f"{len(used)} of {len(table_)} public stations were used; dot size: sessions."
             )
-            st.pydeck_chart(usage_deck(root, dataset, network_id), height=480)
+            st.pydeck_chart(usage_deck(root, dataset, network_id), height=maps.MAP_HEIGHT_PX)
             st.dataframe(used.drop(columns=["lat", "lon"]), hide_index=True)
 
 
@@ -175,7 +175,7 @@ with tabs["Energy map"]:
                 "Colour by", ["energy_kwh", "kwh_per_km", "traversals"], default="energy_kwh",
                 key="an.heat",
             ) or "energy_kwh"  # fmt: skip
-            st.pydeck_chart(heat_deck(root, dataset, network_id, value), height=560)
+            st.pydeck_chart(heat_deck(root, dataset, network_id, value), height=maps.MAP_HEIGHT_PX)
             st.caption(
                 f"{len(heat(root, dataset, network_id)):,} driven edges coloured by {value} "
                 "(pale: low, dark red: high); grey: the rest of the network."

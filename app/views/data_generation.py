@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import common, runs_view
+from app import common, maps, runs_view
 
 ws = common.workspace()
 root = str(ws.root)
@@ -59,5 +59,5 @@ st.caption(
     f"{meta['n_edges']:,} edges, {meta['n_stations']:,} stations, "
     f"{meta.get('total_km', 0):,.0f} km of road"
 )
-st.pydeck_chart(common.network_deck(root, network_id), height=560)
+st.pydeck_chart(common.network_deck(root, network_id), height=maps.MAP_HEIGHT_PX)
 st.caption("Road network drawn as the map (no tiles, works offline); red: DC fast, blue: L2.")
