@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import flows
-from evfleet.storage import Workspace, atomic_write_json, atomic_write_text
+from evfleet.storage import STAGES, Workspace, atomic_write_json, atomic_write_text
 from flows.commands.progress import chunks_done, new_manifests
 
 JOBS_DIR: Final = Path("studio") / "jobs"
@@ -42,6 +43,9 @@ FLOW_NAMES: Final = {
     "train": ("train",),
 }
 """Job kind -> Prefect flow names its run starts (links are shown for these)."""
+
+STAGE_ID: Final = re.compile(r"\b[0-9a-f]{16}\b")
+"""How stage ids look in a command's output (see :func:`evfleet.storage.stage_id`)."""
 
 _PROCS: dict[str, subprocess.Popen[bytes]] = {}
 
@@ -166,12 +170,25 @@ def log_tail(ws: Workspace, job: Job, *, lines: int = 15) -> str:
 
 
 def progress(ws: Workspace, job: Job, n_chunks: int | None = None) -> dict[str, Any]:
-    """What the job has produced so far: committed stage outputs and simulated chunks."""
-    done = new_manifests(ws.root, job.started_at)
-    out: dict[str, Any] = {"stages": done}
+    """What the job has produced so far: stage outputs and simulated vehicle chunks.
+
+    ``stages`` lists ``"<stage> <id>"`` committed since the job started (built) and
+    ``reused`` the complete stage outputs its output names without rebuilding them.
+    """
+    built = new_manifests(ws.root, job.started_at)
+    out: dict[str, Any] = {"stages": built, "reused": _reused(ws, job, set(built))}
     if job.kind == "synth" and n_chunks:
         out["chunks"] = (min(chunks_done(ws.root), n_chunks), n_chunks)
     return out
+
+
+def _reused(ws: Workspace, job: Job, built: set[str]) -> list[str]:
+    path = job.log_path(ws)
+    if not path.is_file():
+        return []
+    ids = dict.fromkeys(STAGE_ID.findall(path.read_text(encoding="utf-8", errors="replace")))
+    found = [f"{stage} {sid}" for sid in ids for stage in STAGES if ws.is_complete(stage, sid)]
+    return [item for item in found if item not in built]
 
 
 def flow_runs(api_url: str, job: Job, *, timeout_s: float = 1.0) -> list[dict[str, Any]]:

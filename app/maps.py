@@ -121,7 +121,7 @@ def heat_layer(lines: pd.DataFrame, value_col: str) -> pdk.Layer:
     )
 
 
-class OfflineDeck(pdk.Deck):  # type: ignore[misc]
+class OfflineDeck(pdk.Deck):
     """A deck with no base map whose JSON is compact and built once.
 
     pydeck indents its JSON (several MB and about a second for a 40k-edge network);

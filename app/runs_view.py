@@ -53,7 +53,9 @@ def _show_job(ws: Workspace, job: jobs.Job, state: str, prefect_ui: str | None) 
             done, total = info["chunks"]
             st.progress(done / total if total else 0.0, text=f"vehicle chunks {done}/{total}")
         if info["stages"]:
-            st.markdown("Stage outputs: " + ", ".join(f"`{s}`" for s in info["stages"]))
+            st.markdown("Built: " + ", ".join(f"`{s}`" for s in info["stages"]))
+        if info["reused"]:
+            st.markdown("Reused (cache hit): " + ", ".join(f"`{s}`" for s in info["reused"]))
         if prefect_ui:
             runs = jobs.flow_runs(common.prefect_api_url(), job)
             if runs:

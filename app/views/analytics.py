@@ -249,7 +249,9 @@ def _parquet_bytes(df: pd.DataFrame) -> bytes:
 with tabs["Downloads"]:
     if tabs["Downloads"].open:
         st.caption("Any table of the chosen stage outputs, as CSV or Parquet.")
-        sources = [("datasets", dataset, common.DATASET_TABLES)]
+        sources: list[tuple[str, str, tuple[str, ...]]] = [
+            ("datasets", dataset, common.DATASET_TABLES)
+        ]
         if network_id is not None:
             sources.append(("network", network_id, common.NETWORK_TABLES))
         choice = st.selectbox(

@@ -130,8 +130,8 @@ bars = latest.assign(value=latest[chart_metric] * meta.scale).sort_values(
 )
 fig = px.bar(bars, x="family", y="value", labels={"value": meta.label}, color="family")
 if floor is not None and chart_metric in names.NOISE_FLOOR:
-    level, col = names.NOISE_FLOOR[chart_metric]
-    value = floor.get(level, {}).get(col)
+    level, column = names.NOISE_FLOOR[chart_metric]
+    value = floor.get(level, {}).get(column)
     if value is not None:
         fig.add_hline(y=value * meta.scale, line_dash="dash", annotation_text="noise floor")
 st.plotly_chart(fig, width="stretch")

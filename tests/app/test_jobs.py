@@ -33,7 +33,7 @@ def test_failed_run_is_recorded_with_its_error(workspace: Path) -> None:
     assert "no datasets output" in jobs.log_tail(ws, job)
     assert [j.id for j in jobs.list_jobs(ws)] == [job.id]
     assert jobs.list_jobs(ws, kinds=("train",)) == []
-    assert jobs.progress(ws, job) == {"stages": []}
+    assert jobs.progress(ws, job) == {"stages": [], "reused": []}
     # no Prefect server on this port: no flow runs, no error
     assert jobs.flow_runs("http://127.0.0.1:9/api", job, timeout_s=0.2) == []
 
@@ -58,3 +58,19 @@ def test_page_launches_a_run_and_shows_it(workspace: Path, monkeypatch: pytest.M
     assert "evfleet quality run" in shown
     assert "failed" in shown
     assert any("no datasets output" in c.value for c in at.code)
+
+
+def test_progress_tells_built_from_reused_stage_outputs(workspace: Path) -> None:
+    ws = Workspace(workspace)
+    old_id, new_id = "0123456789abcdef", "fedcba9876543210"
+    with ws.stage_writer("network", old_id):
+        pass
+    job = jobs.Job("j1", "synth", [], time.time(), 0, None)
+    with ws.stage_writer("datasets", new_id):
+        pass
+    job.folder(ws).mkdir(parents=True)
+    job.log_path(ws).write_text(f"network {old_id} reused\ndataset {new_id} built\n")
+    info = jobs.progress(ws, job, n_chunks=4)
+    assert info["stages"] == [f"datasets {new_id}"]
+    assert info["reused"] == [f"network {old_id}"]
+    assert info["chunks"] == (0, 4)

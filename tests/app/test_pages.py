@@ -141,7 +141,8 @@ def test_analytics_tabs(app: AppTest, tab: str, expect: str | None) -> None:
     at = _open(app, "analytics")
     assert at.selectbox(key="an.dataset").value == DATASET_ID
     if expect is not None:
-        assert expect in _texts(at) + "\n".join(str(w.label) for w in at.get("button_group"))
+        groups = "\n".join(str(getattr(w, "label", "")) for w in at.get("button_group"))
+        assert expect in _texts(at) + groups
 
 
 def test_sql_explorer_runs_and_refuses_writes(app: AppTest) -> None:
