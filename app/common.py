@@ -7,6 +7,7 @@ new stage id appears, and a new run shows up as soon as its manifest is committe
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import urllib.error
@@ -19,6 +20,7 @@ import pydeck as pdk
 import streamlit as st
 
 from app import maps
+from evfleet.analytics import edge_lines
 from evfleet.config import StudioConfig, load_config
 from evfleet.errors import ConfigError
 from evfleet.storage import WORKSPACE_ENV, Workspace, read_table
@@ -74,8 +76,6 @@ def load_table(
 @st.cache_data(show_spinner=False)
 def stage_json(root: str, stage: str, sid: str, name: str) -> dict[str, Any]:
     """A JSON file of a stage output (e.g. the network's meta.json)."""
-    import json
-
     path = Workspace(root).stage_dir(stage, sid) / name
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return data
@@ -154,8 +154,6 @@ def config_path(ws: Workspace, name: str) -> Path:
 @st.cache_data(show_spinner=False, max_entries=4)
 def network_lines(root: str, sid: str) -> pd.DataFrame:
     """The network's drawable edge lines (base layer of every map), cached on its id."""
-    from evfleet.analytics import edge_lines
-
     edges = load_table(root, "network", sid, "edges", ("u", "v", "highway"))
     nodes = load_table(root, "network", sid, "nodes", ("node_id", "lat", "lon"))
     return edge_lines(edges, nodes)
