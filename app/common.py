@@ -29,6 +29,7 @@ PREFECT_API_DEFAULT = "http://127.0.0.1:4200/api"
 MLFLOW_UI_DEFAULT = "http://127.0.0.1:5000"
 PROBE_TIMEOUT_S = 0.3
 NETWORK_TABLES = ("nodes", "edges", "stations")
+QUALITY_TABLES = ("quality_scores", "quality")
 DATASET_TABLES = (
     "fleet_info",
     "weather",

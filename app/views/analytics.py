@@ -181,11 +181,11 @@ with tabs["Energy map"]:
                 "(pale: low, dark red: high); grey: the rest of the network."
             )
 
+quality_runs = [m for m in common.stage_runs(root, "quality") if m.get("dataset_id") == dataset]
+qid = str(quality_runs[0]["id"]) if quality_runs else None
+
 with tabs["Quality"]:
     if tabs["Quality"].open:
-        quality = [m for m in common.stage_runs(root, "quality")
-                   if m.get("dataset_id", dataset) == dataset]  # fmt: skip
-        qid = str(quality[0]["id"]) if quality else None
         if qid is None:
             st.info("No quality run for this dataset: run the quality gate on Data Generation.")
         else:
@@ -254,15 +254,17 @@ with tabs["Downloads"]:
         ]
         if network_id is not None:
             sources.append(("network", network_id, common.NETWORK_TABLES))
+        if qid is not None:
+            sources.append(("quality", qid, common.QUALITY_TABLES))
         choice = st.selectbox(
             "Table",
-            [(stage, sid, name) for stage, sid, names in sources for name in names],
-            format_func=lambda t: f"{t[2]}  ({t[0]} {t[1]})",
+            [f"{stage}/{sid}/{name}" for stage, sid, names in sources for name in names],
+            format_func=lambda t: "{2}  ({0} {1})".format(*t.split("/")),
             key="an.table",
         )
         fmt = st.radio("Format", ["CSV", "Parquet"], horizontal=True, key="an.format")
         if st.button("Prepare download", key="an.prepare"):
-            stage, sid, name = choice
+            stage, sid, name = choice.split("/")
             folder = ws.stage_dir(stage, sid)
             path = folder / f"{name}.parquet"
             df = read_table(path if path.exists() else folder / name)

@@ -110,13 +110,14 @@ MAP_DRAWN = "document.querySelectorAll('[data-testid=\"stDeckGlJsonChart\"] canv
 def test_every_page_renders_offline(dashboard: str, browser_binary: str, tmp_path: Path) -> None:
     shots = Path(os.environ.get("EVFLEET_SCREENSHOT_DIR") or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)
-    height = 1000 if "EVFLEET_SCREENSHOT_DIR" not in os.environ else 1500
+    for_docs = "EVFLEET_SCREENSHOT_DIR" in os.environ
+    height, settle_s = (1500, 1.5) if for_docs else (1000, 0.3)
     with Browser(browser_binary, width=1400, height=height) as browser:
         for path, title, name in PAGES:
             browser.goto(f"{dashboard}/{path}")
             ready = RENDERED % (repr(title), MAP_DRAWN if name in MAP_PAGES else "true")
-            rendered = browser.wait_for(ready, timeout_s=RENDER_TIMEOUT_S, stable_s=1.5)
-            time.sleep(1.0)  # let WebGL and plotly paint before the screenshot
+            rendered = browser.wait_for(ready, timeout_s=RENDER_TIMEOUT_S, stable_s=0.75)
+            time.sleep(settle_s)  # let WebGL and plotly paint before the screenshot
             shot = browser.screenshot(shots / f"studio-{name}.png")
             assert rendered, f"{name} did not finish rendering (screenshot: {shot})"
             exceptions = browser.evaluate(

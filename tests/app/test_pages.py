@@ -10,7 +10,7 @@ import yaml
 from streamlit.testing.v1 import AppTest
 
 from evfleet.storage import WORKSPACE_ENV
-from tests.fixtures.studio_workspace import DATASET_ID, FAMILIES, NETWORK_ID
+from tests.fixtures.studio_workspace import DATASET_ID, FAMILIES, NETWORK_ID, QUALITY_ID
 
 MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 TIMEOUT_S = 60
@@ -154,3 +154,15 @@ def test_sql_explorer_runs_and_refuses_writes(app: AppTest) -> None:
     at.text_area(key="an.sql").set_value("drop view routes")
     at.button(key="an.run").click().run()
     assert any("refused" in e.value for e in at.error)
+
+
+def test_downloads_offer_every_stage_table(app: AppTest) -> None:
+    app.query_params["tab"] = "Downloads"
+    at = _open(app, "analytics")
+    options = at.selectbox(key="an.table").options
+    assert len(options) == 6 + 3 + 2  # dataset, network and quality tables
+    at.selectbox(key="an.table").set_value(f"quality/{QUALITY_ID}/quality_scores").run()
+    at.radio(key="an.format").set_value("CSV")
+    at.button(key="an.prepare").click().run()
+    [download] = [d for d in at.get("download_button") if "quality_scores" in d.proto.label]
+    assert "(3 rows" in download.proto.label
