@@ -29,18 +29,23 @@ from evfleet.storage import STAGES, Workspace, atomic_write_json, atomic_write_t
 from flows.commands.progress import chunks_done, new_manifests
 
 JOBS_DIR: Final = Path("studio") / "jobs"
+PROJECT: Final = Path(flows.__file__).resolve().parents[1]
 COMMANDS: Final = {
     "network": ("network", "build"),
     "synth": ("synth",),
     "quality": ("quality", "run"),
     "train": ("train",),
+    "noise_floor": ("--held-out",),
 }
-"""Job kind -> ``evfleet`` sub-command."""
+"""Job kind -> ``evfleet`` sub-command (or the script's arguments, see :data:`SCRIPTS`)."""
+SCRIPTS: Final = {"noise_floor": PROJECT / "bench" / "bench_noise_floor.py"}
+"""Job kinds that run a script of the project instead of the ``evfleet`` CLI."""
 FLOW_NAMES: Final = {
     "network": ("network",),
     "synth": ("synthesize", "network"),
     "quality": ("quality",),
     "train": ("train",),
+    "noise_floor": (),
 }
 """Job kind -> Prefect flow names its run starts (links are shown for these)."""
 
@@ -76,9 +81,23 @@ class Job:
         return dt.datetime.fromtimestamp(self.started_at, tz=dt.UTC)
 
 
+def _launcher(kind: str) -> list[str]:
+    """How a job kind starts: ``python -m flows.cli`` or ``python <script>``."""
+    if kind in SCRIPTS:
+        return [sys.executable, str(SCRIPTS[kind])]
+    return [sys.executable, "-m", "flows.cli"]
+
+
+def describe(kind: str) -> str:
+    """The command a user would type for a job kind."""
+    if kind in SCRIPTS:
+        return " ".join(["python", str(SCRIPTS[kind].relative_to(PROJECT)), *COMMANDS[kind]])
+    return " ".join(["evfleet", *COMMANDS[kind]])
+
+
 def _child_env(prefect_api: str | None) -> dict[str, str]:
     env = os.environ.copy()
-    project = str(Path(flows.__file__).resolve().parents[1])
+    project = str(PROJECT)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (project, env.get("PYTHONPATH")) if p)
     if prefect_api:
         env["PREFECT_API_URL"] = prefect_api
@@ -98,7 +117,7 @@ def start(
     extra: list[str] | None = None,
     prefect_api: str | None = None,
 ) -> Job:
-    """Launch ``evfleet <kind>`` on the workspace in the background and record it."""
+    """Launch a job of ``kind`` on the workspace in the background and record it."""
     if kind not in COMMANDS:
         msg = f"unknown job kind {kind!r}; expected one of {', '.join(COMMANDS)}"
         raise ValueError(msg)
@@ -114,7 +133,7 @@ def start(
     started = time.time()
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "flows.cli", *args],
+            [*_launcher(kind), *args],
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -193,7 +212,9 @@ def _reused(ws: Workspace, job: Job, built: set[str]) -> list[str]:
 
 def flow_runs(api_url: str, job: Job, *, timeout_s: float = 1.0) -> list[dict[str, Any]]:
     """Flow runs of the job's flows that started after the job (newest first), if the
-    Prefect API at ``api_url`` answers; ``[]`` otherwise."""
+    Prefect API at ``api_url`` answers; ``[]`` otherwise (or for jobs without flows)."""
+    if not FLOW_NAMES[job.kind]:
+        return []
     body = {
         "sort": "START_TIME_DESC",
         "limit": 20,

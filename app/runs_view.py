@@ -28,7 +28,7 @@ def launch(ws: Workspace, kind: str, config: Path | None, extra: list[str] | Non
     api = common.prefect_api_url() if common.prefect_ui_url() else None
     job = jobs.start(ws, kind, config=config, extra=extra, prefect_api=api)
     st.session_state[f"jobs.seen.{job.id}"] = "running"
-    st.toast(f"started `{' '.join(jobs.COMMANDS[kind])}` in the background ({job.id})")
+    st.toast(f"started `{jobs.describe(kind)}` in the background ({job.id})")
 
 
 def _chunks(job: jobs.Job) -> int | None:
@@ -42,7 +42,7 @@ def _chunks(job: jobs.Job) -> int | None:
 def _show_job(ws: Workspace, job: jobs.Job, state: str, prefect_ui: str | None) -> None:
     elapsed = time.time() - job.started_at
     title = (
-        f"**evfleet {' '.join(jobs.COMMANDS[job.kind])}** · :{STATUS_COLOUR[state]}[{state}] · "
+        f"**{jobs.describe(job.kind)}** · :{STATUS_COLOUR[state]}[{state}] · "
         f"started {job.started:%H:%M:%S} UTC"
         + (f" · {elapsed:,.0f} s" if state == "running" else "")
     )

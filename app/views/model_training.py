@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from app import common, mlflow_store, runs_view
+from app import common, jobs, mlflow_store, runs_view
 from app import metrics as names
 
 ws = common.workspace()
@@ -42,7 +42,7 @@ with st.expander("Launch training", expanded=False):
             if families:
                 extra += ["--models", ",".join(families)]
             runs_view.launch(ws, "train", cfg_path, extra)
-    runs_view.jobs_panel(ws, ("train",))
+runs_view.jobs_panel(ws, ("train", "noise_floor"))
 
 
 @st.cache_data(show_spinner=False)
@@ -115,10 +115,16 @@ if floor is not None:
     table = pd.concat([table, pd.DataFrame([floor_row | noise])], ignore_index=True)
 st.dataframe(table, hide_index=True, width="stretch")
 if floor is None:
+    measurable = jobs.SCRIPTS["noise_floor"].is_file() and dataset == ws.latest("datasets")
     st.caption(
-        "Noise floor not measured for this dataset: `python bench/bench_noise_floor.py "
-        f"--workspace {ws.root} --held-out --json {floor_path}` writes it here."
-    )
+        "Noise floor not measured for this dataset: it re-drives the held-out vehicles' trips "
+        "with other random draws (a few minutes). "
+        + ("" if measurable else f"`python bench/bench_noise_floor.py --workspace {ws.root} "
+           f"--held-out --json {floor_path}` writes it (for the latest dataset).")
+    )  # fmt: skip
+    if measurable and st.button("Measure the noise floor", key="train.noise"):
+        runs_view.launch(ws, "noise_floor", None, ["--json", str(floor_path)])
+        st.rerun()
 
 chart_metric = st.selectbox(
     "Chart metric", list(names.METRICS), format_func=lambda k: names.METRICS[k].label,

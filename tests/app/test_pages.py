@@ -107,6 +107,7 @@ def test_model_training_page(app: AppTest) -> None:
     assert any("No model holds @challenger" in c.value for c in at.caption)
     assert len(at.get("plotly_chart")) >= 3  # metric bars, trials, importance
     assert at.get("image"), "pred-vs-actual artifact shown"
+    assert at.button(key="train.noise").label == "Measure the noise floor"
 
 
 def test_noise_floor_next_to_metrics(app: AppTest, studio_ws: Path) -> None:
