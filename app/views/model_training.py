@@ -73,7 +73,10 @@ if runs.empty:
 datasets = list(dict.fromkeys(runs["dataset_id"].dropna()))
 dataset = st.sidebar.selectbox("Dataset (MLflow experiment)", datasets, key="train.dataset")
 runs = runs[runs["dataset_id"] == dataset]
-latest = runs.sort_values("start_time").groupby("family", as_index=False).tail(1)
+latest = (
+    runs.sort_values("start_time").groupby("family", as_index=False).tail(1)
+    .sort_values(names.SELECTION_METRIC)
+)  # fmt: skip
 aliases = _aliases(str(db), stamp)
 role = {str(v["run_id"]): alias for alias, v in aliases.items()}
 
