@@ -129,7 +129,7 @@ def replay(
                 routes=legs,
                 depart_s=depart,
                 rng=np.random.default_rng([cfg.fleet.seed, 7919, k]),
-                first_weekday=ctx.start.weekday(),
+                start_date=ctx.start,
                 parked_s=PARKED_COLD_S,
             )
             for k in range(replicates)

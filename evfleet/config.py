@@ -211,10 +211,28 @@ class ChargingConfig(_Section):
     home_availability: float = Field(
         default=0.70, ge=0, le=1, description="share with a home charger"
     )
-    home_power_kw: float = Field(default=7.2, gt=0, le=50)
-    l2_power_kw: float = Field(default=11.0, gt=0, le=50)
-    dcfc_power_kw: float = Field(default=150.0, gt=0, le=400)
+    home_power_kw: float = Field(
+        default=7.2, gt=0, le=50, description="home wall-box rating, kW (grid-side AC)"
+    )
+    l2_power_kw: float = Field(
+        default=22.0,
+        gt=0,
+        le=50,
+        description="largest public L2 rating, kW (grid-side AC); faster stations are derated",
+    )
+    dcfc_power_kw: float = Field(
+        default=350.0,
+        gt=0,
+        le=400,
+        description="largest DC fast rating, kW (battery-side); faster stations are derated",
+    )
     efficiency: float = Field(default=0.90, gt=0, le=1, description="battery kWh / grid kWh")
+    public_station_share: float = Field(
+        default=1.0,
+        gt=0,
+        le=1,
+        description="share of the network's public stations open in the study (seeded draw)",
+    )
     home_price_usd_per_kwh: float = Field(default=0.30, ge=0, description="off-peak home price")
     l2_price_usd_per_kwh: float = Field(default=0.35, ge=0)
     dcfc_price_usd_per_kwh: float = Field(default=0.48, ge=0)
@@ -324,7 +342,9 @@ def _format_errors(exc: ValidationError) -> str:
             text = "unknown key (not a setting; check the spelling)"
         text = text.removeprefix("Value error, ")
         lines.append(f"{loc}: {text}")
-    return "invalid configuration:\n  " + "\n  ".join(lines)
+    if len(lines) == 1:
+        return f"invalid configuration: {lines[0]}"
+    return f"invalid configuration ({len(lines)} problems):\n  " + "\n  ".join(lines)
 
 
 def config_from_dict(data: dict[str, Any] | None) -> StudioConfig:
@@ -350,7 +370,17 @@ def load_config(path: str | Path | None = None) -> StudioConfig:
         raise ConfigError(msg)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        msg = f"config file {path} is not UTF-8 text (is it a binary file?)"
+        raise ConfigError(msg) from None
+    except OSError as exc:
+        msg = f"cannot read config file {path}: {exc.strerror}"
+        raise ConfigError(msg) from None
     except yaml.YAMLError as exc:
-        msg = f"config file {path} is not valid YAML: {exc}"
+        msg = f"config file {path} is not valid YAML: {' '.join(str(exc).split())}"
+        raise ConfigError(msg) from None
+    except ValueError as exc:
+        # YAML builds dates itself: 2024-02-30 fails before validation sees it.
+        msg = f"config file {path} holds an invalid value: {exc}"
         raise ConfigError(msg) from None
     return config_from_dict(data)

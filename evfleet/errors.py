@@ -42,3 +42,7 @@ class DataQualityError(EvfleetError):
 
 class OrchestrationError(EvfleetError):
     """The orchestration layer (Prefect server, task runner) could not be started."""
+
+
+class WorkspaceBusyError(WorkspaceError):
+    """Another evfleet process holds the workspace's write lock."""

@@ -11,7 +11,7 @@ import pandas as pd
 
 from evfleet.errors import InputDataError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 ENERGY_COMPONENTS: tuple[str, ...] = (
     "rolling_kwh",
@@ -72,6 +72,7 @@ TABLES: dict[str, dict[str, str]] = {
         "soc_start": "float64",
         "soc_end": "float64",
         "purpose": "string",
+        "stranded": "bool",
         "temp_c": "float64",
         **_COMPONENT_COLS,
     },
@@ -97,6 +98,7 @@ TABLES: dict[str, dict[str, str]] = {
         "max_speed_kph": "float64",
         "n_stops": "int64",
         "duration_s": "float64",
+        "max_power_kw": "float64",
         "energy_kwh": "float64",
         **_COMPONENT_COLS,
         "temp_c": "float64",
@@ -117,6 +119,7 @@ TABLES: dict[str, dict[str, str]] = {
         "energy_kwh": "float64",
         "grid_kwh": "float64",
         "power_kw": "float64",
+        "mean_power_kw": "float64",
         "cost_usd": "float64",
         "trigger": "string",
         "detour_km": "float64",
@@ -134,12 +137,16 @@ TABLES: dict[str, dict[str, str]] = {
         "soc_end": "float64",
         "charging_kwh": "float64",
         "charging_cost_usd": "float64",
+        "stranded_trips": "int64",
     },
 }
 """Table name -> ordered column name -> dtype."""
 
-CHARGING_KINDS = ("home", "l2", "dcfc")
-CHARGING_TRIGGERS = ("threshold", "emergency", "opportunistic", "overnight")
+CHARGING_KINDS = ("home", "l2", "dcfc", "roadside")
+"""``roadside``: a mobile DC charger called to a stranded vehicle (no station reachable)."""
+DC_CHARGING_KINDS = ("dcfc", "roadside")
+"""Kinds whose rating is a battery-side DC output (the others are grid-side AC)."""
+CHARGING_TRIGGERS = ("threshold", "emergency", "opportunistic", "overnight", "stranded")
 WEATHER_ZONES = ("sf_coast", "bay_side", "inland")
 
 

@@ -6,6 +6,7 @@ Layout (DESIGN.md §4)::
     <workspace>/quality/<id>/...        features/<id>/...
     <workspace>/optimization/<id>/...   mlflow.db + mlartifacts/
     <workspace>/catalog.duckdb          one view per table of the chosen run
+    <workspace>/.evfleet.lock           held by the one pipeline run writing to it
 
 A stage writes into a hidden temporary folder next to its final folder and renames it into
 place only after every file is written and ``manifest.json`` (written last) is fsynced, so a
@@ -17,23 +18,25 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import fcntl
 import hashlib
+import importlib.util
 import json
 import logging
 import os
-import re
 import shutil
+import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from evfleet.errors import QueryError, WorkspaceError
+from evfleet import catalog
+from evfleet.errors import WorkspaceBusyError, WorkspaceError
 
 logger = logging.getLogger(__name__)
 
@@ -41,9 +44,8 @@ DEFAULT_WORKSPACE = "./evfleet-data"
 WORKSPACE_ENV = "EVFLEET_WORKSPACE"
 MANIFEST = "manifest.json"
 STAGES = ("network", "datasets", "quality", "features", "optimization")
+LOCK_FILE = ".evfleet.lock"
 _ID_LEN = 16
-_ALLOWED_STATEMENTS = {"SELECT", "EXPLAIN"}
-_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def _canonical(obj: Any) -> Any:
@@ -91,6 +93,37 @@ def file_fingerprint(path: str | Path, *, chunk_bytes: int = 1 << 20) -> str:
         while chunk := fh.read(chunk_bytes):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def source_fingerprint(*modules: str) -> str:
+    """SHA-256 of the source code of modules or whole packages (dotted names), short form.
+
+    A stage id that includes it changes whenever that code changes (a quality suite, a
+    feature definition), so no hand-bumped version number can be forgotten. Files are
+    hashed in a stable order with their path relative to the package; byte-identical
+    sources give the same fingerprint on any machine.
+
+    Raises
+    ------
+    WorkspaceError
+        If a module cannot be found.
+    """
+    digest = hashlib.sha256()
+    for name in sorted(set(modules)):
+        spec = importlib.util.find_spec(name)
+        if spec is None or (spec.origin is None and not spec.submodule_search_locations):
+            msg = f"cannot fingerprint the source of {name!r}: module not found"
+            raise WorkspaceError(msg)
+        if spec.submodule_search_locations:
+            roots = [Path(p) for p in spec.submodule_search_locations]
+            files = sorted((f.relative_to(r).as_posix(), f) for r in roots for f in r.rglob("*.py"))
+        else:
+            origin = Path(str(spec.origin))
+            files = [(origin.name, origin)]
+        for rel, path in files:
+            digest.update(f"{name}/{rel}\0".encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:_ID_LEN]
 
 
 def _fsync_dir(path: Path) -> None:
@@ -188,6 +221,9 @@ class Workspace:
 
     def ensure(self) -> Workspace:
         """Create the workspace folder if needed (raises if it is not writable)."""
+        if self.root.exists() and not self.root.is_dir():
+            msg = f"workspace {self.root} is a file, not a folder; pass a folder to --workspace"
+            raise WorkspaceError(msg)
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -322,68 +358,104 @@ class Workspace:
     def register(self, stage: str, sid: str, tables: Mapping[str, str | Path]) -> None:
         """Point the catalog's views ``<table>`` at a stage output's Parquet files.
 
-        ``tables`` maps view names to a Parquet file or a folder of Parquet parts.
+        ``tables`` maps view names to a Parquet file or a folder of Parquet parts inside the
+        stage's folder. All views of one call switch together (one atomic catalog rename);
+        the catalog stores workspace-relative paths (see :mod:`evfleet.catalog`).
         """
         self.ensure()
-        with duckdb.connect(str(self.catalog_path)) as con:
-            con.execute(
-                "CREATE TABLE IF NOT EXISTS _registry (view_name VARCHAR PRIMARY KEY, "
-                "stage VARCHAR, stage_id VARCHAR, path VARCHAR, registered_at TIMESTAMP)"
-            )
-            for name, path in tables.items():
-                if not _NAME_RE.match(name):
-                    msg = f"invalid table name {name!r}"
-                    raise WorkspaceError(msg)
-                p = Path(path).resolve()
-                pattern = str(p / "*.parquet") if p.is_dir() else str(p)
-                quoted = pattern.replace("'", "''")
-                con.execute(
-                    f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet('{quoted}')"
-                )
-                con.execute(
-                    "INSERT OR REPLACE INTO _registry VALUES (?, ?, ?, ?, now())",
-                    [name, stage, sid, pattern],
-                )
+        catalog.register_views(self.root, stage, sid, tables)
         logger.info("registered %s/%s views: %s", stage, sid, ", ".join(tables))
 
     def registry(self) -> pd.DataFrame:
-        """Which stage output each catalog view points at."""
-        if not self.catalog_path.is_file():
-            return pd.DataFrame(columns=["view_name", "stage", "stage_id", "path"])
-        return self.query("SELECT view_name, stage, stage_id, path FROM _registry ORDER BY 1")
+        """Which stage output each catalog view points at (paths relative to the workspace)."""
+        return catalog.registry_frame(catalog.read_entries(self.root))
 
     def query(self, sql: str) -> pd.DataFrame:
         """Run one read-only statement over the catalog and return its result.
 
-        Statements other than SELECT/EXPLAIN (INSERT, DELETE, DROP, COPY ... TO, ATTACH, SET,
-        ...) are refused before anything runs; the catalog is also opened read-only.
+        Only a SELECT (or EXPLAIN of one) is accepted, and it runs in a sandbox that can
+        read the registered stage outputs and nothing else, nor write anything (see
+        :func:`evfleet.catalog.run_query`). Never blocks, nor is blocked by, a running stage.
         """
-        if not self.catalog_path.is_file():
-            msg = f"no catalog in workspace {self.root}; run a stage first (e.g. evfleet run)"
-            raise QueryError(msg)
-        check_read_only(sql)
+        return catalog.run_query(self.root, sql)
+
+    # ------------------------------------------------------------------ lock
+    @property
+    def lock_path(self) -> Path:
+        return self.root / LOCK_FILE
+
+    @contextlib.contextmanager
+    def lock(self, purpose: str, *, wait_s: float = 0.0, poll_s: float = 0.5) -> Iterator[None]:
+        """Hold the workspace for one writer (a pipeline run) for the block's duration.
+
+        A second writer waits up to ``wait_s`` seconds, then fails with a
+        :class:`WorkspaceBusyError` naming the holder. The lock is an OS file lock, so it
+        is released when its process dies, even by SIGKILL. On entry, staging folders that
+        killed runs left behind are removed (no other writer can be using them), and a
+        catalog written by older versions with absolute paths is rewritten portable.
+        """
+        self.ensure()
+        fh = self.lock_path.open("a+", encoding="utf-8")
         try:
-            with duckdb.connect(str(self.catalog_path), read_only=True) as con:
-                return con.execute(sql).df()
-        except duckdb.Error as exc:
-            msg = f"query failed: {exc}"
-            raise QueryError(msg) from None
+            deadline = time.monotonic() + wait_s
+            while True:
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise WorkspaceBusyError(self._busy_message(wait_s)) from None
+                    time.sleep(poll_s)
+            since = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+            holder = {"pid": os.getpid(), "purpose": purpose, "since": since}
+            fh.seek(0)
+            fh.truncate()
+            fh.write(json.dumps(holder))
+            fh.flush()
+            self.sweep_all_staging()
+            if catalog.rewrite_portable(self.root):
+                logger.info("catalog of %s rewritten with workspace-relative paths", self.root)
+            try:
+                yield
+            finally:
+                self.sweep_all_staging()
+                fh.seek(0)
+                fh.truncate()
+                fh.flush()
+                fcntl.flock(fh, fcntl.LOCK_UN)
+        finally:
+            fh.close()
 
-
-def check_read_only(sql: str) -> None:
-    """Raise :class:`QueryError` unless ``sql`` is exactly one SELECT/EXPLAIN statement."""
-    try:
-        statements = duckdb.extract_statements(sql)
-    except duckdb.Error as exc:
-        msg = f"query does not parse: {exc}"
-        raise QueryError(msg) from None
-    if len(statements) != 1:
-        msg = f"expected exactly one statement, got {len(statements)}"
-        raise QueryError(msg)
-    kind = statements[0].type.name
-    if kind not in _ALLOWED_STATEMENTS:
-        msg = (
-            f"refused: {kind} statements are not allowed; evfleet sql is read-only "
-            "(SELECT and EXPLAIN only)"
+    def _busy_message(self, wait_s: float) -> str:
+        try:
+            holder = json.loads(self.lock_path.read_text(encoding="utf-8") or "{}")
+        except (OSError, ValueError):
+            holder = {}
+        who = (
+            f"{holder.get('purpose', 'another evfleet command')} (pid {holder.get('pid', '?')}, "
+            f"since {holder.get('since', '?')})"
+            if holder
+            else "another evfleet command"
         )
-        raise QueryError(msg)
+        waited = f" after waiting {wait_s:g} s" if wait_s > 0 else ""
+        return (
+            f"workspace {self.root} is busy{waited}: {who} is writing to it; wait for it to "
+            "finish (or pass --wait SECONDS), or use another --workspace"
+        )
+
+    def sweep_all_staging(self) -> int:
+        """Remove every hidden staging/trash folder of every stage; returns how many.
+
+        Only safe while holding :meth:`lock` (no writer can be filling one).
+        """
+        removed = 0
+        for stage in STAGES:
+            folder = self.root / stage
+            if not folder.is_dir():
+                continue
+            for path in [*folder.glob(".*.tmp-*"), *folder.glob(".*.old-*")]:
+                shutil.rmtree(path, ignore_errors=True)
+                removed += 1
+        if removed:
+            logger.info("removed %d staging folder(s) left by interrupted runs", removed)
+        return removed

@@ -191,11 +191,15 @@ class VehicleSpec:
         *,
         charger_kw: ArrayLike,
         kind: ChargerKind | str = ChargerKind.DC,
+        efficiency: float = 1.0,
     ) -> NDArray[np.float64]:
-        """Power the battery accepts at a state of charge from a charger, kW (vectorised).
+        """Power into the battery at a state of charge from a charger, kW (vectorised).
 
-        DC power follows the vehicle's taper curve, capped by the charger; AC power is the
-        smaller of charger and on-board charger, tapering linearly to zero above 97 % SOC.
+        DC ratings are battery-side outputs: the power follows the vehicle's acceptance
+        (taper curve), capped by the charger. AC ratings (wall box, on-board charger) are
+        grid-side: the battery gets the smaller of the two times ``efficiency``, tapering
+        linearly to zero above 97 % SOC. Either way the grid delivers battery power /
+        ``efficiency``.
 
         Parameters
         ----------
@@ -205,22 +209,28 @@ class VehicleSpec:
             Charger power rating(s), kW; broadcast against ``soc``.
         kind
             ``"dc"`` or ``"ac"``.
+        efficiency
+            Battery kWh per grid kWh of the charging path (0 < efficiency <= 1); scales
+            the grid-side AC rating to battery power.
 
         Returns
         -------
         numpy.ndarray
-            Accepted power, kW, zero at full charge.
+            Battery-side power, kW, zero at full charge.
         """
         s = np.clip(np.asarray(soc, dtype=np.float64), 0.0, 1.0)
         limit = np.asarray(charger_kw, dtype=np.float64)
         if np.any(~np.isfinite(limit) | (limit < 0)):
             msg = "charger_kw must be finite and >= 0"
             raise InputDataError(msg)
+        if not 0.0 < efficiency <= 1.0:
+            msg = f"charging efficiency must be within (0, 1], got {efficiency}"
+            raise InputDataError(msg)
         if _charger_kind(kind) is ChargerKind.DC:
             accepted = np.interp(s, self.dc_curve_soc, self.dc_curve_kw)
             return np.minimum(accepted, limit) * (s < 1.0)
         taper = np.clip((1.0 - s) / 0.03, 0.0, 1.0)
-        return np.minimum(self.max_ac_kw, limit) * taper
+        return np.minimum(self.max_ac_kw, limit) * efficiency * taper
 
     def charge_duration_s(
         self,
@@ -230,6 +240,7 @@ class VehicleSpec:
         charger_kw: float,
         kind: ChargerKind | str = ChargerKind.DC,
         capacity_kwh: float | None = None,
+        efficiency: float = 1.0,
     ) -> NDArray[np.float64]:
         """Time to charge from ``soc_start`` to ``soc_end`` following the taper, s (vectorised).
 
@@ -244,13 +255,16 @@ class VehicleSpec:
         capacity_kwh
             Usable capacity to fill (default ``battery_kwh``; see
             :func:`evfleet.physics.usable_capacity_kwh` for temperature effects).
+        efficiency
+            Battery kWh per grid kWh (AC ratings are grid-side, see
+            :meth:`charge_power_kw`).
 
         Returns
         -------
         numpy.ndarray
             Duration in seconds; ``inf`` where the target cannot be reached (zero power).
         """
-        soc_grid, t_grid = self._charge_time_table(charger_kw, kind, capacity_kwh)
+        soc_grid, t_grid = self._charge_time_table(charger_kw, kind, capacity_kwh, efficiency)
         start = np.clip(np.asarray(soc_start, dtype=np.float64), 0.0, 1.0)
         end = np.clip(np.asarray(soc_end, dtype=np.float64), 0.0, 1.0)
         duration = np.interp(end, soc_grid, t_grid) - np.interp(start, soc_grid, t_grid)
@@ -264,12 +278,13 @@ class VehicleSpec:
         charger_kw: float,
         kind: ChargerKind | str = ChargerKind.DC,
         capacity_kwh: float | None = None,
+        efficiency: float = 1.0,
     ) -> NDArray[np.float64]:
         """State of charge after charging ``duration_s`` seconds from ``soc_start`` (vectorised).
 
         Inverse of :meth:`charge_duration_s`; parameters as there.
         """
-        soc_grid, t_grid = self._charge_time_table(charger_kw, kind, capacity_kwh)
+        soc_grid, t_grid = self._charge_time_table(charger_kw, kind, capacity_kwh, efficiency)
         start = np.clip(np.asarray(soc_start, dtype=np.float64), 0.0, 1.0)
         t_end = np.interp(start, soc_grid, t_grid) + np.maximum(np.asarray(duration_s, float), 0)
         finite = np.isfinite(t_grid)
@@ -277,7 +292,11 @@ class VehicleSpec:
         return np.asarray(np.maximum(result, start), dtype=np.float64)
 
     def _charge_time_table(
-        self, charger_kw: float, kind: ChargerKind | str, capacity_kwh: float | None
+        self,
+        charger_kw: float,
+        kind: ChargerKind | str,
+        capacity_kwh: float | None,
+        efficiency: float,
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Cumulative charging time (s) from SOC 0 on a fine SOC grid (trapezoid in 1/P)."""
         capacity = self.battery_kwh if capacity_kwh is None else capacity_kwh
@@ -285,7 +304,9 @@ class VehicleSpec:
             msg = f"capacity_kwh must be > 0, got {capacity}"
             raise InputDataError(msg)
         soc_grid = np.linspace(0.0, 1.0, _SOC_GRID_POINTS)
-        power = self.charge_power_kw(soc_grid, charger_kw=charger_kw, kind=kind)
+        power = self.charge_power_kw(
+            soc_grid, charger_kw=charger_kw, kind=kind, efficiency=efficiency
+        )
         with np.errstate(divide="ignore"):
             inv = np.where(power > 0, 1.0 / power, np.inf)
         steps = 0.5 * (inv[1:] + inv[:-1]) * np.diff(soc_grid) * capacity * 3600.0

@@ -23,7 +23,7 @@ from evfleet.invariants import (
     lookup,
     shared_codes,
 )
-from evfleet.schema import TABLES
+from evfleet.schema import DC_CHARGING_KINDS, TABLES
 
 logger = logging.getLogger(__name__)
 
@@ -77,9 +77,13 @@ EXTRA_CHECKS: tuple[CheckSpec, ...] = (
               "lost (no net gain on a flat road)",
               {"segments": ("vehicle_id", "energy_kwh", "grade", "length_m", "max_speed_kph"),
                "fleet_info": ("vehicle_id", "mass_kg")}),
+    CheckSpec("motor_power", "segments",
+              "max_power_kw <= the vehicle's motor peak (catalogue motor_peak_kw)",
+              {"segments": ("vehicle_id", "max_power_kw"),
+               "fleet_info": ("vehicle_id", "model")}),
     CheckSpec("power_limit", "charging_sessions",
-              "power_kw <= the vehicle's AC/DC limit and the charger's (AC 22 kW, DC 350 kW)",
-              {"charging_sessions": ("vehicle_id", "kind", "power_kw"),
+              "mean_power_kw <= the vehicle's AC/DC limit and the charger's (AC 22 kW, DC 350 kW)",
+              {"charging_sessions": ("vehicle_id", "kind", "mean_power_kw"),
                "fleet_info": ("vehicle_id", "model")}),
     CheckSpec("energy_vs_power", "charging_sessions",
               "energy_kwh <= power_kw x session duration",
@@ -157,14 +161,35 @@ def regen_bound_violations(segments: pd.DataFrame, fleet_info: pd.DataFrame) -> 
 def power_limit_violations(sessions: pd.DataFrame, fleet_info: pd.DataFrame) -> pd.DataFrame:
     """Sessions charging faster than the vehicle (catalogue) or the charger allows."""
     ac, dc = _vehicle_limits(fleet_info, sessions["vehicle_id"])
-    is_dc = (sessions["kind"] == "dcfc").to_numpy(dtype=bool, na_value=False)
+    is_dc = sessions["kind"].isin(DC_CHARGING_KINDS).to_numpy(dtype=bool, na_value=False)
     charger = np.where(is_dc, DC_CHARGER_MAX_KW, AC_CHARGER_MAX_KW)
     vehicle = np.where(is_dc, dc, ac)
     limit = np.fmin(charger, vehicle)
-    power = sessions["power_kw"].to_numpy(dtype=float)
+    power = sessions["mean_power_kw"].to_numpy(dtype=float)
     bad = ~(power <= limit * (1 + POWER_TOL))
-    out = sessions.loc[bad, ["session_id", "vehicle_id", "kind", "power_kw"]]
+    out = sessions.loc[bad, ["session_id", "vehicle_id", "kind", "mean_power_kw"]]
     return out.assign(limit_kw=limit[bad])
+
+
+def motor_power_violations(segments: pd.DataFrame, fleet_info: pd.DataFrame) -> pd.DataFrame:
+    """Segments whose peak traction power exceeds the vehicle's motor peak.
+
+    Vehicles of a model outside the catalogue are not bounded (the ``model`` rule warns).
+    Self-contained on purpose (one join, one comparison): in SQL it is
+    ``segments JOIN fleet_info USING (vehicle_id) JOIN <catalogue> USING (model)
+    WHERE NOT max_power_kw <= motor_peak_kw * (1 + POWER_TOL)``.
+    """
+    from evfleet.vehicles import get_vehicle, list_vehicles
+
+    peak_by_model = pd.Series({m: get_vehicle(m).motor_peak_kw for m in list_vehicles()})
+    model_peak = fleet_info["model"].map(peak_by_model).to_numpy(dtype=float, na_value=np.nan)
+    (fc, vc), size = shared_codes(fleet_info["vehicle_id"], segments["vehicle_id"])
+    peak = lookup(vc, fc, model_peak, size)
+    peak = np.where(np.isnan(peak), np.inf, peak)
+    power = segments["max_power_kw"].to_numpy(dtype=float)
+    bad = ~(power <= peak * (1 + POWER_TOL))
+    out = segments.loc[bad, ["trip_id", "seq", "vehicle_id", "max_power_kw"]]
+    return out.assign(motor_peak_kw=peak[bad])
 
 
 def energy_power_violations(sessions: pd.DataFrame) -> pd.DataFrame:
@@ -227,6 +252,8 @@ def _run_extra(spec: CheckSpec, t: Tables) -> pd.DataFrame:
         return regen_bound_violations(table, t["fleet_info"])
     if spec.name == "power_limit":
         return power_limit_violations(table, t["fleet_info"])
+    if spec.name == "motor_power":
+        return motor_power_violations(table, t["fleet_info"])
     if spec.name == "energy_vs_power":
         return energy_power_violations(table)
     if spec.name == "soc_consistency":

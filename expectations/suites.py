@@ -286,6 +286,7 @@ def _value_rules(t: str) -> list[Rule]:
         _pair(t, "soc_end", "soc_min"),
         _between(t, "charging_kwh", 0, None, "kWh"),
         _between(t, "charging_cost_usd", 0, None, "USD"),
+        _between(t, "stranded_trips", 0, None, "(trips that needed a roadside rescue)"),
     ]
 
 

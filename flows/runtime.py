@@ -1,9 +1,12 @@
-"""Run-time choices of the flows: task runner and a Prefect API that workers can reach.
+"""Run-time choices of the flows: task runner, a Prefect API that workers can reach, and
+the session a CLI command runs its flows in.
 
 Flows run against ``PREFECT_API_URL`` when it is set. Otherwise Prefect would start a
 private ephemeral server in *each* process, which worker processes (Dask) cannot share:
 :func:`prefect_api` starts one local server for the whole run and exports its URL so
-that every worker process reports to it.
+that every worker process reports to it. :func:`flow_session` wraps it for the CLI: one
+writer per workspace (the lock also keeps two Prefect servers from migrating the
+workspace's Prefect DB at once), and SIGTERM stops the temporary server like Ctrl-C does.
 """
 
 from __future__ import annotations
@@ -12,12 +15,16 @@ import contextlib
 import logging
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from evfleet.config import PerformanceConfig, Runner
 from evfleet.errors import OrchestrationError
+from evfleet.storage import Workspace
+from flows import env
+from flows.signals import sigterm_as_exit
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +41,9 @@ def task_runner(perf: PerformanceConfig) -> TaskRunner[Any]:
                 "n_workers": perf.n_workers,
                 "threads_per_worker": 1,
                 "processes": True,
-                "dashboard_address": None,
+                # The scheduler always serves HTTP (metrics); a free port, not 8787, so that
+                # another cluster on this machine does not make it fail.
+                "dashboard_address": ":0",
             }
         )
     return ThreadPoolTaskRunner(max_workers=perf.n_workers)
@@ -84,3 +93,20 @@ def prefect_api(*, timeout_s: int | None = None) -> Iterator[str]:
         APILogWorker.drain_all(timeout=10)
         os.environ.pop("PREFECT_API_URL", None)
         server.stop()
+
+
+@contextlib.contextmanager
+def flow_session(workspace: str | Path, *, purpose: str, wait_s: float = 0.0) -> Iterator[str]:
+    """Everything a CLI command needs around its flows; yields the Prefect API URL.
+
+    In order: the workspace lock is taken (waiting up to ``wait_s``; staging folders left
+    by killed runs are swept), SIGTERM becomes a clean exit, and a Prefect API is ensured.
+    Libraries' INFO chatter imported by the flows is quieted unless the CLI runs with -v.
+    """
+    with (
+        Workspace(workspace).lock(purpose, wait_s=wait_s),
+        sigterm_as_exit(),
+        prefect_api() as url,
+    ):
+        env.quiet_libraries()
+        yield url

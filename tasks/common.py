@@ -14,10 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from prefect import get_run_logger
+from prefect import Task, get_run_logger
+from prefect.client.schemas.objects import State, TaskRun
 from prefect.context import TaskRunContext
 from prefect.exceptions import MissingContextError
 
+from evfleet.errors import EvfleetError
 from evfleet.storage import Workspace
 
 
@@ -45,18 +47,40 @@ def stage_cache_key(
     """Build a Prefect ``cache_key_fn`` keyed on a stage id.
 
     The key exists only while the stage's output is complete on disk, so deleting the
-    workspace folder (or a half-written one) always makes the task run again.
+    workspace folder (or a half-written one) always makes the task run again. It names
+    the task too: several tasks of one stage (plan, finalize) each cache their own result.
     """
 
-    def key_fn(_ctx: TaskRunContext, params: dict[str, Any]) -> str | None:
+    def key_fn(ctx: TaskRunContext, params: dict[str, Any]) -> str | None:
         ws = Workspace(params["workspace"])
         sid = id_fn(params)
         if not ws.is_complete(stage, sid):
             return None
         root_tag = hashlib.sha256(str(ws.root).encode()).hexdigest()[:12]
-        return f"evfleet-{stage}-{sid}-{root_tag}"
+        return f"evfleet-{stage}-{ctx.task.name}-{sid}-{root_tag}"
 
     return key_fn
+
+
+def transient_failure(_task: Task[Any, Any], _run: TaskRun, state: State[Any]) -> bool:
+    """Prefect retry condition: retry unexpected errors (network, database locks, disk),
+    never a domain error (bad input, a failed quality gate): those fail the same way again.
+    """
+    try:
+        state.result()
+    except EvfleetError:
+        return False
+    except Exception:
+        return True
+    return False
+
+
+IO_RETRIES: dict[str, Any] = {
+    "retries": 2,
+    "retry_delay_seconds": [5, 30],
+    "retry_condition_fn": transient_failure,
+}
+"""Retry policy of tasks that touch I/O which can fail transiently (downloads, MLflow)."""
 
 
 def reuse(ws: Workspace, stage: str, sid: str) -> StageResult | None:

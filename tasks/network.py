@@ -11,7 +11,7 @@ from evfleet.config import NetworkConfig, NetworkSource
 from evfleet.errors import NetworkSourceError
 from evfleet.network import build_network, network_summary, save_network
 from evfleet.storage import Workspace, file_fingerprint, stage_id
-from tasks.common import StageResult, reuse, run_logger, stage_cache_key
+from tasks.common import IO_RETRIES, StageResult, reuse, run_logger, stage_cache_key
 
 NETWORK_SCHEMA_VERSION = 1
 NETWORK_TABLES = {t: f"{t}.parquet" for t in ("nodes", "edges", "stations")}
@@ -58,6 +58,7 @@ def _safe_id_from_params(params: dict[str, Any]) -> str:
     name="build-network",
     cache_key_fn=stage_cache_key("network", _safe_id_from_params),
     persist_result=True,
+    **IO_RETRIES,
 )
 def build_network_task(workspace: str, network: NetworkConfig) -> StageResult:
     """Build the network described by ``network`` unless the workspace already has it."""

@@ -9,20 +9,22 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from evfleet.config import StudioConfig
 from evfleet.errors import DataQualityError
-from evfleet.storage import Workspace, stage_id
+from evfleet.storage import Workspace, source_fingerprint, stage_id
 from expectations.report import QualityReport
 from expectations.runner import validate_dataset
-from tasks.common import StageResult, reuse, run_logger
+from tasks.common import StageResult, reuse, run_logger, stage_cache_key
 
-QUALITY_SCHEMA_VERSION = 1
+QUALITY_SOURCES = ("expectations", "evfleet.invariants", "evfleet.schema")
+"""Code that defines the suites and checks: editing it changes the quality stage id."""
 QUALITY_TABLES = {"quality": "quality.parquet", "quality_scores": "quality_scores.parquet"}
 """Catalog view name -> file inside a quality folder."""
 
 
 def quality_id(config: StudioConfig, dataset_id: str) -> str:
-    """Stage id of a validation: the sampling knob and the dataset id."""
+    """Stage id of a validation: the sampling knob, the dataset id and the suites' code."""
     section = {"sample_fraction": config.performance.quality_sample_fraction}
-    return stage_id("quality", section, inputs=[dataset_id], schema_version=QUALITY_SCHEMA_VERSION)
+    suites = source_fingerprint(*QUALITY_SOURCES)
+    return stage_id("quality", section, inputs=[dataset_id], extra={"suites": suites})
 
 
 def _publish(report: QualityReport, dataset_id: str) -> None:
@@ -35,7 +37,11 @@ def _publish(report: QualityReport, dataset_id: str) -> None:
     create_markdown_artifact(report.summary_markdown(), key=f"quality-report-{dataset_id}")
 
 
-@task(name="validate-dataset")
+@task(
+    name="validate-dataset",
+    cache_key_fn=stage_cache_key("quality", lambda p: quality_id(p["config"], p["dataset"].id)),
+    persist_result=True,
+)
 def validate_dataset_task(
     workspace: str, config: StudioConfig, dataset: StageResult
 ) -> StageResult:

@@ -20,7 +20,7 @@ from evfleet.fleet import SIMULATOR_VERSION, generate_fleet, generate_weather, s
 from evfleet.network import RoadGraph
 from evfleet.schema import SCHEMA_VERSION, conform
 from evfleet.storage import Workspace, read_table, stage_id, write_parquet
-from tasks.common import StageResult, reuse, run_logger
+from tasks.common import StageResult, reuse, run_logger, stage_cache_key
 
 SINGLE_TABLES = ("fleet_info", "weather")
 CHUNKED_TABLES = ("routes", "segments", "charging_sessions", "vehicle_states")
@@ -69,7 +69,11 @@ def _weather(staging: str) -> Any:
     return read_table(Path(staging) / "weather.parquet")
 
 
-@task(name="plan-dataset")
+@task(
+    name="plan-dataset",
+    cache_key_fn=stage_cache_key("datasets", _id_from_params),
+    persist_result=True,
+)
 def plan_dataset_task(workspace: str, config: StudioConfig, network: StageResult) -> SynthPlan:
     """Draw the fleet and the weather; split the fleet into chunks (or reuse the dataset)."""
     ws = Workspace(workspace).ensure()
@@ -93,7 +97,10 @@ def plan_dataset_task(workspace: str, config: StudioConfig, network: StageResult
 
 @task(name="simulate-chunk", task_run_name="simulate-chunk-{index}")
 def simulate_chunk_task(config: StudioConfig, plan: SynthPlan, index: int) -> dict[str, int]:
-    """Simulate one chunk of vehicles and write one part per table; returns row counts."""
+    """Simulate one chunk of vehicles and write one part per table.
+
+    Returns the row count of each table and the chunk's ``stranded_trips``.
+    """
     start, stop = plan.chunks[index]
     staging = Path(plan.staging)
     graph = _graph(plan.network_path)
@@ -109,10 +116,15 @@ def simulate_chunk_task(config: StudioConfig, plan: SynthPlan, index: int) -> di
         df = conform(name, tables[name])
         write_parquet(df, staging / name / f"part-{index:05d}.parquet")
         counts[name] = len(df)
+    counts["stranded_trips"] = int(tables["vehicle_states"]["stranded_trips"].sum())
     return counts
 
 
-@task(name="finalize-dataset")
+@task(
+    name="finalize-dataset",
+    cache_key_fn=stage_cache_key("datasets", lambda p: p["plan"].id),
+    persist_result=True,
+)
 def finalize_dataset_task(
     workspace: str, config: StudioConfig, plan: SynthPlan, counts: list[dict[str, int]]
 ) -> StageResult:
@@ -127,6 +139,7 @@ def finalize_dataset_task(
         "days": config.fleet.days,
         "start_date": config.fleet.start_date.isoformat(),
         "rows": rows,
+        "stranded_trips": sum(c["stranded_trips"] for c in counts),
     }
     folder = ws.commit_stage("datasets", plan.id, Path(plan.staging), meta=meta)
     run_logger().info("dataset %s: %s", plan.id, rows)

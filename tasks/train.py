@@ -40,8 +40,8 @@ from evfleet.models import (
     select_champion,
     tune_family,
 )
-from evfleet.storage import Workspace, read_table, stage_id, write_parquet
-from tasks.common import StageResult, reuse, run_logger, stage_cache_key
+from evfleet.storage import Workspace, read_table, source_fingerprint, stage_id, write_parquet
+from tasks.common import IO_RETRIES, StageResult, reuse, run_logger, stage_cache_key
 from tasks.mlflow_utils import (
     CHAMPION_ALIAS,
     REGISTERED_MODEL,
@@ -50,7 +50,8 @@ from tasks.mlflow_utils import (
     use_workspace,
 )
 
-FEATURES_SCHEMA_VERSION: Final = 3
+FEATURE_SOURCES: Final = ("evfleet.features", "evfleet.physics")
+"""Code that defines the features (and their physics priors): editing it changes the id."""
 TRAIN_VERSION: Final = 2
 """Bump when tuning or evaluation changes, so cached family runs are retrained."""
 TARGET_TRANSFORM: Final = "physics_residual"
@@ -69,12 +70,13 @@ _PIP_REQUIREMENTS: Final = (
 
 
 def features_id(dataset_id: str, training: TrainingConfig) -> str:
-    """Stage id of the feature table of a dataset (splits depend on the training seed)."""
+    """Stage id of the feature table of a dataset (splits depend on the training seed)
+    and of the feature code."""
     return stage_id(
         "features",
         {"split_seed": training.seed},
         inputs=[dataset_id],
-        schema_version=FEATURES_SCHEMA_VERSION,
+        extra={"code": source_fingerprint(*FEATURE_SOURCES)},
     )
 
 
@@ -238,7 +240,7 @@ def _tune_cache_key(_ctx: TaskRunContext, params: dict[str, Any]) -> str | None:
     return f"evfleet-train-{key}-{root_tag}"
 
 
-@task(name="tune-family", cache_key_fn=_tune_cache_key, persist_result=True)
+@task(name="tune-family", cache_key_fn=_tune_cache_key, persist_result=True, **IO_RETRIES)
 def tune_family_task(
     workspace: str,
     dataset_id: str,
@@ -294,7 +296,7 @@ def tune_family_task(
     return _summary(use_workspace(workspace).get_run(run.info.run_id))
 
 
-@task(name="register-champion")
+@task(name="register-champion", **IO_RETRIES)
 def register_champion_task(
     workspace: str, dataset_id: str, summaries: list[dict[str, Any]], tolerance: float = 0.0
 ) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from evfleet.physics.onroad import (
     PARKED_COLD_S,
     on_road_crr_factor,
     solar_irradiance_w_m2,
+    standard_time,
 )
 from evfleet.vehicles import get_vehicle
 
@@ -133,6 +134,28 @@ def fractional_hour(when: pd.Series | pd.Timestamp) -> Any:
     return float((when - when.normalize()) / pd.Timedelta(hours=1))
 
 
+def calendar(when: ArrayLike) -> dict[str, Any]:
+    """The ``when`` inputs of :func:`feature_frame` for local wall-clock time(s).
+
+    ``hour_of_day`` (fractional), ``weekday`` (0 = Monday), ``month``, and the sun's
+    ``solar_hour`` (standard time: daylight saving removed) and ``day_of_year``. A scalar
+    time gives scalars (one prediction context), an array gives arrays.
+    """
+    t = np.asarray(when, dtype="datetime64[us]")
+    index = pd.DatetimeIndex(t.reshape(-1))
+    hour = (index - index.normalize()) / pd.Timedelta(hours=1)
+    solar_hour, day_of_year = standard_time(t)
+    out = {
+        "hour_of_day": np.asarray(hour, dtype=np.float64),
+        "weekday": np.asarray(index.weekday, dtype=np.int64),
+        "month": np.asarray(index.month, dtype=np.int64),
+    }
+    if t.ndim == 0:
+        return {**{k: v[0] for k, v in out.items()}, "solar_hour": float(solar_hour),
+                "day_of_year": int(day_of_year)}  # fmt: skip
+    return {**out, "solar_hour": solar_hour, "day_of_year": day_of_year}
+
+
 def _season(month: ArrayLike) -> NDArray[np.str_]:
     return np.asarray(_SEASONS[np.asarray(month, dtype=np.int64) - 1])
 
@@ -150,7 +173,10 @@ def _on_road_hvac_w(
     n = cols["length_m"].shape[0]
     temp = np.broadcast_to(cols["temp_c"], (n,))
     sun = np.broadcast_to(
-        solar_irradiance_w_m2(cols["hour_of_day"], raining=cols["is_raining"] > 0), (n,)
+        solar_irradiance_w_m2(
+            cols["solar_hour"], raining=cols["is_raining"] > 0, day_of_year=cols["day_of_year"]
+        ),
+        (n,),
     )
     elapsed = np.broadcast_to(cols["trip_elapsed_min"] * 60.0, (n,))
     parked = np.broadcast_to(cols["parked_h"] * 3600.0, (n,))
@@ -267,6 +293,39 @@ def route_context(
     }
 
 
+def planned_route(
+    edges: pd.DataFrame, departure: ArrayLike, trip: ArrayLike | None = None
+) -> dict[str, NDArray[Any]]:
+    """Route features and the planned clock time of edges in driving order.
+
+    The one definition of planned time, used at training and at inference: an edge's
+    ``planned_time`` is its trip's departure plus the *expected* durations of the route's
+    earlier edges (``trip_elapsed_min`` of :func:`route_context`, expected speeds at the
+    departure hour); realised durations are never used.
+
+    Parameters
+    ----------
+    edges
+        Edge rows in driving order (see :func:`route_context`).
+    departure
+        Departure (local wall clock): a scalar for one route, or one value per row (the
+        departure of the row's trip).
+    trip
+        Trip label of each row (``None``: one route).
+
+    Returns
+    -------
+    dict
+        :data:`ROUTE_FEATURES` and ``planned_time`` (``datetime64[us]``) per row.
+    """
+    n = len(edges)
+    dep = np.broadcast_to(np.asarray(departure, dtype="datetime64[us]"), (n,))
+    at_departure = calendar(dep)
+    context = route_context(edges, at_departure["hour_of_day"], at_departure["weekday"] >= 5, trip)
+    elapsed_us = np.round(context["trip_elapsed_min"] * 6e7).astype(np.int64)
+    return {**context, "planned_time": dep + elapsed_us.astype("timedelta64[us]")}
+
+
 def edge_heading_deg(edges: pd.DataFrame) -> NDArray[np.float64]:
     """Compass heading of each edge: its ``heading_deg`` column, else from its end points."""
     if "heading_deg" in edges.columns:
@@ -316,8 +375,9 @@ def feature_frame(
         planned route (default 0: a through edge), and an optional ``heading_deg`` column
         saves recomputing headings from coordinates.
     when
-        ``hour_of_day`` (fractional), ``weekday`` (0 = Monday) and ``month`` (1..12),
-        each an array aligned with ``edges`` or a scalar.
+        ``hour_of_day`` (fractional), ``weekday`` (0 = Monday), ``month`` (1..12),
+        ``solar_hour`` and ``day_of_year``, each an array aligned with ``edges`` or a
+        scalar: :func:`calendar` of the planned clock time (:func:`planned_route`).
     weather
         ``temp_c``, ``headwind_kph``, ``crosswind_kph``, ``humidity_pct`` and
         ``is_raining``, arrays or scalars.
@@ -356,6 +416,8 @@ def feature_frame(
     hour = _broadcast(when["hour_of_day"], n).astype(np.float64)
     weekday = _broadcast(when["weekday"], n).astype(np.int64)
     cols["hour_of_day"] = hour
+    cols["solar_hour"] = _broadcast(when["solar_hour"], n).astype(np.float64)
+    cols["day_of_year"] = _broadcast(when["day_of_year"], n).astype(np.float64)
     cols["weekday"] = weekday.astype(np.float64)
     cols["is_weekend"] = (weekday >= 5).astype(np.float64)
     season = _season(when["month"])

@@ -42,18 +42,20 @@ parked_h                    num   h            time the vehicle stood parked bef
                                                24 h (fully soaked); known at departure
 heading_sin, heading_cos    num   -            direction of travel from the edge geometry
 start_lat, start_lon        num   deg          edge geometry; static
-hour_of_day                 num   h            planned departure clock time (fractional)
-weekday                     num   0=Mon        calendar
+hour_of_day                 num   h            planned clock time of the edge (fractional):
+                                               departure + expected durations of the route's
+                                               earlier edges (planned_route), never realised
+weekday                     num   0=Mon        calendar of the planned clock time
 is_weekend                  num   0/1          calendar
 season                      cat   -            calendar (meteorological season)
 expected_speed_kph          num   km/h         speed limit x typical time-of-day congestion of
                                                the road class (a traffic prior, the same
                                                curve for every day); never the realised speed
 expected_time_s_per_km      num   s/km         1 / expected speed
-temp_c                      num   degC         forecast of that place and hour
+temp_c                      num   degC         forecast of that place and planned hour
 headwind_kph, crosswind_kph num   km/h         forecast wind projected on the edge heading
-humidity_pct                num   %            forecast of that zone and hour
-is_raining                  num   0/1          forecast of that zone and hour
+humidity_pct                num   %            forecast of that zone and planned hour
+is_raining                  num   0/1          forecast of that zone and planned hour
 air_density_kg_m3           num   kg/m3        from the forecast temperature and humidity
 model                       cat   -            vehicle catalogue key
 mass_kg, battery_kwh        num   kg, kWh      fleet register

@@ -18,9 +18,9 @@ import pandas as pd
 from evfleet.errors import InputDataError
 from evfleet.features.build import (
     ROUTE_FEATURES,
+    calendar,
     edge_heading_deg,
     feature_frame,
-    fractional_hour,
     require_columns,
     vehicle_attributes,
 )
@@ -236,17 +236,19 @@ def network_features(edges: pd.DataFrame, context: PredictionContext) -> pd.Data
     convention as the simulator: wind *from* ``wind_from_deg``, positive head wind opposes
     travel). :data:`ROUTE_FEATURES` columns of ``edges`` (a planned route, see
     :func:`evfleet.models.predict_route`) override the through-edge defaults and the
-    context's ``trip_elapsed_min``.
+    context's ``trip_elapsed_min``; its ``planned_time`` column (departure + expected
+    durations of the earlier edges, :func:`evfleet.features.build.planned_route`) dates
+    each edge, else every edge is at the departure.
     """
     angle = np.radians(context.wind_from_deg - edge_heading_deg(edges))
-    dep = pd.Timestamp(context.departure)
+    when = (
+        edges["planned_time"].to_numpy(dtype="datetime64[us]")
+        if "planned_time" in edges.columns
+        else pd.Timestamp(context.departure).to_datetime64()
+    )
     return feature_frame(
         edges,
-        when={
-            "hour_of_day": fractional_hour(dep),
-            "weekday": dep.weekday(),
-            "month": dep.month,
-        },
+        when=calendar(when),
         weather={
             "temp_c": context.temp_c,
             "headwind_kph": context.wind_kph * np.cos(angle),

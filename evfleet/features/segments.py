@@ -12,10 +12,11 @@ from evfleet.features.build import (
     EDGE_COLUMNS,
     MAX_PARKED_H,
     ROUTE_FEATURES,
+    calendar,
+    edge_heading_deg,
     feature_frame,
-    fractional_hour,
+    planned_route,
     require_columns,
-    route_context,
     vehicle_attributes,
 )
 from evfleet.features.catalog import ENERGY, FEATURES, HISTORY_FEATURES, KEYS, TARGET
@@ -24,35 +25,30 @@ from evfleet.fleet.weather import zone_names
 
 logger = logging.getLogger(__name__)
 
-SEGMENT_COLUMNS: tuple[str, ...] = (
-    *KEYS,
-    *EDGE_COLUMNS,
-    "temp_c",
-    "headwind_kph",
-    "crosswind_kph",
-    "duration_s",
-    ENERGY,
-)
-"""Columns of the ``segments`` table the feature builder reads (``duration_s`` only to
-date the arrival of a vehicle's *previous* trip, for ``parked_h``)."""
-WEATHER_COLUMNS: tuple[str, ...] = ("date", "hour", "zone", "humidity_pct", "is_raining")
+SEGMENT_COLUMNS: tuple[str, ...] = (*KEYS, *EDGE_COLUMNS, "duration_s", ENERGY)
+"""Columns of the ``segments`` table the feature builder reads (``start_time`` only for
+the trip's departure, ``duration_s`` only to date the arrival of a vehicle's *previous*
+trip, for ``parked_h``)."""
+WEATHER_COLUMNS: tuple[str, ...] = (
+    "date", "hour", "zone", "temp_c", "wind_kph", "wind_dir_deg", "humidity_pct", "is_raining",
+)  # fmt: skip
 """Columns of the ``weather`` table the feature builder reads."""
+_FORECAST = ("temp_c", "wind_kph", "wind_dir_deg", "humidity_pct", "is_raining")
 _MIN_LENGTH_M = 1.0
 
 
-def _forecast(segments: pd.DataFrame, weather: pd.DataFrame) -> pd.DataFrame:
-    """Humidity and rain of each segment's zone and starting hour (NaN when absent)."""
+def _forecast(segments: pd.DataFrame, weather: pd.DataFrame, when: pd.Series) -> pd.DataFrame:
+    """Weather of each segment's zone at its planned hour ``when`` (NaN when absent)."""
     require_columns(weather, WEATHER_COLUMNS, "weather")
     table = pd.DataFrame(
         {
             "day": pd.to_datetime(weather["date"].astype(str)).to_numpy(),
             "hour": weather["hour"].to_numpy(dtype=np.int64),
             "zone": weather["zone"].astype(str).to_numpy(),
-            "humidity_pct": weather["humidity_pct"].to_numpy(dtype=np.float64),
-            "is_raining": weather["is_raining"].to_numpy(dtype=np.float64),
+            **{c: weather[c].to_numpy(dtype=np.float64) for c in _FORECAST},
         }
     ).drop_duplicates(["day", "hour", "zone"])
-    start = segments["start_time"]
+    start = when
     keys = pd.DataFrame(
         {
             "day": start.dt.normalize().to_numpy(),
@@ -67,22 +63,18 @@ def _forecast(segments: pd.DataFrame, weather: pd.DataFrame) -> pd.DataFrame:
 
 
 def _trip_timing(segments: pd.DataFrame) -> dict[str, np.ndarray]:
-    """``parked_h`` and the :data:`ROUTE_FEATURES` of every segment (rows in any order).
+    """``parked_h``, :data:`ROUTE_FEATURES` and ``planned_time`` of every segment.
 
     Parking is the trip's departure minus the arrival of the same vehicle's previous trip
     (its last segment's start plus duration: a past, recorded event), 24 h before a
-    vehicle's first trip. The route features come from the trip's planned edges in
-    order (:func:`route_context`): expected times and speeds, headings; never realised
-    values.
+    vehicle's first trip. The route features and the planned clock time come from the
+    trip's departure and its planned edges in order (:func:`planned_route`, the function
+    inference uses): expected times and speeds, headings; never realised values.
     """
     order = np.lexsort((segments["seq"].to_numpy(), segments["trip_id"].to_numpy()))
     seg = segments.iloc[order]
-    route = route_context(
-        seg,
-        fractional_hour(seg["start_time"]),
-        seg["start_time"].dt.weekday.to_numpy() >= 5,
-        seg["trip_id"].to_numpy(),
-    )
+    departure = seg.groupby("trip_id", sort=False)["start_time"].transform("first")
+    route = planned_route(seg, departure.to_numpy(), seg["trip_id"].to_numpy())
     arrive = seg["start_time"] + pd.to_timedelta(seg["duration_s"], unit="s")
     trips = (
         seg.assign(arrive=arrive)
@@ -98,7 +90,7 @@ def _trip_timing(segments: pd.DataFrame) -> dict[str, np.ndarray]:
     parked = ((trips["depart"] - previous) / pd.Timedelta(hours=1)).fillna(MAX_PARKED_H)
     out = {"parked_h": segments["trip_id"].map(parked.clip(0.0, MAX_PARKED_H)).to_numpy(float)}
     for name, values in route.items():
-        out[name] = np.empty(len(segments), dtype=np.float64)
+        out[name] = np.empty(len(segments), dtype=values.dtype)
         out[name][order] = values
     return out
 
@@ -161,19 +153,18 @@ def build_features(
             end_control=segments["v"].map(control).fillna("unknown").to_numpy(),
         )
     start = segments["start_time"]
-    forecast = _forecast(segments, weather)
+    planned = segments["planned_time"]
+    forecast = _forecast(segments, weather, planned)
+    wind = forecast["wind_kph"].to_numpy()
+    angle = np.radians(forecast["wind_dir_deg"].to_numpy() - edge_heading_deg(segments))
     nan = np.full(len(segments), np.nan)
     feats = feature_frame(
         edges,
-        when={
-            "hour_of_day": fractional_hour(start),
-            "weekday": start.dt.weekday.to_numpy(),
-            "month": start.dt.month.to_numpy(),
-        },
+        when=calendar(planned.to_numpy()),
         weather={
-            "temp_c": segments["temp_c"].to_numpy(),
-            "headwind_kph": segments["headwind_kph"].to_numpy(),
-            "crosswind_kph": segments["crosswind_kph"].to_numpy(),
+            "temp_c": forecast["temp_c"].to_numpy(),
+            "headwind_kph": wind * np.cos(angle),
+            "crosswind_kph": wind * np.sin(angle),
             "humidity_pct": forecast["humidity_pct"].to_numpy(),
             "is_raining": forecast["is_raining"].to_numpy(),
         },

@@ -14,7 +14,7 @@ from evfleet.fleet.composition import generate_fleet
 from evfleet.fleet.simulate import simulate_chunk
 from evfleet.fleet.weather import generate_weather
 
-SIMULATOR_VERSION: Final = 2
+SIMULATOR_VERSION: Final = 3
 """Bumped whenever the simulator's output for the same config changes (it keys datasets).
 
 2: a trip re-driven after a charging stop or a delay starts with the cabin and tyres of

@@ -1,11 +1,14 @@
 """Charging sessions: time-of-use tariffs, station choice and session physics.
 
 A session charges a vehicle from ``soc_start`` towards a target SOC between a start time
-and the latest time the driver can wait. AC sessions (home, L2) run at the smaller of the
-charger and the on-board charger; DC fast sessions follow the vehicle's charging curve
-(taper above ~80 %), both through :meth:`evfleet.vehicles.VehicleSpec.soc_after_charging`.
-The grid delivers ``energy_kwh / efficiency``; the cost integrates the time-of-use price
-over the session, splitting the energy exactly at the tariff boundaries.
+and the latest time the driver can wait. AC ratings (home wall box, L2 and the on-board
+charger) are grid-side: the battery gets the smaller of charger and on-board charger
+times ``efficiency``. DC ratings are battery-side outputs, limited by the vehicle's
+acceptance curve (taper above ~80 %); both through
+:meth:`evfleet.vehicles.VehicleSpec.soc_after_charging`. The grid delivers
+``energy_kwh / efficiency``; the cost integrates the time-of-use price over the session,
+splitting the energy exactly at the tariff boundaries. A session records the charger's
+rating (``power_kw``) and the battery-side mean power it achieved (``mean_power_kw``).
 
 Times are seconds since midnight of the first simulated day (local time).
 """
@@ -14,11 +17,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
+from evfleet.schema import DC_CHARGING_KINDS
 from evfleet.vehicles import ChargerKind
 
 if TYPE_CHECKING:
@@ -33,6 +37,15 @@ DAY_S = 86_400.0
 HOUR_S = 3_600.0
 VALUE_OF_TIME_USD_PER_H = 20.0
 """Driver's value of time used to trade detour and charging time against price."""
+ROADSIDE_POWER_KW = 20.0
+"""Battery-side output of a mobile roadside DC charger (van-mounted units: 15-25 kW)."""
+ROADSIDE_RESPONSE_S = 75 * 60.0
+"""Time from the call until roadside assistance arrives (US average ~60-90 min)."""
+ROADSIDE_CALLOUT_USD = 150.0
+"""Call-out fee of a roadside charging / towing service without a membership."""
+ROADSIDE_USD_PER_KWH = 0.9
+"""Price of the energy a mobile charger delivers, USD per grid kWh (diesel-generator or
+battery-van supply, about twice a DC fast charger)."""
 _EARTH_RADIUS_KM = 6371.0088
 
 
@@ -75,9 +88,11 @@ class Tariff:
         )
 
     def base_price(self, kind: str) -> float:
-        """Off-peak price of ``kind`` (home, l2 or dcfc), USD per grid kWh."""
+        """Off-peak price of ``kind`` (home, l2, dcfc, roadside), USD per grid kWh."""
         if kind == "home":
             return self.home_usd_per_kwh
+        if kind == "roadside":
+            return ROADSIDE_USD_PER_KWH
         base = self.l2_usd_per_kwh if kind == "l2" else self.dcfc_usd_per_kwh
         return base * self.public_multiplier
 
@@ -128,6 +143,7 @@ class Session:
     energy_kwh: float
     grid_kwh: float
     power_kw: float
+    mean_power_kw: float
     cost_usd: float
     trigger: str
     detour_km: float = 0.0
@@ -135,7 +151,7 @@ class Session:
 
 
 def _charger_kind(kind: str) -> ChargerKind:
-    return ChargerKind.DC if kind == "dcfc" else ChargerKind.AC
+    return ChargerKind.DC if kind in DC_CHARGING_KINDS else ChargerKind.AC
 
 
 def charge(
@@ -163,7 +179,7 @@ def charge(
     kind
         ``home``, ``l2`` or ``dcfc``.
     charger_kw
-        Charger power rating, kW.
+        Charger power rating, kW (grid-side for AC, battery-side output for DC).
     soc_start, target_soc
         SOC at the start and the SOC the driver wants (fractions of ``battery_kwh``).
     start_s, latest_end_s
@@ -186,21 +202,20 @@ def charge(
     target = min(1.0, target_soc)
     if target <= soc_start + 1e-4 or latest_end_s <= start_s:
         return None
-    needed_s = float(spec.charge_duration_s(soc_start, target, charger_kw=charger_kw, kind=ckind))
+    rate: dict[str, Any] = {"charger_kw": charger_kw, "kind": ckind, "efficiency": efficiency}
+    needed_s = float(spec.charge_duration_s(soc_start, target, **rate))
     duration_s = min(needed_s, latest_end_s - start_s)
     if duration_s < 60.0:
         return None
     soc_end = (
         target
         if duration_s >= needed_s
-        else float(
-            spec.soc_after_charging(soc_start, duration_s, charger_kw=charger_kw, kind=ckind)
-        )
+        else float(spec.soc_after_charging(soc_start, duration_s, **rate))
     )
     energy_kwh = (soc_end - soc_start) * spec.battery_kwh
     end_s = start_s + duration_s
     cost = _session_cost(
-        spec, kind, charger_kw, (soc_start, soc_end), (start_s, end_s), tariff, station_factor
+        spec, kind, rate, (soc_start, soc_end), (start_s, end_s), tariff, station_factor
     )
     station_id, lat, lon = place
     return Session(
@@ -214,7 +229,8 @@ def charge(
         soc_end=soc_end,
         energy_kwh=energy_kwh,
         grid_kwh=energy_kwh / efficiency,
-        power_kw=energy_kwh / (duration_s / HOUR_S),
+        power_kw=charger_kw,
+        mean_power_kw=energy_kwh / (duration_s / HOUR_S),
         cost_usd=cost / efficiency,
         trigger=trigger,
         wait_min=wait_min,
@@ -224,7 +240,7 @@ def charge(
 def _session_cost(
     spec: VehicleSpec,
     kind: str,
-    charger_kw: float,
+    rate: dict[str, Any],
     socs: tuple[float, float],
     times: tuple[float, float],
     tariff: Tariff,
@@ -237,9 +253,7 @@ def _session_cost(
     """
     (soc_start, soc_end), (start_s, end_s) = socs, times
     cuts = tariff.boundaries(start_s, end_s)
-    at_cuts = spec.soc_after_charging(
-        soc_start, cuts - start_s, charger_kw=charger_kw, kind=_charger_kind(kind)
-    )
+    at_cuts = spec.soc_after_charging(soc_start, cuts - start_s, **rate)
     soc_path = np.concatenate([[soc_start], np.minimum(at_cuts, soc_end), [soc_end]])
     starts = np.concatenate([[start_s], cuts])
     energy = np.diff(soc_path) * spec.battery_kwh
@@ -260,21 +274,30 @@ class StationArrays:
     price_factor: np.ndarray
 
     @classmethod
-    def from_frame(cls, stations: pd.DataFrame) -> StationArrays:
+    def from_frame(
+        cls,
+        stations: pd.DataFrame,
+        *,
+        l2_max_kw: float = np.inf,
+        dcfc_max_kw: float = np.inf,
+    ) -> StationArrays:
         """Arrays of a stations table (station_id, node_id, lat, lon, kind, power_kw, ports).
 
         ``price_factor`` is each station's ``price_usd_per_kwh`` over the median of its kind
-        (1 when the table has no prices).
+        (1 when the table has no prices). Stations rated above ``l2_max_kw`` /
+        ``dcfc_max_kw`` (the study's ``charging.l2_power_kw`` / ``dcfc_power_kw``) are
+        derated to it: their rating is what the session records.
         """
         ports = stations["ports"] if "ports" in stations.columns else np.ones(len(stations))
         is_dcfc = (stations["kind"].astype(str) == "dcfc").to_numpy()
+        rated = stations["power_kw"].to_numpy(dtype=float)
         return cls(
             station_id=stations["station_id"].astype(str).to_numpy(),
             node=stations["node_id"].to_numpy(dtype=np.int64),
             lat=stations["lat"].to_numpy(dtype=float),
             lon=stations["lon"].to_numpy(dtype=float),
             is_dcfc=is_dcfc,
-            power_kw=stations["power_kw"].to_numpy(dtype=float),
+            power_kw=np.minimum(rated, np.where(is_dcfc, dcfc_max_kw, l2_max_kw)),
             ports=np.asarray(ports, dtype=float),
             price_factor=_price_factor(stations, is_dcfc),
         )

@@ -56,6 +56,19 @@ class VehicleInputs:
     rng: np.random.Generator
 
 
+def open_stations(stations: pd.DataFrame, share: float, *, seed: int) -> pd.DataFrame:
+    """The stations open in the study: a seeded draw of ``share`` of them (at least one).
+
+    The draw depends only on the seed and the table, so every chunk sees the same stations.
+    """
+    if share >= 1.0:
+        return stations
+    draws = np.random.default_rng([seed, 7919]).random(len(stations))
+    keep = draws < share
+    keep[int(np.argmin(draws))] = True
+    return stations.loc[keep]
+
+
 class ChunkContext:
     """Shared state of a chunk simulation.
 
@@ -85,7 +98,11 @@ class ChunkContext:
         if stations is None or stations.empty:
             msg = "the network has no charging stations; public charging needs at least one"
             raise InputDataError(msg)
-        self.stations = StationArrays.from_frame(stations)
+        self.stations = StationArrays.from_frame(
+            open_stations(stations, cfg.charging.public_station_share, seed=cfg.fleet.seed),
+            l2_max_kw=cfg.charging.l2_power_kw,
+            dcfc_max_kw=cfg.charging.dcfc_power_kw,
+        )
         self.station_pos = self.net.positions(self.stations.node)
         self.tariff = Tariff.from_config(cfg.charging)
         self.efficiency = cfg.charging.efficiency
@@ -135,7 +152,7 @@ class ChunkContext:
             routes=routes,
             depart_s=depart_s,
             rng=v.rng,
-            first_weekday=self.start.weekday(),
+            start_date=self.start,
             parked_s=parked_s,
         )
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from evfleet.fleet.trips import local_clock
 from evfleet.schema import ENERGY_COMPONENTS, TABLES, conform
 
 if TYPE_CHECKING:
@@ -30,8 +31,7 @@ _COMP = list(ENERGY_COMPONENTS)
 
 def to_datetime(start: dt.date, t_s: np.ndarray) -> np.ndarray:
     """Seconds since midnight of ``start`` as ``datetime64[us]``."""
-    micros = np.round(np.asarray(t_s, dtype=float) * 1e6).astype(np.int64)
-    return np.datetime64(start, "us") + micros.astype("timedelta64[us]")
+    return local_clock(start, t_s)
 
 
 Columns = dict[str, np.ndarray]
@@ -78,6 +78,7 @@ def routes_and_segments(
         "headwind_kph",
         "crosswind_kph",
         "components_kwh",
+        "max_power_kw",
     )
     seg = {
         f: np.concatenate([getattr(t.batch, f)[p] for t, p in zip(trips, parts, strict=True)])
@@ -108,6 +109,7 @@ def routes_and_segments(
         "max_speed_kph": seg["max_speed_kph"],
         "n_stops": seg["n_stops"],
         "duration_s": seg["duration_s"],
+        "max_power_kw": seg["max_power_kw"],
         "energy_kwh": comps.sum(axis=1),
         **{c: comps[:, i] for i, c in enumerate(_COMP)},
         "temp_c": seg["temp_c"],
@@ -154,6 +156,7 @@ def _routes_columns(
         "soc_start": np.array([t.soc_start for t in trips]),
         "soc_end": np.array([t.soc_end for t in trips]),
         "purpose": np.array([t.purpose for t in trips], dtype=object),
+        "stranded": np.array([t.stranded for t in trips], dtype=bool),
         "temp_c": temp_c,
         **{c: comp_sums[:, i] for i, c in enumerate(_COMP)},
     }
@@ -169,6 +172,7 @@ _SESSION_FIELDS = (
     "energy_kwh",
     "grid_kwh",
     "power_kw",
+    "mean_power_kw",
     "cost_usd",
     "trigger",
     "detour_km",
@@ -235,4 +239,7 @@ def vehicle_state_columns(
         "soc_end": soc_end,
         "charging_kwh": _per_day(sess_start, [s.energy_kwh for s in walk.sessions], days),
         "charging_cost_usd": _per_day(sess_start, [s.cost_usd for s in walk.sessions], days),
+        "stranded_trips": _per_day(
+            trip_start, [float(t.stranded) for t in walk.trips], days
+        ).astype(np.int64),
     }

@@ -5,6 +5,8 @@ times) and returns per-edge results: start time, duration, speeds, stops, weathe
 battery energy split into components. It makes one profile call and one physics call per
 batch, gathering edge attributes by fancy indexing (no per-edge Python loops).
 
+Speed profiles are power-limited for the vehicle under the worst road load of the period
+(:func:`road_load_bound`), so no edge needs more than the motor / battery can deliver.
 Each edge traversal uses the weather of its own zone (the zone of its start node) and of
 the hour it starts in; rush-hour congestion uses the free-flow clock of the trip (weekend
 congestion is milder). Energy is computed under on-road conditions (sun, wet roads, cabin
@@ -13,6 +15,7 @@ and tyre warm-up since departure; see :mod:`evfleet.physics.onroad`).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 
@@ -25,8 +28,9 @@ from evfleet.physics import (
     PARKED_COLD_S,
     Conditions,
     EdgeArrays,
+    RoadLoadBound,
     generate_profile,
-    solar_irradiance_w_m2,
+    solar_irradiance_at,
     time_of_day_congestion,
     trace_energy,
 )
@@ -61,6 +65,8 @@ class Driven:
     components_kwh
         Battery energy per component (n_edges, 8), columns as
         :data:`evfleet.schema.ENERGY_COMPONENTS`.
+    max_power_kw
+        Peak motor shaft (traction) power per edge, kW.
     temp_c, humidity_pct, headwind_kph, crosswind_kph
         Weather per edge.
     """
@@ -73,6 +79,7 @@ class Driven:
     max_speed_kph: np.ndarray
     n_stops: np.ndarray
     components_kwh: np.ndarray
+    max_power_kw: np.ndarray
     temp_c: np.ndarray
     headwind_kph: np.ndarray
     crosswind_kph: np.ndarray
@@ -107,6 +114,12 @@ def _congestion(
     return np.clip(factor, 0.05, 1.0)
 
 
+def local_clock(start_date: dt.date, t_s: np.ndarray) -> np.ndarray:
+    """Seconds since midnight of ``start_date`` as local wall-clock ``datetime64[us]``."""
+    micros = np.round(np.asarray(t_s, dtype=float) * 1e6).astype(np.int64)
+    return np.datetime64(start_date, "us") + micros.astype("timedelta64[us]")
+
+
 def _turns_deg(bearing_deg: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """Heading change from each edge onto the next edge of its trip (0 on a trip's last)."""
     turn = heading_change_deg(bearing_deg, np.roll(bearing_deg, -1))
@@ -122,8 +135,8 @@ def _edge_starts(duration_s: np.ndarray, offsets: np.ndarray, depart_s: np.ndarr
 
 def _road_conditions(
     weather: WeatherLookup,
-    start: np.ndarray,
-    duration: np.ndarray,
+    start_date: dt.date,
+    timing: tuple[np.ndarray, np.ndarray],
     offsets: np.ndarray,
     depart: np.ndarray,
     zone: np.ndarray,
@@ -133,8 +146,10 @@ def _road_conditions(
 
     A road is wet in a rain hour and the hour after. A trip's cabin and tyres start from the
     time parked since the previous trip of the batch; the first trip of a batch has parked
-    ``first_parked_s`` (the vehicle's real parking time before it).
+    ``first_parked_s`` (the vehicle's real parking time before it). ``timing`` holds each
+    edge's start (s since midnight of ``start_date``, local wall clock) and duration.
     """
+    start, duration = timing
     trip = np.repeat(np.arange(offsets.size - 1), np.diff(offsets))
     arrive = start[offsets[1:] - 1] + duration[offsets[1:] - 1]
     parked = np.concatenate(([first_parked_s], np.maximum(depart[1:] - arrive[:-1], 0.0)))
@@ -144,11 +159,18 @@ def _road_conditions(
         temp_c=weather.get("temp_c", start, zone),
         relative_humidity=np.clip(weather.get("humidity_pct", start, zone) / 100.0, 0.0, 1.0),
         on_road=True,
-        solar_w_m2=solar_irradiance_w_m2((start % DAY_S) / HOUR_S, raining=rain),
+        solar_w_m2=solar_irradiance_at(local_clock(start_date, start), raining=rain),
         wet_road=wet.astype(np.float64),
         trip_time_s=np.maximum(start - depart[trip], 0.0),
         parked_s=parked[trip],
     )
+
+
+def road_load_bound(weather: WeatherLookup) -> RoadLoadBound:
+    """Worst road load of the period: its coldest air and strongest wind, as a head wind."""
+    min_temp_c = weather.extremes("temp_c")[0]
+    max_wind_mps = min(weather.extremes("wind_kph")[1] / KPH_PER_MPS, _MAX_WIND_MPS)
+    return RoadLoadBound(min_temp_c=min_temp_c, max_wind_mps=max_wind_mps, on_road=True)
 
 
 def drive(
@@ -160,7 +182,7 @@ def drive(
     routes: list[np.ndarray],
     depart_s: np.ndarray,
     rng: np.random.Generator,
-    first_weekday: int,
+    start_date: dt.date,
     parked_s: float = PARKED_COLD_S,
 ) -> Driven:
     """Profile, weather and energy of routed trips of one vehicle.
@@ -181,8 +203,9 @@ def drive(
         Departure time of each trip, s since the period start.
     rng
         The vehicle's generator (cruise spread, stops, dwell at signals).
-    first_weekday
-        Weekday of the period's first day (0 = Monday), for weekend congestion.
+    start_date
+        The period's first day: weekend congestion and the sun's path by date and
+        daylight saving time.
     parked_s
         Time the vehicle has been parked before the first trip, s (cabin and tyres soak
         towards ambient; the default is fully soaked). Later trips of the batch park
@@ -202,13 +225,16 @@ def drive(
         road_class=net.road_class[edge],
         control=net.control[edge],
         turn_deg=_turns_deg(net.bearing_deg[edge], offsets),
+        grade=net.grade[edge],
     )
     trace = generate_profile(
         edges,
         style=style,
-        congestion=_congestion(net, edge, offsets, depart, first_weekday),
+        congestion=_congestion(net, edge, offsets, depart, start_date.weekday()),
         trip_offsets=offsets,
         rng=rng,
+        vehicle=spec,
+        road_load=road_load_bound(weather),
     )
     duration = trace.edge_duration_s
     start = _edge_starts(duration, offsets, depart)
@@ -223,7 +249,7 @@ def drive(
         grade=net.grade[edge],
         headwind_mps=np.clip(headwind / KPH_PER_MPS, -_MAX_WIND_MPS, _MAX_WIND_MPS),
         conditions=_road_conditions(
-            weather, start, duration, offsets, depart, zone, max(float(parked_s), 0.0)
+            weather, start_date, (start, duration), offsets, depart, zone, max(float(parked_s), 0.0)
         ),
     )
     mean_speed_kph = edges.length_m / np.maximum(duration, 1e-9) * KPH_PER_MPS
@@ -237,6 +263,7 @@ def drive(
         max_speed_kph=np.maximum(trace.edge_max_speed_mps * KPH_PER_MPS, mean_speed_kph),
         n_stops=trace.edge_stops.astype(np.int64),
         components_kwh=energy.components_kwh,
+        max_power_kw=energy.max_power_kw,
         temp_c=temp,
         headwind_kph=headwind,
         crosswind_kph=wind * np.sin(angle),

@@ -16,9 +16,16 @@ can still deliver); after each arrival it decides whether to charge during the d
   vehicle late; a shifted trip is re-profiled at its real time.
 
 Every detour is driven (its own ``charging`` route row) and costs energy and time;
-``detour_km`` = station leg + continuation - the direct trip. SOC is never clamped. Trips
-must end within the period (their segments need the period's weather); a session may
-run past its end.
+``detour_km`` = station leg + continuation - the direct trip.
+
+**No free energy.** A vehicle never starts a trip (or a leg to a station) that would end
+below its usable floor (the SOC the cold-limited battery cannot deliver, at departure and
+at arrival). When no en-route stop is reachable it charges before departure: at home on
+its own charger, elsewhere from a mobile roadside charger (kind ``roadside``, trigger
+``stranded``: a call-out wait, a slow DC top-up, a call-out fee); the trip then counts as
+``stranded``. A trip still out of reach after that (longer than a full battery) is not
+driven. SOC is never clamped. Trips must end within the period (their segments need the
+period's weather); a session may run past its end.
 """
 
 from __future__ import annotations
@@ -35,7 +42,16 @@ from evfleet.fleet.behaviour import (
     OPPORTUNISTIC_RADIUS_KM,
     PersonalitySpec,
 )
-from evfleet.fleet.charging import DAY_S, Session, charge, nearest_stations, rank_stations
+from evfleet.fleet.charging import (
+    DAY_S,
+    ROADSIDE_CALLOUT_USD,
+    ROADSIDE_POWER_KW,
+    ROADSIDE_RESPONSE_S,
+    Session,
+    charge,
+    nearest_stations,
+    rank_stations,
+)
 from evfleet.physics import PARKED_COLD_S, usable_capacity_kwh
 
 if TYPE_CHECKING:
@@ -55,6 +71,9 @@ _EN_ROUTE_L2_MAX_S = 2.5 * 3600.0
 _LAST_NIGHT_S = 10 * 3600.0
 NIGHT_S = 3 * 3600.0
 """A home session is ``overnight`` when the car stays plugged in through 03:00."""
+RESCUE_RESERVE_SOC = 0.1
+"""Usable SOC a rescued vehicle (charged before departure) keeps at the destination."""
+_RESCUE_MAX_S = 12 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -72,6 +91,7 @@ class TripRecord:
     energy_kwh: float
     soc_start: float
     soc_end: float
+    stranded: bool = False
 
 
 @dataclass
@@ -106,11 +126,13 @@ class VehicleWalk:
         self.out = WalkResult()
         self._pending: tuple[int, float, float] | None = None
         self._planned: Driven | None = None
+        self._stranded = False
+        """A roadside rescue happened since the last recorded trip."""
 
     # -- battery ---------------------------------------------------------------------
-    def _floor(self, t_s: float) -> float:
-        """Lowest SOC the battery can reach at the current place and temperature."""
-        temp = self.ctx.temp_at(self.pos, t_s)
+    def _floor(self, t_s: float, pos: int | None = None) -> float:
+        """Lowest SOC the battery can reach at a place (default: here) and time."""
+        temp = self.ctx.temp_at(self.pos if pos is None else pos, t_s)
         cap = float(usable_capacity_kwh(self.v.spec, temp))
         return 1.0 - cap / self.v.spec.battery_kwh
 
@@ -126,7 +148,7 @@ class VehicleWalk:
                 self.ctx.route(o, d) for o, d in zip(plan.origin, plan.destination, strict=True)
             ]
             self._planned = self.ctx.drive(self.v, routes, np.asarray(plan.depart_s))
-        i, stops = 0, 0
+        i, stops, rescued = 0, 0, False
         while i < len(plan):
             if self.pos == plan.destination[i]:  # a charging stop ended at the destination
                 self._resolve_pending(0.0)
@@ -140,10 +162,61 @@ class VehicleWalk:
             if any(self._en_route_stop(trigger, i, dep) for trigger in triggers):
                 stops += 1
                 continue
+            needed = self._needed_soc(batch, k, dep)
+            if self.soc < needed:
+                if not rescued and self._charge_before(needed, dep):
+                    rescued = True
+                    continue
+                logger.warning(
+                    "vehicle %s cannot drive trip %d even when charged (needs SOC %.2f); "
+                    "the trip is not driven",
+                    self.v.vehicle_id,
+                    i,
+                    needed,
+                )
+                i, stops, rescued = i + 1, 0, False
+                continue
             self._record(batch, k, plan.purpose[i])
-            i, stops = i + 1, 0
+            i, stops, rescued = i + 1, 0, False
             self._after_arrival(i)
         return self.out
+
+    def _needed_soc(self, batch: Driven, k: int, dep: float) -> float:
+        """Lowest SOC at departure that ends trip ``k`` of ``batch`` above the usable floor.
+
+        The floor is the higher of the cold-limited floors at departure and at arrival.
+        """
+        lo, hi = batch.offsets[k], batch.offsets[k + 1]
+        energy = float(batch.components_kwh[lo:hi].sum())
+        dest = int(self.ctx.net.v_pos[batch.edge[hi - 1]])
+        floor = max(self._floor(dep), self._floor(batch.end_s(k), dest))
+        return floor + energy / self.v.spec.battery_kwh
+
+    def _charge_before(self, needed: float, dep: float) -> bool:
+        """Charge where the vehicle stands until it can make the trip (delaying it).
+
+        At home on the home charger; anywhere else a mobile roadside charger is called
+        (the trip that follows is ``stranded``). Returns whether a session happened.
+        """
+        floor = self._floor(dep)
+        target = min(1.0, needed + RESCUE_RESERVE_SOC * (1.0 - floor))
+        if self.pos == self.v.home and self.v.has_home_charger:
+            start = max(dep, self.t_free) + PLUG_IN_S
+            if self._session(
+                None, start, start + _RESCUE_MAX_S, target=target, trigger="emergency"
+            ):
+                return True
+        start = max(dep, self.t_free) + ROADSIDE_RESPONSE_S
+        ok = self._session(
+            -1,
+            start,
+            start + _RESCUE_MAX_S,
+            target=target,
+            trigger="stranded",
+            wait_min=ROADSIDE_RESPONSE_S / 60.0,
+        )
+        self._stranded = self._stranded or ok
+        return ok
 
     def _parked_s(self, dep: float) -> float:
         """Time parked since the last arrival, s (cabin and tyres soak towards ambient)."""
@@ -178,13 +251,13 @@ class VehicleWalk:
         energy = float(batch.components_kwh[lo:hi].sum())
         distance_km = float(self.ctx.net.length_m[batch.edge[lo:hi]].sum()) / 1000.0
         soc_end = self.soc - energy / self.v.spec.battery_kwh
-        if soc_end < 0.0:
-            logger.warning("vehicle %s runs flat on a trip (soc %.3f)", self.v.vehicle_id, soc_end)
         start, end = float(batch.start_s[lo]), batch.end_s(k)
         dest = int(self.ctx.net.v_pos[batch.edge[hi - 1]])
         record = TripRecord(
-            batch, k, self.pos, dest, purpose, start, end, distance_km, energy, self.soc, soc_end
-        )
+            batch, k, self.pos, dest, purpose, start, end, distance_km, energy, self.soc, soc_end,
+            stranded=self._stranded,
+        )  # fmt: skip
+        self._stranded = False
         self.out.trips.append(record)
         if purpose != "charging":
             self._resolve_pending(distance_km)
@@ -312,9 +385,8 @@ class VehicleWalk:
             return None
         route = self.ctx.route(self.pos, node)
         batch = self.ctx.drive(self.v, [route], np.array([dep]), self._parked_s(dep))
-        energy = float(batch.trip_energy_kwh()[0])
         late = batch.end_s(0) > self.ctx.period_end_s
-        if late or self.soc - energy / self.v.spec.battery_kwh < MIN_ARRIVAL_SOC:
+        if late or self.soc < self._needed_soc(batch, 0, dep) + MIN_ARRIVAL_SOC:
             return None
         return batch, float(self.ctx.net.length_m[batch.edge].sum()) / 1000.0
 
@@ -359,10 +431,14 @@ class VehicleWalk:
         trigger: str,
         wait_min: float = 0.0,
     ) -> bool:
-        """Charge at public station ``station`` (``None``: the home charger)."""
+        """Charge at public station ``station`` (``None``: home charger, -1: roadside)."""
         ctx = self.ctx
+        fee = 0.0
         if station is None:
             kind, place, power, factor = "home", ctx.home_place(self.v), self.v.home_power_kw, 1.0
+        elif station < 0:
+            kind, place, factor = "roadside", ("ROADSIDE", *ctx.latlon(self.pos)), 1.0
+            power, fee = ROADSIDE_POWER_KW, ROADSIDE_CALLOUT_USD
         else:
             st = ctx.stations
             kind = "dcfc" if st.is_dcfc[station] else "l2"
@@ -385,6 +461,8 @@ class VehicleWalk:
         )
         if session is None:
             return False
+        if fee:
+            session = replace(session, cost_usd=session.cost_usd + fee)
         self.out.sessions.append(session)
         self.soc, self.t_free = session.soc_end, session.end_s
         return True

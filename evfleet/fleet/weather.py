@@ -328,6 +328,11 @@ class WeatherLookup:
             msg = "weather table has gaps: every hour of every zone needs a row"
             raise InputDataError(msg)
 
+    def extremes(self, field: str) -> tuple[float, float]:
+        """Smallest and largest value of ``field`` over the whole period and every zone."""
+        grid = self._fields[field]
+        return float(np.nanmin(grid)), float(np.nanmax(grid))
+
     def hour_index(self, t_s: np.ndarray) -> np.ndarray:
         """Row of each time (seconds since the start), clipped to the table's hours."""
         idx = np.floor(np.asarray(t_s, dtype=float) / 3600.0).astype(np.int64)

@@ -15,7 +15,12 @@ from __future__ import annotations
 from evfleet.models.calibration import calibrated_kwh_per_km, calibration_factors, vehicle_factor
 from evfleet.models.energy_model import TARGET_TRANSFORMS, EnergyModel
 from evfleet.models.families import FAMILIES, get_family
-from evfleet.models.inference import measure_throughput, predict_network, predict_route
+from evfleet.models.inference import (
+    measure_throughput,
+    predict_network,
+    predict_route,
+    route_features,
+)
 from evfleet.models.metrics import (
     evaluate,
     permutation_importance,
@@ -49,6 +54,7 @@ __all__ = [
     "predict_route",
     "refit_model",
     "regression_metrics",
+    "route_features",
     "select_champion",
     "split_frames",
     "tune_family",

@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from evfleet.features.build import fractional_hour, route_context
+from evfleet.features.build import planned_route
 from evfleet.features.network import PredictionContext, network_features
 from evfleet.models.energy_model import EnergyModel
 
@@ -57,25 +57,39 @@ def predict_network(
     return out
 
 
-def predict_route(
-    model: EnergyModel, route: pd.DataFrame, context: PredictionContext
-) -> pd.DataFrame:
-    """Per-edge energy of one planned route (rows of :func:`network_edges` in driving order).
+def route_legs(route: pd.DataFrame, context: PredictionContext) -> pd.DataFrame:
+    """Edges of one planned route with their route features and planned clock times.
 
-    Same as :func:`predict_network` except that the first edge starts and the last edge
-    ends at standstill (``is_trip_start`` / ``is_trip_end``), which a route's total needs,
-    and each edge sees its neighbours on the route (:func:`route_context`): the expected
-    speeds it accelerates from and slows to, the turn onto the next edge, and the driving
-    time before it (the cabin and tyres warm up over the first minutes).
+    The first edge starts and the last edge ends at standstill (``is_trip_start`` /
+    ``is_trip_end``); :func:`planned_route` (the function the training features use)
+    adds each edge's neighbours on the route, the driving time before it and its planned
+    clock time (departure + expected durations of the earlier edges).
     """
     flags = np.zeros(len(route))
     start, end = flags.copy(), flags.copy()
     start[:1] = 1.0
     end[-1:] = 1.0
-    dep = pd.Timestamp(context.departure)
     legs = route.reset_index(drop=True)
-    around = route_context(legs, fractional_hour(dep), dep.weekday() >= 5)
-    legs = legs.assign(is_trip_start=start, is_trip_end=end, **around)
+    around = planned_route(legs, pd.Timestamp(context.departure).to_datetime64())
+    return legs.assign(is_trip_start=start, is_trip_end=end, **around)
+
+
+def route_features(route: pd.DataFrame, context: PredictionContext) -> pd.DataFrame:
+    """The model inputs :func:`predict_route` predicts from (one row per route edge)."""
+    return network_features(route_legs(route, context), context)
+
+
+def predict_route(
+    model: EnergyModel, route: pd.DataFrame, context: PredictionContext
+) -> pd.DataFrame:
+    """Per-edge energy of one planned route (rows of :func:`network_edges` in driving order).
+
+    Same as :func:`predict_network` on the edges of :func:`route_legs`: standstill at
+    both ends, the expected speeds each edge accelerates from and slows to, the turn onto
+    the next edge, the driving time before it (the cabin and tyres warm up over the first
+    minutes) and its planned clock time.
+    """
+    legs = route_legs(route, context)
     return predict_network(model, legs, context, batch_size=max(len(legs), 1))
 
 

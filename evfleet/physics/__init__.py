@@ -18,7 +18,8 @@ from evfleet.physics.model import (
     simulate_segments,
     steady_state_kwh_per_100km,
 )
-from evfleet.physics.onroad import PARKED_COLD_S, solar_irradiance_w_m2
+from evfleet.physics.onroad import PARKED_COLD_S, solar_irradiance_at, solar_irradiance_w_m2
+from evfleet.physics.power import RoadLoadBound, max_shaft_power_w, power_limited
 from evfleet.physics.profiles import (
     STYLES,
     DrivingStyle,
@@ -47,6 +48,7 @@ __all__ = [
     "EnergyBreakdown",
     "JunctionControl",
     "RoadClass",
+    "RoadLoadBound",
     "SegmentEnergy",
     "SpeedTrace",
     "StyleParams",
@@ -56,10 +58,13 @@ __all__ = [
     "headwind_mps",
     "hvac_power_w",
     "internal_resistance_ohm",
+    "max_shaft_power_w",
+    "power_limited",
     "read_cycle",
     "road_class_codes",
     "simulate",
     "simulate_segments",
+    "solar_irradiance_at",
     "solar_irradiance_w_m2",
     "steady_state_kwh_per_100km",
     "time_of_day_congestion",

@@ -8,6 +8,8 @@ phases of :mod:`evfleet.physics.profiles`). Per step the model computes
   ``Crr(T)·m·g·cos θ``, aero ``½·ρ(T, p, RH)·Cd·A·v_rel·|v_rel|`` with the head-wind
   component, grade ``m·g·sin θ``;
 * traction: positive wheel power / (transmission x motor efficiency at the current load);
+  the largest motor shaft power of each segment is reported (``max_power_kw``; the
+  speed profiles keep it within the powertrain's limit, :mod:`evfleet.physics.power`);
 * regeneration: negative wheel power x transmission x motor efficiency, capped at the
   vehicle's regen power and faded out below walking speed; it can never exceed the
   kinetic + potential energy the road load leaves;
@@ -56,7 +58,7 @@ REGEN_FADE_WIDTH_MPS: Final = 0.45
 CRR_TEMP_COEFF_PER_K: Final = 0.005
 """Relative rise of tyre rolling resistance per kelvin below 25 °C."""
 _CRR_REFERENCE_TEMP_C: Final = 25.0
-_N_OUT: Final = len(COMPONENTS) + 2  # components, then distance_m and duration_s
+_N_OUT: Final = len(COMPONENTS) + 3  # components, distance_m, duration_s, peak shaft W
 _SCALAR: Final = 0
 _PER_STEP: Final = 1
 _PER_SEGMENT: Final = 2
@@ -152,7 +154,7 @@ def _integrate(
     eff_values: NDArray[np.float64],
     out: NDArray[np.float64],
 ) -> None:
-    """Accumulate per-segment energies (J), distance (m) and time (s) into ``out``.
+    """Accumulate per-segment energies (J), distance (m), time (s), peak shaft power (W).
 
     ``inputs`` are dt, grade, head wind, air density, rolling factor, HVAC W and battery
     resistance, each addressed as ``modes`` says; ``params`` holds mass_kg, effective mass,
@@ -178,6 +180,7 @@ def _integrate(
         p_drive = 0.0
         if p_wheel > 0.0:
             p_mech = p_wheel / eta_t
+            out[k, 10] = max(out[k, 10], p_mech)
             eta_m = _interp_sorted(min(p_mech / p_peak, 1.0), eff_grid, eff_values)
             joules_per_newton = va * h / (eta_t * eta_m)
             out[k, 0] += f_roll * joules_per_newton
@@ -376,6 +379,7 @@ def _run(
         components_kwh=out[:, : len(COMPONENTS)] / J_PER_KWH,
         distance_m=out[:, len(COMPONENTS)],
         duration_s=out[:, len(COMPONENTS) + 1],
+        max_power_kw=out[:, len(COMPONENTS) + 2] / 1000.0,
     )
 
 

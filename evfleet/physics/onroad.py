@@ -12,12 +12,15 @@ accessories, and battery-side on-road consumption of the fleet's models is about
 * the auxiliary load of a car in use (lights, screens, computers, DC/DC losses: +100 W);
 * the cabin heat balance with sun and occupants, the always-on blower and the warm-up /
   cool-down at the start of each trip (:func:`evfleet.physics.hvac.on_road_hvac_power_w`);
-* the sun: clear-sky irradiance from the hour of day, dimmed when it rains.
+* the sun: clear-sky irradiance from latitude, day of year and the local clock with
+  daylight saving time (:func:`solar_irradiance_at`), dimmed when it rains.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Final
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -50,8 +53,10 @@ PARKED_COLD_S: Final = 86_400.0
 SOLAR_CONSTANT_W_M2: Final = 1_098.0
 """Haurwitz (1945) clear-sky model: ``1098·cos z·exp(-0.057 / cos z)`` W/m²."""
 BAY_AREA_LATITUDE_DEG: Final = 37.7
-SOLAR_NOON_H: Final = 12.7
-"""Local clock time of solar noon in the Bay Area: 12:10 PST, 13:10 PDT (8 months)."""
+BAY_AREA_TIMEZONE: Final = "America/Los_Angeles"
+SOLAR_NOON_STANDARD_H: Final = 12.17
+"""Standard-time clock of solar noon in the Bay Area (122.4° W: 12:10 PST, 13:10 PDT);
+the equation of time (±16 min) is left out."""
 RAIN_SUN_FACTOR: Final = 0.25
 """Irradiance under the overcast of a rain hour relative to clear sky (Kasten & Czeplak,
 Solar Energy 24 (1980): ``1 - 0.75·N^3.4`` at full cloud cover)."""
@@ -64,10 +69,11 @@ def solar_irradiance_w_m2(
     day_of_year: ArrayLike | None = None,
     latitude_deg: float = BAY_AREA_LATITUDE_DEG,
 ) -> NDArray[np.float64]:
-    """Global horizontal irradiance, W/m²: clear sky at the local hour, dimmed in rain.
+    """Global horizontal irradiance, W/m²: clear sky at the hour, dimmed in rain.
 
-    ``day_of_year`` (1..366) sets the solar declination (Cooper 1969); ``None`` uses the
-    equinox, the annual-mean sun path.
+    ``hour`` is the local *standard-time* clock (no daylight saving; see
+    :func:`solar_irradiance_at` for wall-clock times). ``day_of_year`` (1..366) sets the
+    solar declination (Cooper 1969); ``None`` uses the equinox, the annual-mean sun path.
     """
     h = np.asarray(hour, dtype=np.float64)
     decl = 0.0
@@ -75,11 +81,45 @@ def solar_irradiance_w_m2(
         doy = np.asarray(day_of_year, dtype=np.float64)
         decl = np.radians(23.44) * np.sin(2.0 * np.pi * (284.0 + doy) / 365.0)
     lat = np.radians(latitude_deg)
-    hour_angle = np.radians(15.0 * (h - SOLAR_NOON_H))
+    hour_angle = np.radians(15.0 * (h - SOLAR_NOON_STANDARD_H))
     cos_z = np.sin(lat) * np.sin(decl) + np.cos(lat) * np.cos(decl) * np.cos(hour_angle)
     up = np.maximum(cos_z, 1e-3)
     clear = np.where(cos_z > 0.0, SOLAR_CONSTANT_W_M2 * up * np.exp(-0.057 / up), 0.0)
     return np.asarray(clear * np.where(raining, RAIN_SUN_FACTOR, 1.0), dtype=np.float64)
+
+
+def standard_time(
+    local_time: ArrayLike, *, timezone: str = BAY_AREA_TIMEZONE
+) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """Standard-time hour and day of year of local wall-clock times.
+
+    ``local_time`` holds naive wall-clock datetimes (``datetime64``) in ``timezone``; in
+    daylight saving time the clock runs one hour ahead of the sun. The offset is looked up
+    once per distinct date (at noon, far from the 02:00 switch), so arrays stay vectorised.
+    """
+    t = np.asarray(local_time, dtype="datetime64[us]")
+    days = t.astype("datetime64[D]")
+    unique, inverse = np.unique(days, return_inverse=True)
+    zone = ZoneInfo(timezone)
+    noon = [dt.datetime.combine(d.item(), dt.time(12), tzinfo=zone) for d in unique.ravel()]
+    dst_h = np.array([(n.dst() or dt.timedelta(0)).total_seconds() / 3600.0 for n in noon])
+    doy = np.array([n.timetuple().tm_yday for n in noon], dtype=np.int64)
+    inverse = inverse.reshape(t.shape)
+    clock_h = (t - days) / np.timedelta64(1, "h")
+    return np.asarray(clock_h - dst_h[inverse], dtype=np.float64), doy[inverse]
+
+
+def solar_irradiance_at(
+    local_time: ArrayLike,
+    *,
+    raining: ArrayLike = False,
+    latitude_deg: float = BAY_AREA_LATITUDE_DEG,
+) -> NDArray[np.float64]:
+    """Clear-sky irradiance at local wall-clock times (date and daylight saving time)."""
+    hour, day_of_year = standard_time(local_time)
+    return solar_irradiance_w_m2(
+        hour, raining=raining, day_of_year=day_of_year, latitude_deg=latitude_deg
+    )
 
 
 def on_road_crr_factor(

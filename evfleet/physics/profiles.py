@@ -6,12 +6,14 @@ time-of-day congestion x a small random spread), decides at the end of each edge
 the driver stops (signals, stop signs, unsignalled junctions; class-dependent odds) or
 slows for a turn (the route's own turns when the headings are known, else class odds),
 then solves the boundary speeds with a forward / backward pass under
-the style's acceleration and deceleration limits. Every edge becomes three constant-
-acceleration phases (accelerate, cruise, decelerate) plus a dwell at a stop; the phases
-are cut into steps of at most ``step_s`` seconds, so each step has a constant
-acceleration and its trapezoidal distance is exact: the trace covers every edge length
-to rounding error. Energy follows from :func:`trace_energy`, which integrates
-:mod:`evfleet.physics.model` over the trace and sums it per edge.
+the style's acceleration and deceleration limits. Given the vehicle, cruise speeds and
+accelerations are first cut to what its motor and battery deliver at that speed
+(:mod:`evfleet.physics.power`), so traction never asks for more than the peak power.
+Every edge becomes three constant-acceleration phases (accelerate, cruise, decelerate)
+plus a dwell at a stop; the phases are cut into steps of at most ``step_s`` seconds, so
+each step has a constant acceleration and its trapezoidal distance is exact: the trace
+covers every edge length to rounding error. Energy follows from :func:`trace_energy`,
+which integrates :mod:`evfleet.physics.model` over the trace and sums it per edge.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from evfleet.errors import InputDataError
 from evfleet.physics.model import Conditions, simulate_segments
+from evfleet.physics.power import RoadLoadBound, power_limited
 from evfleet.physics.results import SegmentEnergy
 from evfleet.physics.roads import (
     DWELL_RANGE_S,
@@ -115,6 +118,9 @@ class EdgeArrays:
         Heading change from each edge onto the next edge driven (0..180), when the route
         is known: a junction passed with a turn of at least :data:`TURN_MIN_DEG` is taken
         at the turn speed. ``None``: turns are unknown and drawn with the class odds.
+    grade
+        Road grade per edge (rise/run, within ±0.35); used by the power limit of
+        :func:`generate_profile` (``None``: flat).
     """
 
     length_m: NDArray[np.float64]
@@ -122,6 +128,7 @@ class EdgeArrays:
     road_class: NDArray[np.int8]
     control: NDArray[np.int8] | None = None
     turn_deg: NDArray[np.float64] | None = None
+    grade: NDArray[np.float64] | None = None
 
     def __post_init__(self) -> None:
         """Coerce to arrays (``road_class`` may hold OSM highway strings) and validate."""
@@ -141,6 +148,12 @@ class EdgeArrays:
                 msg = "turn_deg must hold one heading change in 0..180 per edge"
                 raise InputDataError(msg)
             object.__setattr__(self, "turn_deg", turn)
+        if self.grade is not None:
+            grade = np.ascontiguousarray(self.grade, dtype=np.float64).reshape(-1)
+            if grade.size != length.size or np.any(~np.isfinite(grade) | (np.abs(grade) > 0.35)):
+                msg = "grade must hold one finite value within ±0.35 per edge"
+                raise InputDataError(msg)
+            object.__setattr__(self, "grade", grade)
         for name, arr in (
             ("speed_limit_kph", limit),
             ("road_class", self.road_class),
@@ -236,7 +249,7 @@ def _boundary_speeds(
     cruise: NDArray[np.float64],
     cap: NDArray[np.float64],
     trip_offsets: NDArray[np.int64],
-    accel: float,
+    accel: NDArray[np.float64],
     decel: float,
     v_in: NDArray[np.float64],
     v_out: NDArray[np.float64],
@@ -244,7 +257,8 @@ def _boundary_speeds(
     """Entry / exit speed of every edge: forward pass (acceleration), backward (braking).
 
     ``cap`` is the largest speed at the end of each edge (0 for a stop, a turn speed, or
-    inf); trips start and end at rest.
+    inf); ``accel`` the (power-limited) acceleration on each edge; trips start and end at
+    rest.
     """
     for k in range(trip_offsets.size - 1):
         first = trip_offsets[k]
@@ -253,7 +267,7 @@ def _boundary_speeds(
         for j in range(first, last):
             v_in[j] = v
             nxt = 0.0 if j == last - 1 else min(cap[j], cruise[j], cruise[j + 1])
-            v = min(nxt, np.sqrt(v * v + 2.0 * accel * length[j]))
+            v = min(nxt, np.sqrt(v * v + 2.0 * accel[j] * length[j]))
             v_out[j] = v
         v = 0.0
         for j in range(last - 1, first - 1, -1):
@@ -270,7 +284,7 @@ def _phases(
     dwell: NDArray[np.float64],
     v_in: NDArray[np.float64],
     v_out: NDArray[np.float64],
-    accel: float,
+    accel: NDArray[np.float64],
     decel: float,
     step_s: float,
     phases: NDArray[np.float64],
@@ -288,12 +302,11 @@ def _phases(
     for j in range(length.size):
         a_in = v_in[j]
         b_out = v_out[j]
-        tri = (2.0 * accel * decel * length[j] + decel * a_in**2 + accel * b_out**2) / (
-            accel + decel
-        )
+        up = accel[j]
+        tri = (2.0 * up * decel * length[j] + decel * a_in**2 + up * b_out**2) / (up + decel)
         v_pk = max(min(cruise[j], np.sqrt(tri)), a_in, b_out)
         knots[0], knots[1], knots[2], knots[3] = a_in, v_pk, v_pk, b_out
-        dist[0] = (v_pk * v_pk - a_in * a_in) / (2.0 * accel)
+        dist[0] = (v_pk * v_pk - a_in * a_in) / (2.0 * up)
         dist[2] = (v_pk * v_pk - b_out * b_out) / (2.0 * decel)
         dist[1] = max(length[j] - dist[0] - dist[2], 0.0)
         phases[j, 0] = a_in
@@ -411,6 +424,8 @@ def generate_profile(
     trip_offsets: ArrayLike | None = None,
     rng: np.random.Generator | int,
     step_s: float = 1.0,
+    vehicle: VehicleSpec | None = None,
+    road_load: RoadLoadBound | None = None,
 ) -> SpeedTrace:
     """Generate the speed trace of one or many trips over their edges.
 
@@ -428,6 +443,11 @@ def generate_profile(
         Random generator or seed (cruise spread, stops, turns, dwell times).
     step_s
         Longest time step, s.
+    vehicle
+        The car: cruise speeds and accelerations are cut to what its motor and battery
+        deliver (:func:`evfleet.physics.power.power_limited`); ``None``: the style alone.
+    road_load
+        Worst road-load conditions of the period for that limit (default: mild, calm).
 
     Returns
     -------
@@ -468,13 +488,21 @@ def generate_profile(
     )
     turn = ~stop & ~trip_end & (control != JunctionControl.NONE) & turning
     cap = np.where(stop, 0.0, np.where(turn, TURN_SPEED_MPS, np.inf))
+    accel = np.full(n, params.accel_mps2)
+    if vehicle is not None:
+        grade = np.zeros(n) if edges.grade is None else edges.grade
+        cruise, accel = power_limited(
+            vehicle,
+            grade=grade,
+            cruise_mps=cruise,
+            accel_mps2=params.accel_mps2,
+            bound=road_load or RoadLoadBound(),
+        )
     low, high = DWELL_RANGE_S[control, 0], DWELL_RANGE_S[control, 1]
     dwell = np.where(stop, low + (high - low) * draws[3], 0.0)
     v_in = np.empty(n, dtype=np.float64)
     v_out = np.empty(n, dtype=np.float64)
-    _boundary_speeds(
-        edges.length_m, cruise, cap, trips, params.accel_mps2, params.decel_mps2, v_in, v_out
-    )
+    _boundary_speeds(edges.length_m, cruise, cap, trips, accel, params.decel_mps2, v_in, v_out)
     phases = np.empty((n, 8), dtype=np.float64)
     counts = np.empty((n, 4), dtype=np.int64)
     _phases(
@@ -483,7 +511,7 @@ def generate_profile(
         dwell,
         v_in,
         v_out,
-        params.accel_mps2,
+        accel,
         params.decel_mps2,
         step_s,
         phases,

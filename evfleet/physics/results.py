@@ -67,11 +67,14 @@ class SegmentEnergy:
         Array ``(n_segments, len(COMPONENTS))`` of battery-side energies, kWh.
     distance_m, duration_s
         Distance and time per segment.
+    max_power_kw
+        Largest motor shaft (traction) power within each segment, kW (0 without traction).
     """
 
     components_kwh: NDArray[np.float64]
     distance_m: NDArray[np.float64]
     duration_s: NDArray[np.float64]
+    max_power_kw: NDArray[np.float64]
 
     @property
     def energy_kwh(self) -> NDArray[np.float64]:

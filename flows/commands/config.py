@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import yaml
 
-from evfleet.config import load_config
+from evfleet.config import StudioConfig, load_config
 from flows.commands.common import ConfigOpt, console
 
 app = typer.Typer(help="Show or validate the configuration.", no_args_is_help=True)
@@ -30,7 +31,12 @@ def validate(
 ) -> None:
     """Validate a config file: exit 0 when valid, 2 with one message per problem.
 
+    An empty file is valid and means "all defaults" (the command says so).
+
     Example: ``evfleet config validate my.yaml``
     """
-    load_config(file)
+    cfg = load_config(file)
+    if cfg == StudioConfig() and not yaml.safe_load(file.read_text(encoding="utf-8")):
+        console.print(f"[green]valid[/green]: {file} is empty: every setting takes its default")
+        return
     console.print(f"[green]valid[/green]: {file}")

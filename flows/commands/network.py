@@ -15,6 +15,7 @@ from evfleet.storage import Workspace
 from flows.commands.common import (
     ConfigOpt,
     WorkspaceOpt,
+    check_inputs,
     console,
     effective_config,
     workspace_path,
@@ -89,10 +90,12 @@ def build(
     overrides = network_overrides(osm_file, place, bbox, dem)
     overrides |= {"network.seed": seed, "network.scale": scale}
     cfg = effective_config(config, overrides)
+    check_inputs(cfg)
     from flows.network import network_flow
-    from flows.runtime import prefect_api
+    from flows.runtime import flow_session
 
-    with console.status("building network (Prefect starts in about 10 s) ..."), prefect_api():
+    session = flow_session(root, purpose="evfleet network build")
+    with console.status("building network (Prefect starts in about 10 s) ..."), session:
         result = network_flow(cfg, str(root))
     verb = "reused" if result.reused else "built"
     console.print(f"network [bold]{result.id}[/bold] {verb}: {result.path}")

@@ -9,9 +9,16 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from evfleet.errors import DataQualityError, WorkspaceError
+from evfleet.errors import ConfigError, DataQualityError, WorkspaceError
 from evfleet.storage import Workspace
-from flows.commands.common import ConfigOpt, WorkspaceOpt, console, effective_config, workspace_path
+from flows.commands.common import (
+    ConfigOpt,
+    WaitOpt,
+    WorkspaceOpt,
+    console,
+    effective_config,
+    workspace_path,
+)
 
 if TYPE_CHECKING:
     from expectations.report import QualityReport
@@ -41,6 +48,7 @@ def run(
     config: ConfigOpt = None,
     workspace: WorkspaceOpt = None,
     dataset: Annotated[str | None, typer.Option(help="Dataset id (default: the latest).")] = None,
+    wait: WaitOpt = 0.0,
 ) -> None:
     """Validate a dataset of the workspace, store the score, fail on critical problems.
 
@@ -52,11 +60,12 @@ def run(
     sid = ws.resolve("datasets", dataset)
     from expectations.report import QualityReport
     from flows.quality import quality_flow
-    from flows.runtime import prefect_api
+    from flows.runtime import flow_session
     from tasks.common import StageResult
 
     data = StageResult("datasets", sid, str(ws.stage_dir("datasets", sid)), reused=True)
-    with console.status(f"validating dataset {sid} ..."), prefect_api():
+    session = flow_session(root, purpose="evfleet quality run", wait_s=wait)
+    with session, console.status(f"validating dataset {sid} ..."):
         try:
             result = quality_flow(cfg, str(root), data)
         except DataQualityError:
@@ -79,6 +88,9 @@ def check(
 
     Example: ``evfleet quality check --path ./my_fleet_logs``
     """
+    if not 0 < sample_fraction <= 1:
+        msg = f"--sample-fraction must be in (0, 1], got {sample_fraction:g}"
+        raise ConfigError(msg)
     from expectations.loading import load_user_dataset
     from expectations.runner import validate_dataset
 

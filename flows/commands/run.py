@@ -19,7 +19,9 @@ from flows.commands.common import (
     SeedOpt,
     StartDateOpt,
     VehiclesOpt,
+    WaitOpt,
     WorkspaceOpt,
+    check_inputs,
     console,
     effective_config,
     fleet_overrides,
@@ -43,7 +45,8 @@ def describe_stage(folder: Path, stage: str) -> str:
         return (
             f"{manifest['n_vehicles']} vehicles x {manifest['days']} days: "
             f"{rows['routes']:,} trips, {rows['segments']:,} segments, "
-            f"{rows['charging_sessions']:,} charging sessions"
+            f"{rows['charging_sessions']:,} charging sessions, "
+            f"{manifest.get('stranded_trips', 0):,} stranded trips"
         )
     if stage == "features":
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
@@ -70,8 +73,12 @@ def run(
     osm_file: Annotated[Path | None, typer.Option(help="Use a local OSM extract.")] = None,
     runner: RunnerOpt = None,
     dask_address: DaskAddressOpt = None,
+    wait: WaitOpt = 0.0,
 ) -> None:
     """Run the whole pipeline; stages whose inputs did not change are reused.
+
+    One run writes to a workspace at a time: a second one refuses (or waits with --wait),
+    while evfleet sql keeps answering from the catalog.
 
     Examples:
 
@@ -85,13 +92,17 @@ def run(
     overrides = network_overrides(osm_file, None, None, None)
     overrides |= fleet_overrides(vehicles, days, start_date, seed, runner, dask_address)
     cfg = effective_config(config, overrides)
+    check_inputs(cfg)
     Workspace(root).ensure()
     from flows.end_to_end import end_to_end_flow
-    from flows.runtime import prefect_api
+    from flows.runtime import flow_session
 
     started = time.perf_counter()
     console.print(f"running the end-to-end flow in {root} (Prefect starts in about 10 s)")
-    with prefect_api(), pipeline_progress(root, cfg):
+    with (
+        flow_session(root, purpose="evfleet run", wait_s=wait),
+        pipeline_progress(root, cfg),
+    ):
         results = end_to_end_flow(cfg, str(root))
     elapsed = time.perf_counter() - started
     table = Table(title=f"evfleet run: {elapsed:.1f} s")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -14,13 +15,16 @@ from flows.commands.common import (
     SeedOpt,
     StartDateOpt,
     VehiclesOpt,
+    WaitOpt,
     WorkspaceOpt,
+    check_inputs,
     console,
     effective_config,
     fleet_overrides,
     workspace_path,
 )
 from flows.commands.progress import pipeline_progress
+from flows.commands.run import describe_stage
 
 
 def synth(
@@ -33,6 +37,7 @@ def synth(
     runner: RunnerOpt = None,
     dask_address: DaskAddressOpt = None,
     chunk_vehicles: Annotated[int | None, typer.Option(help="Vehicles per parallel chunk.")] = None,
+    wait: WaitOpt = 0.0,
 ) -> None:
     """Generate (or reuse) the six-table ground-truth dataset on the configured network.
 
@@ -52,12 +57,17 @@ def synth(
             "performance.synth_chunk_vehicles": chunk_vehicles,
         },
     )
-    from flows.runtime import prefect_api
+    check_inputs(cfg)
+    from flows.runtime import flow_session
     from flows.synthesize import synthesize_with_runner
 
     console.print(f"synthesizing {cfg.fleet.n_vehicles} vehicles x {cfg.fleet.days} days")
-    with prefect_api(), pipeline_progress(root, cfg):
+    with (
+        flow_session(root, purpose="evfleet synth", wait_s=wait),
+        pipeline_progress(root, cfg),
+    ):
         result = synthesize_with_runner(cfg, str(root))
     verb = "reused (cache hit)" if result.reused else "built"
     console.print(f"dataset [bold]{result.id}[/bold] {verb}: {result.path}")
+    console.print(describe_stage(Path(result.path), "datasets"))
     console.print('Query it: [bold]evfleet sql "select * from vehicle_states limit 5"[/bold]')

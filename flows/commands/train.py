@@ -71,10 +71,11 @@ def train(
             "training.timeout_s": timeout,
         },
     )
-    from flows.runtime import prefect_api
+    from flows.runtime import flow_session
     from flows.train import train_flow
 
-    with console.status("training energy models ..."), prefect_api():
+    session = flow_session(root, purpose="evfleet train")
+    with session, console.status("training energy models ..."):
         result = train_flow(cfg, str(root), dataset)
     _print_comparison(result["families"], result["champion"])
 

@@ -80,20 +80,26 @@ def test_ac_session_energy_grid_power_and_flat_cost(tariff: Tariff) -> None:
     assert s.soc_end == pytest.approx(0.8)
     assert s.energy_kwh == pytest.approx(0.5 * spec.battery_kwh)
     assert s.grid_kwh == pytest.approx(s.energy_kwh / EFFICIENCY)
-    assert s.power_kw == pytest.approx(7.2, rel=1e-3)  # min(charger, on-board 11.5)
+    assert s.power_kw == 7.2  # the wall box's rating, exactly
+    # The 7.2 kW rating is grid-side: the battery gets 7.2 x efficiency, the grid 7.2 kW.
+    assert s.mean_power_kw == pytest.approx(7.2 * EFFICIENCY, rel=1e-3)
+    hours = (s.end_s - s.start_s) / HOUR_S
+    assert s.grid_kwh / hours == pytest.approx(7.2, rel=1e-3)
     assert s.cost_usd == pytest.approx(s.grid_kwh * tariff.price("home", 0.0))  # all off-peak
 
 
 def test_ac_power_is_capped_by_the_on_board_charger(tariff: Tariff) -> None:
     s = _charge("l2", 22.0, 0.2, 0.5, 9.0, 10.0, tariff, model="nissan_leaf")
     assert s is not None
-    assert s.power_kw == pytest.approx(get_vehicle("nissan_leaf").max_ac_kw, rel=1e-3)
+    assert s.power_kw == 22.0
+    on_board = get_vehicle("nissan_leaf").max_ac_kw
+    assert s.mean_power_kw == pytest.approx(on_board * EFFICIENCY, rel=1e-3)
 
 
 def test_cost_splits_at_the_peak_boundary(tariff: Tariff) -> None:
     s = _charge("home", 7.2, 0.1, 0.9, 19.0, 12.0, tariff)  # 19:00 -> ~03:20, peak until 21:00
     assert s is not None
-    peak_kwh = 2.0 * 7.2
+    peak_kwh = 2.0 * 7.2 * EFFICIENCY  # battery kWh of the two peak hours
     expected = (
         peak_kwh * tariff.price("home", 20 * HOUR_S)
         + (s.energy_kwh - peak_kwh) * tariff.price("home", 23 * HOUR_S)
@@ -115,8 +121,11 @@ def test_dc_fast_charging_tapers_above_80_percent(tariff: Tariff) -> None:
     high = _charge("dcfc", 250.0, 0.80, 0.95, 10.0, 4.0, tariff)
     assert low is not None
     assert high is not None
-    assert low.power_kw > 150.0
-    assert high.power_kw < 0.5 * low.power_kw
+    assert low.power_kw == high.power_kw == 250.0
+    # DC ratings are battery-side: the Model 3 accepts >150 kW at low SOC, far less at 80 %.
+    assert low.mean_power_kw > 150.0
+    assert high.mean_power_kw < 0.5 * low.mean_power_kw
+    assert low.grid_kwh == pytest.approx(low.energy_kwh / EFFICIENCY)
     assert low.end_s - low.start_s < 20 * 60
 
 

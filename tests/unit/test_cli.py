@@ -65,7 +65,7 @@ def test_config_validate_reports_and_exits_2(
 
 def test_sql_formats_and_refusal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ws = Workspace(tmp_path)
-    path = write_parquet(pd.DataFrame({"x": [1, 2]}), tmp_path / "t.parquet")
+    path = write_parquet(pd.DataFrame({"x": [1, 2]}), ws.stage_dir("network", "n1") / "t.parquet")
     ws.register("network", "n1", {"things": path})
     code, out, _ = run_cli(
         ["sql", "--json", "select sum(x) s from things", "-w", str(tmp_path)], capsys
@@ -86,3 +86,25 @@ def test_errors_are_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixture
     assert code == 1
     assert "no network output" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("path", _all_command_paths(), ids=lambda p: " ".join(p) or "evfleet")
+def test_help_is_plain_text(path: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli([*path, "--help"], capsys)
+    assert code == 0
+    assert "``" not in out
+    assert ":func:" not in out
+
+
+def test_empty_config_is_valid_and_said_to_mean_defaults(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "empty.yaml"
+    path.write_text("")
+    code, out, _ = run_cli(["config", "validate", str(path)], capsys)
+    assert code == 0
+    assert "every setting takes its default" in out
+    path.write_text("fleet:\n  days: 3\n")
+    code, out, _ = run_cli(["config", "validate", str(path)], capsys)
+    assert code == 0
+    assert "default" not in out

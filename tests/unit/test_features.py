@@ -20,6 +20,8 @@ from evfleet.features import (
     split_by_time,
     split_by_vehicle,
 )
+from evfleet.features.build import expected_speed_kph, fractional_hour
+from evfleet.models import route_features
 from evfleet.schema import ENERGY_COMPONENTS
 from tests.fixtures.ml_dataset import MLDataset, make_ml_dataset
 
@@ -138,16 +140,18 @@ def test_split_and_sample_errors(table: pd.DataFrame) -> None:
 def test_network_features_match_training_features(data: MLDataset, table: pd.DataFrame) -> None:
     through = np.flatnonzero((table["is_trip_start"] == 0) & (table["is_trip_end"] == 0))
     pos = int(through[len(through) // 2])
-    row, seg = table.iloc[pos], data.segments.iloc[pos]
+    row = table.iloc[pos]
     assert not feats_flags_set(row)
     veh = data.fleet_info.set_index("vehicle_id").loc[row["vehicle_id"]]
     wind_from = 0.0
+    departure = table.loc[table["trip_id"] == row["trip_id"], "start_time"].min()
+    planned = departure + pd.Timedelta(minutes=float(row["trip_elapsed_min"]))
     context = PredictionContext(
         model=str(veh["model"]),
         mass_kg=float(veh["mass_kg"]),
         battery_kwh=float(veh["battery_kwh"]),
-        departure=row["start_time"],
-        temp_c=float(seg["temp_c"]),
+        departure=planned.floor("us"),
+        temp_c=float(row["temp_c"]),
         humidity_pct=row["humidity_pct"],
         is_raining=bool(row["is_raining"]),
         driver_profile=str(veh["driver_profile"]),
@@ -177,6 +181,46 @@ def test_network_features_match_training_features(data: MLDataset, table: pd.Dat
             assert got[name] == str(row[name]), name
         else:
             np.testing.assert_allclose(got[name], row[name], rtol=1e-9, atol=1e-6, err_msg=name)
+
+
+def test_route_features_equal_the_training_features_of_a_recorded_trip(data: MLDataset) -> None:
+    # One forecast for the whole trip (inference has one), so every feature must agree.
+    calm = {"temp_c": 9.0, "wind_kph": 0.0, "humidity_pct": 70.0, "is_raining": False}
+    table = build_features(
+        data.segments, data.fleet_info, data.weather.assign(**calm), nodes=data.nodes
+    )
+    lengths = table.groupby("trip_id")["seq"].size()
+    trip_id = lengths.index[lengths.to_numpy().argmax()]  # the longest: crosses planned time
+    rows = table.loc[table["trip_id"] == trip_id].sort_values("seq").reset_index(drop=True)
+    seg = data.segments.loc[data.segments["trip_id"] == trip_id].sort_values("seq")
+    assert len(seg) == len(rows)  # no segment dropped
+    edges = network_edges(data.edges, data.nodes).set_index(["u", "v", "key"])
+    route = edges.loc[list(zip(seg["u"], seg["v"], seg["key"], strict=True))].reset_index()
+    first = rows.iloc[0]
+    veh = data.fleet_info.set_index("vehicle_id").loc[first["vehicle_id"]]
+    context = PredictionContext(
+        model=str(veh["model"]),
+        mass_kg=float(veh["mass_kg"]),
+        battery_kwh=float(veh["battery_kwh"]),
+        departure=first["start_time"],  # the recorded departure
+        temp_c=9.0,
+        humidity_pct=70.0,
+        driver_profile=str(veh["driver_profile"]),
+        driving_style=str(veh["driving_style"]),
+        charging_personality=str(veh["charging_personality"]),
+        history={n: first[n] for n in HISTORY_FEATURES},
+        parked_h=float(first["parked_h"]),
+    )
+    got = route_features(route, context)
+    assert rows["trip_elapsed_min"].iloc[-1] > 5.0
+    for name in FEATURES:
+        if isinstance(got[name].dtype, pd.CategoricalDtype):
+            assert list(got[name].astype(str)) == list(rows[name].astype(str)), name
+        else:
+            np.testing.assert_allclose(
+                got[name].to_numpy(dtype=float), rows[name].to_numpy(dtype=float),
+                rtol=1e-9, atol=1e-6, err_msg=name,
+            )  # fmt: skip
 
 
 def feats_flags_set(row: pd.Series) -> bool:
@@ -280,8 +324,15 @@ def test_trip_timing_comes_from_the_plan_and_earlier_trips(
     assert (ordered.loc[ordered["seq"] == 0, "trip_elapsed_min"] == 0.0).all()
     steps = ordered.groupby("trip_id")["trip_elapsed_min"].diff().dropna()
     assert (steps > 0).all()
-    # the expected (not realised) time: the route's expected minutes add up
-    expected_min = ordered["length_m"] / 1000 * ordered["expected_time_s_per_km"] / 60
+    # the expected (not realised) time: the route's minutes at the departure hour add up
+    depart = ordered.groupby("trip_id")["start_time"].transform("first")
+    speed = expected_speed_kph(
+        ordered["speed_limit_kph"].to_numpy(),
+        pd.Categorical(ordered["highway"].astype(str)),
+        fractional_hour(depart),
+        depart.dt.weekday.to_numpy() >= 5,
+    )
+    expected_min = ordered["length_m"] / 1000 / speed * 60
     total = (ordered["trip_elapsed_min"] + expected_min).groupby(ordered["trip_id"]).max()
     np.testing.assert_allclose(total, expected_min.groupby(ordered["trip_id"]).sum(), rtol=1e-9)
 

@@ -10,10 +10,12 @@ from evfleet.config import NetworkConfig, StudioConfig
 from evfleet.errors import InputDataError
 from evfleet.fleet import generate_fleet, generate_weather, simulate_chunk
 from evfleet.fleet.charging import Tariff
+from evfleet.fleet.context import open_stations
 from evfleet.fleet.weather import zone_names
 from evfleet.invariants import check_all
 from evfleet.network import RoadGraph, build_network
 from evfleet.schema import TABLES, conform
+from evfleet.vehicles import get_vehicle
 
 TABLE_NAMES = ("routes", "segments", "charging_sessions", "vehicle_states")
 
@@ -86,6 +88,14 @@ def _events(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     ).sort_values(["vehicle_id", "start_time"], kind="stable")
 
 
+def test_traction_power_stays_within_the_motor_peak(tables, world) -> None:
+    seg = tables["segments"].merge(world["fleet_info"][["vehicle_id", "model"]], on="vehicle_id")
+    peak = seg["model"].map(lambda m: get_vehicle(m).motor_peak_kw)
+    assert (seg["max_power_kw"] >= 0).all()
+    assert (seg["max_power_kw"] <= peak).all()
+    assert (seg["max_power_kw"] > 0.3 * peak).any()  # drivers do use the power they have
+
+
 def test_soc_is_carried_without_gaps(tables, world) -> None:
     events = _events(tables)
     initial = world["fleet_info"].set_index("vehicle_id")["initial_soc"]
@@ -149,6 +159,36 @@ def test_costs_follow_the_tariff(tables, cfg) -> None:
     assert per_kwh.between(lo - 1e-9, hi + 1e-9).all()
 
 
+def test_sessions_store_the_charger_rating_and_the_achieved_mean(network, cfg, tables) -> None:
+    _graph, stations = network
+    s = tables["charging_sessions"]
+    home = s[s["kind"] == "home"]
+    assert (home["power_kw"] == cfg.charging.home_power_kw).all()  # exactly, no float mean
+    public = s[s["kind"].isin(["l2", "dcfc"])]
+    rating = public["station_id"].map(stations.set_index("station_id")["power_kw"])
+    np.testing.assert_array_equal(public["power_kw"], rating)
+    hours = (s["end_time"] - s["start_time"]).dt.total_seconds() / 3600.0
+    np.testing.assert_allclose(s["mean_power_kw"], s["energy_kwh"] / hours, rtol=1e-9)
+    ac = s[s["kind"] != "dcfc"]  # grid-side ratings: the battery never gets more than x eff.
+    assert (ac["mean_power_kw"] <= ac["power_kw"] * cfg.charging.efficiency + 1e-9).all()
+
+
+def test_station_knobs_derate_and_thin_public_charging(network, cfg, world) -> None:
+    graph, stations = network
+    slow = cfg.with_overrides(
+        {"charging.dcfc_power_kw": 50.0, "charging.l2_power_kw": 7.2,
+         "charging.public_station_share": 0.3}
+    )  # fmt: skip
+    t = simulate_chunk(slow, graph, stations, world["fleet_info"], world["weather"])
+    public = t["charging_sessions"].query("kind in ('l2', 'dcfc')")
+    assert len(public) > 0
+    assert (public.loc[public["kind"] == "dcfc", "power_kw"] <= 50.0).all()
+    assert (public.loc[public["kind"] == "l2", "power_kw"] <= 7.2).all()
+    kept = open_stations(stations, 0.3, seed=slow.fleet.seed)
+    assert 0 < len(kept) < len(stations)
+    assert set(public["station_id"]) <= set(kept["station_id"])
+
+
 def test_vehicle_states_sum_the_day(tables) -> None:
     vs, r = tables["vehicle_states"], tables["routes"]
     day = r.assign(date=r["start_time"].dt.date.astype("date32[day][pyarrow]"))
@@ -210,3 +250,27 @@ def test_redriven_trips_park_from_the_last_arrival(network, cfg, world, monkeypa
             assert parked == pytest.approx(dep - earlier.max())
         else:
             assert parked == PARKED_COLD_S
+
+
+def test_no_free_energy_charge_at_home_or_call_roadside(network, cfg, world) -> None:
+    graph, stations = network
+    fleet = world["fleet_info"].copy()
+    fleet["initial_soc"] = 0.005  # below any trip's need: nothing reachable on this charge
+    fleet["has_home_charger"] = [True] + [False] * (len(fleet) - 1)
+    t = simulate_chunk(cfg, graph, stations, fleet, world["weather"])  # invariants checked
+    s, routes, states = t["charging_sessions"], t["routes"], t["vehicle_states"]
+    first = s.sort_values("start_time").groupby("vehicle_id").head(1).set_index("vehicle_id")
+    home_id = fleet["vehicle_id"].iloc[0]
+    assert first.loc[home_id, "kind"] == "home"  # charged before departure, at home
+    others = first.drop(index=home_id)
+    assert (others["kind"] == "roadside").all()
+    assert (others["trigger"] == "stranded").all()
+    assert (others["wait_min"] == 75.0).all()
+    assert (others["cost_usd"] > 150.0).all()  # call-out fee + energy
+    assert (others["power_kw"] == 20.0).all()
+    assert (routes[["soc_start", "soc_end"]] >= 0).all().all()
+    assert (s[["soc_start", "soc_end"]] >= 0).all().all()
+    n_roadside = int((s["kind"] == "roadside").sum())
+    assert routes["stranded"].sum() == states["stranded_trips"].sum() == n_roadside
+    assert not routes.loc[routes["vehicle_id"] == home_id, "stranded"].any()
+    assert check_all({"fleet_info": fleet, **t}) == []

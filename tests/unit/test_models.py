@@ -18,7 +18,7 @@ from evfleet.features import (
     network_edges,
     network_features,
 )
-from evfleet.features.build import route_context
+from evfleet.features.build import planned_route
 from evfleet.models import (
     EnergyModel,
     evaluate,
@@ -200,8 +200,10 @@ def test_route_prediction_marks_the_ends(model: EnergyModel, data: MLDataset) ->
     )
     route = edges.iloc[[3, 10, 20, 40]].reset_index(drop=True)
     legs = predict_route(model, route, context)
-    around = route_context(route, 12.0, weekend=False)
+    around = planned_route(route, context.departure.to_datetime64())
     assert around["trip_elapsed_min"][0] == 0.0
+    assert around["planned_time"][0] == context.departure.to_datetime64()
+    assert np.all(np.diff(around["planned_time"]) > np.timedelta64(0, "us"))
     assert np.all(np.diff(around["trip_elapsed_min"]) > 0)
     assert around["prev_expected_speed_kph"][0] == 0.0 == around["next_expected_speed_kph"][-1]
     ends = {"is_trip_start": [1.0, 0, 0, 0], "is_trip_end": [0, 0, 0, 1.0]}

@@ -12,6 +12,7 @@ from evfleet.physics import (
     Conditions,
     simulate,
     simulate_segments,
+    solar_irradiance_at,
     solar_irradiance_w_m2,
     steady_state_kwh_per_100km,
 )
@@ -21,6 +22,7 @@ from evfleet.physics.onroad import (
     ROAD_SURFACE_CRR_FACTOR,
     TYRE_PRESSURE_CRR_FACTOR,
     WET_ROAD_CRR_RISE,
+    standard_time,
 )
 from evfleet.vehicles import DEFAULT_MARKET_SHARES, MOTOR_LOAD_GRID, get_vehicle, list_vehicles
 
@@ -113,13 +115,34 @@ def test_sun_and_heat_drive_the_air_conditioning() -> None:
     assert np.all(np.diff(sun[1:]) > 0)
     assert np.all(sun[2:] > shade[2:])
     assert 600.0 < sun[-1] < 2000.0  # steady A/C at 35 °C in full sun
-    noon, night = solar_irradiance_w_m2([12.7, 0.0])
+    noon, night = solar_irradiance_w_m2([12.17, 0.0])
     assert 700.0 < noon < 1000.0
     assert night == 0.0
     assert solar_irradiance_w_m2(12.7, raining=True) < 0.3 * noon
     assert solar_irradiance_w_m2(12.7, day_of_year=172) > solar_irradiance_w_m2(
         12.7, day_of_year=355
     )
+
+
+def test_the_sun_follows_the_date_and_daylight_saving_time() -> None:
+    clock = np.array(
+        ["2024-01-15T12:10", "2024-07-15T12:10", "2024-07-15T13:10", "2024-12-21T12:10",
+         "2024-06-21T13:10", "2024-03-09T12:00", "2024-03-11T12:00"],
+        dtype="datetime64[us]",
+    )  # fmt: skip
+    hour, day = standard_time(clock)
+    # PDT (from 10 March 2024) runs an hour ahead of the sun; PST does not.
+    np.testing.assert_allclose(hour, [12 + 1 / 6, 11 + 1 / 6, 12 + 1 / 6, 12 + 1 / 6,
+                                      12 + 1 / 6, 12.0, 11.0])  # fmt: skip
+    np.testing.assert_array_equal(day, [15, 197, 197, 356, 173, 69, 71])
+    sun = solar_irradiance_at(clock)
+    assert sun[2] > sun[1]  # 13:10 PDT is solar noon, 12:10 PDT an hour before it
+    # Solar noon at 37.7° N: elevation 90 - 37.7 - 23.4 = 28.9° in December, 75.7° in June.
+    december, june = sun[3], sun[4]
+    assert 400.0 < december < 560.0
+    assert 900.0 < june < 1050.0
+    assert solar_irradiance_at(np.datetime64("2024-12-21T17:30")) == 0.0  # after sunset
+    assert solar_irradiance_at(np.datetime64("2024-06-21T17:30")) > 300.0  # long June day
 
 
 @pytest.mark.parametrize("vid", list(DEFAULT_MARKET_SHARES))

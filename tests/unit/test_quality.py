@@ -95,6 +95,10 @@ def _segments_do_not_sum(t):
     t["segments"].loc[5, "length_m"] *= 2
 
 
+def _segment_above_motor_peak(t):
+    t["segments"].loc[3, "max_power_kw"] = 400.0  # no fleet model has a 400 kW motor
+
+
 def _wrong_type(t):
     t["vehicle_states"]["trips"] = t["vehicle_states"]["trips"].astype(str)
 
@@ -116,6 +120,7 @@ CASES: list[tuple[Corruption, str, str, str]] = [
     (_session_overlaps_trip, "charging_sessions", "charging_sessions.trip_overlap", "trip_id=t3"),
     (_unknown_vehicle, "charging_sessions", "charging_sessions.vehicle_refs", "vehicle_id=v9"),
     (_segments_do_not_sum, "routes", "routes.segment_sums", "trip_id=t2"),
+    (_segment_above_motor_peak, "segments", "segments.motor_power", "max_power_kw=400"),
     (_wrong_type, "vehicle_states", "vehicle_states.dtypes", "trips has dtype str, expected int64"),
     (_missing_column, "weather", "weather.columns", "missing columns: temp_c"),
     (_unknown_zone, "weather", "weather.zone.allowed", "zone=mars"),

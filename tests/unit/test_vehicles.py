@@ -112,6 +112,12 @@ def test_ac_charge_power_is_flat_until_nearly_full() -> None:
     power = spec.charge_power_kw([0.2, 0.9, 0.985, 1.0], charger_kw=7.2, kind=ChargerKind.AC)
     np.testing.assert_allclose(power, [7.2, 7.2, 3.6, 0.0])
     assert spec.charge_power_kw(0.5, charger_kw=50.0, kind="ac") == spec.max_ac_kw
+    # AC ratings are grid-side: the battery gets rating x efficiency; DC is battery-side.
+    lossy = spec.charge_power_kw(0.5, charger_kw=7.2, kind="ac", efficiency=0.9)
+    assert lossy == pytest.approx(7.2 * 0.9)
+    assert spec.charge_power_kw(0.5, charger_kw=40.0, efficiency=0.9) == 40.0
+    with pytest.raises(InputDataError, match="efficiency"):
+        spec.charge_power_kw(0.5, charger_kw=7.2, kind="ac", efficiency=1.5)
     with pytest.raises(InputDataError, match="charger_kw"):
         spec.charge_power_kw(0.5, charger_kw=-1.0)
     with pytest.raises(InputDataError, match="unknown charger kind 'dcx'"):
@@ -129,3 +135,5 @@ def test_charge_duration_and_inverse_are_consistent() -> None:
     assert np.isinf(spec.charge_duration_s(0.5, 1.0, charger_kw=150.0))
     hours_ac = spec.charge_duration_s(0.2, 0.9, charger_kw=11.0, kind="ac") / 3600
     assert hours_ac == pytest.approx(0.7 * 65.0 / 11.0, rel=1e-3)
+    lossy_h = spec.charge_duration_s(0.2, 0.9, charger_kw=11.0, kind="ac", efficiency=0.9) / 3600
+    assert lossy_h == pytest.approx(hours_ac / 0.9, rel=1e-3)
