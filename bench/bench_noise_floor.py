@@ -24,6 +24,7 @@ metrics.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -177,6 +178,9 @@ def main() -> None:
     parser.add_argument(
         "--held-out", action="store_true", help="replay the held-out test vehicles only"
     )
+    parser.add_argument(
+        "--json", type=Path, help="also write the table here (the studio shows it per dataset)"
+    )
     args = parser.parse_args()
     cfg, graph, tables = _workspace_inputs(args.workspace) if args.workspace else _small_week()
     if args.held_out and args.workspace:
@@ -194,6 +198,9 @@ def main() -> None:
     print("mean of the other draws as the prediction, and the floor it implies for a model")
     print("that predicts the expectation exactly:")
     print(table[["r2", "mape", "wape", "r2_ceiling", "mape_floor", "wape_floor"]].round(3))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(table.to_dict(orient="index"), indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -144,3 +144,27 @@ def mlflow_ui(
         "--host", host, "--port", str(port), "--workers", "1",
     ]  # fmt: skip
     serve(cmd, _browser_url(host, port), "MLflow UI", dict(os.environ))
+
+
+@app.command("dashboard")
+def dashboard(workspace: WorkspaceOpt = None, port: PortOpt = None) -> None:
+    """Start the evfleet studio (Streamlit dashboard) on the workspace, on 127.0.0.1.
+
+    Pages: configuration, data generation, model training, analytics. Offline: maps and
+    charts load nothing from the internet.
+
+    Example: evfleet ui dashboard --port 8501; then open http://127.0.0.1:8501.
+    """
+    import app as studio
+
+    workspace_path(workspace)
+    port = port or 8501
+    check_port(LOCALHOST, port)
+    entry = os.path.join(os.path.dirname(os.path.abspath(studio.__file__)), "main.py")
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", entry,
+        "--server.address", LOCALHOST, "--server.port", str(port),
+        "--server.headless", "true", "--server.fileWatcherType", "none",
+        "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer",
+    ]  # fmt: skip
+    serve(cmd, _browser_url(LOCALHOST, port), "evfleet studio", dict(os.environ))
