@@ -80,6 +80,11 @@ def held_out_block(
     return None
 
 
+def _trip_day(trip_id: pd.Series, start_time: pd.Series) -> pd.Series:
+    """The day each row's trip starts on (a trip belongs to the day it starts)."""
+    return start_time.groupby(trip_id.to_numpy()).transform("min").dt.normalize()
+
+
 def split_by_time(
     trip_id: pd.Series, start_time: pd.Series, *, valid_days: int = 1, test_days: int = 1
 ) -> np.ndarray:
@@ -91,7 +96,7 @@ def split_by_time(
     When no block qualifies every row is ``train`` (the time evaluation is then skipped)
     and a warning is logged.
     """
-    trip_day = start_time.groupby(trip_id.to_numpy()).transform("min").dt.normalize()
+    trip_day = _trip_day(trip_id, start_time)
     days = np.sort(trip_day.unique())
     labels = np.full(len(trip_id), "train", dtype=object)
     found = held_out_block(days, valid_days=valid_days, test_days=test_days)
@@ -133,3 +138,27 @@ def sample_trips(trip_id: pd.Series, fraction: float, *, seed: int = 0) -> np.nd
     rng = np.random.default_rng(seed)
     keep = set(rng.choice(trips, size=max(1, round(len(trips) * fraction)), replace=False))
     return trip_id.astype(str).isin(keep).to_numpy()
+
+
+def describe_splits(table: pd.DataFrame) -> str:
+    """One sentence on how the rows of a split feature table were divided (model cards)."""
+    vehicles = table.groupby(SPLIT_COLUMNS["vehicle"])["vehicle_id"].nunique()
+    text = (
+        f"held-out vehicles: {vehicles.get('test', 0)} of {int(vehicles.sum())} vehicles "
+        f"(seeded shuffle; {vehicles.get('valid', 0)} more for tuning), the deployed model "
+        "is refit on the training and tuning vehicles"
+    )
+    day = _trip_day(table["trip_id"], table["start_time"])
+    labels = table[SPLIT_COLUMNS["time"]].to_numpy()
+    if not (labels == "test").any():
+        return text + "; no time split (too few days, or no day type to hold out)"
+
+    def days(label: str) -> str:
+        picked = pd.DatetimeIndex(np.sort(day[labels == label].unique()))
+        return ", ".join(d.strftime("%a %Y-%m-%d") for d in picked) or "none"
+
+    return (
+        f"{text}; held-out days: tuning {days('valid')}, test {days('test')} (the latest "
+        f"block whose day types training has), training {days('train')}, after the "
+        f"block and unused {days(UNUSED)}; hyperparameters are tuned on days before the block"
+    )

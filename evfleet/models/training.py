@@ -184,6 +184,14 @@ def refit_model(
     return model
 
 
+def score_held_out_vehicles(model: EnergyModel, table: pd.DataFrame) -> dict[str, float]:
+    """Metrics of ``model`` on a split table's held-out vehicles, calibrated per vehicle
+    as in training (``test/calibrated``): how a champion and a newcomer are compared on
+    the same rows."""
+    test = split_frames(table, "vehicle")["test"]
+    return evaluate(test, calibrated_kwh_per_km(model.predict(test), test))
+
+
 def _segment_energy_mae(model: EnergyModel, frame: pd.DataFrame) -> float:
     pred_kwh = model.predict(frame) * frame["length_m"].to_numpy() / 1000.0
     return float(np.mean(np.abs(pred_kwh - frame[ENERGY].to_numpy())))

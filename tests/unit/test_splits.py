@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evfleet.features.splits import UNUSED, day_type, held_out_block, split_by_time
+from evfleet.features.splits import (
+    UNUSED,
+    day_type,
+    describe_splits,
+    held_out_block,
+    split_by_time,
+)
 
 
 def _trips(first_day: str, n_days: int, trips_per_day: int = 2) -> tuple[pd.Series, pd.Series]:
@@ -87,3 +93,20 @@ def test_day_types() -> None:
     np.testing.assert_array_equal(
         day_type(days), ["weekday", "weekend", "weekend", "weekday"]
     )
+
+
+def test_the_split_rule_names_the_held_out_days() -> None:
+    trip, start = _trips("2024-01-15", 7)
+    table = pd.DataFrame(
+        {
+            "trip_id": trip,
+            "start_time": start,
+            "vehicle_id": np.resize(["a", "b", "c", "d", "e"], len(trip)),
+            "split_vehicle": np.resize(["train", "train", "train", "valid", "test"], len(trip)),
+            "split_time": split_by_time(trip, start),
+        }
+    )
+    text = describe_splits(table)
+    assert "1 of 5 vehicles" in text
+    assert "tuning Thu 2024-01-18, test Fri 2024-01-19" in text
+    assert "unused Sat 2024-01-20, Sun 2024-01-21" in text
