@@ -74,6 +74,9 @@ def relocate_store(workspace: str | Path) -> int:
             rows = db.execute(f"SELECT rowid, {column} FROM {table}").fetchall()
             for rowid, value in rows:
                 moved = _relocated(value, root)
+                if moved is None and table == "experiments" and _is_local_outside(value):
+                    # MLflow puts its Default experiment under the current directory
+                    moved = (ws.mlflow_artifacts / str(rowid)).as_uri()
                 if moved is not None:
                     db.execute(
                         f"UPDATE {table} SET {column} = ? WHERE rowid = ?",
@@ -91,6 +94,12 @@ def _relocated(value: str | None, root: str) -> str | None:
     if found is None or found["root"] == root:
         return None
     return f"{found['scheme'] or ''}{root}{value[found.end('root') :]}"  # type: ignore[index]
+
+
+def _is_local_outside(value: str | None) -> bool:
+    """A local path (or file URI) outside any workspace's artifacts folder."""
+    path = (value or "").removeprefix("file://")
+    return path.startswith("/") and _OLD_ROOT.match(path) is None
 
 
 def use_workspace(workspace: str | Path) -> MlflowClient:

@@ -46,7 +46,10 @@ def mlflow_ui(workspace: WorkspaceOpt = None, port: PortOpt = None) -> None:
 
     Example: ``evfleet ui mlflow --port 5000``; then open http://127.0.0.1:5000.
     """
+    from tasks.mlflow_utils import relocate_store
+
     ws = Workspace(workspace_path(workspace)).ensure()
+    relocate_store(ws.root)  # a copied or moved workspace shows its own artifacts
     port = port or 5000
     cmd = [
         sys.executable, "-m", "mlflow", "server",

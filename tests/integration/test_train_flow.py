@@ -233,7 +233,9 @@ def test_a_copied_workspace_uses_its_own_artifacts_and_never_the_original(
         assert client.list_artifacts(run.info.run_id, "plots")
         with sqlite3.connect(copy / "mlflow.db") as db:
             dump = "\n".join(db.iterdump())
+            locations = db.execute("SELECT artifact_location FROM experiments").fetchall()
         assert str(original) + "/" not in dump
+        assert all(loc.startswith(f"{copy.as_uri()}/mlartifacts/") for (loc,) in locations)
     finally:
         parked.rename(original)
     assert _tree_digest(original) == before
