@@ -158,9 +158,7 @@ def test_family_runs_log_their_train_valid_test_inputs(trained: dict) -> None:
         for context, dataset in by_context.items():
             scheme, split = ("time", "test") if context == "time_test" else ("vehicle", context)
             assert dataset.name == features.id
-            assert json.loads(dataset.source) == {
-                "uri": f"features/{features.id}/features.parquet"
-            }
+            assert json.loads(dataset.source) == {"uri": f"features/{features.id}/features.parquet"}
             rows = int((table[f"split_{scheme}"] == split).sum())
             assert json.loads(dataset.profile)["num_rows"] == rows > 0
         assert len({d.digest for d in by_context.values()}) == 4

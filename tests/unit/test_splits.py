@@ -60,7 +60,8 @@ def test_a_saturday_week_uses_every_day_and_trains_on_both_day_types() -> None:
 def test_a_weekend_is_held_out_when_training_has_one() -> None:
     # Saturday..the next Sunday: the last weekend can be held out, the first one is in training
     labels = _labels_by_day("2024-01-13", 9)
-    assert labels["valid"] == {"Sat"} and labels["test"] == {"Sun"}
+    assert labels["valid"] == {"Sat"}
+    assert labels["test"] == {"Sun"}
     assert {"Sat", "Sun"} <= labels["train"]
 
 
@@ -74,7 +75,8 @@ def test_held_out_day_types_are_always_seen_in_training() -> None:
             start, end = found
             types = day_type(days)
             assert set(types[start:end]) <= set(types[:start])
-            assert end - start == 2 and start >= 1
+            assert end - start == 2
+            assert start >= 1
 
 
 @pytest.mark.parametrize(("first_day", "n_days"), [("2024-01-19", 3), ("2024-01-15", 2)])
@@ -90,9 +92,7 @@ def test_no_qualifying_block_keeps_every_row_in_training(
 
 def test_day_types() -> None:
     days = pd.date_range("2024-01-12", periods=4, freq="D")  # Fri..Mon
-    np.testing.assert_array_equal(
-        day_type(days), ["weekday", "weekend", "weekend", "weekday"]
-    )
+    np.testing.assert_array_equal(day_type(days), ["weekday", "weekend", "weekend", "weekday"])
 
 
 def test_the_split_rule_names_the_held_out_days() -> None:
