@@ -184,7 +184,7 @@ def _log_inputs(table: pd.DataFrame, features: StageResult) -> None:
         digest = hashlib.sha256(f"{features.id}:{scheme}:{split}".encode()).hexdigest()[:10]
         with warnings.catch_warnings():  # a relative path could be several source kinds
             warnings.simplefilter("ignore", UserWarning)
-            dataset = mlflow.data.from_pandas(
+            dataset = mlflow.data.from_pandas(  # type: ignore[attr-defined]
                 rows, source=str(source), name=features.id, digest=digest, targets=TARGET
             )
         mlflow.log_input(

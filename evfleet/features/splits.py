@@ -157,8 +157,9 @@ def describe_splits(table: pd.DataFrame) -> str:
         picked = pd.DatetimeIndex(np.sort(day[labels == label].unique()))
         return ", ".join(d.strftime("%a %Y-%m-%d") for d in picked) or "none"
 
+    unused = f"; after the block and unused: {days(UNUSED)}" if (labels == UNUSED).any() else ""
     return (
         f"{text}; held-out days: tuning {days('valid')}, test {days('test')} (the latest "
-        f"block whose day types training has), training {days('train')}, after the "
-        f"block and unused {days(UNUSED)}; hyperparameters are tuned on days before the block"
+        f"block whose day types training has), training {days('train')}{unused}; "
+        "hyperparameters are tuned on days before the block"
     )

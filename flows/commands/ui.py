@@ -57,4 +57,6 @@ def mlflow_ui(workspace: WorkspaceOpt = None, port: PortOpt = None) -> None:
         "--default-artifact-root", ws.mlflow_artifacts.as_uri(),
         "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
     ]  # fmt: skip
-    _serve(cmd, f"http://127.0.0.1:{port}", "MLflow UI")
+    # MLflow 3.17's UI picks GenAI or model-training views by this URL parameter (the
+    # experiments' kind tag is not enough): open on the training views
+    _serve(cmd, f"http://127.0.0.1:{port}/#/experiments?workflowType=machine_learning", "MLflow UI")

@@ -109,4 +109,4 @@ def test_the_split_rule_names_the_held_out_days() -> None:
     text = describe_splits(table)
     assert "1 of 5 vehicles" in text
     assert "tuning Thu 2024-01-18, test Fri 2024-01-19" in text
-    assert "unused Sat 2024-01-20, Sun 2024-01-21" in text
+    assert "unused: Sat 2024-01-20, Sun 2024-01-21" in text
