@@ -15,15 +15,17 @@ from __future__ import annotations
 import hashlib
 import tempfile
 import warnings
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Final
 
 import mlflow
-import mlflow.data
 import mlflow.sklearn
 import numpy as np
 import optuna
 import pandas as pd
+from mlflow.data.dataset_source_registry import resolve_dataset_source
+from mlflow.data.pandas_dataset import PandasDataset
 from mlflow.models import infer_signature
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 from prefect import task
@@ -56,6 +58,7 @@ TRAIN_VERSION: Final = 3
 3: tuning on rows before the held-out days; metrics named ``<evaluation>/<predictor>/<m>``."""
 TARGET_TRANSFORM: Final = "physics_residual"
 THROUGHPUT_ROWS: Final = 100_000
+SCHEMA_ROWS: Final = 1000
 FEATURE_FILE: Final = "features.parquet"
 DAILY_FILE: Final = "daily_history.parquet"
 SELECTION_METRIC: Final = "valid/uncalibrated/seg_kwh_mae"
@@ -166,6 +169,20 @@ def session_key(
     )
 
 
+class SplitDataset(PandasDataset):
+    """The rows of one split as an MLflow dataset (profile of every row, target column
+    :data:`TARGET`), its schema inferred from :data:`SCHEMA_ROWS` rows: MLflow infers a
+    pandas schema row by row in Python (27 s for 116,000 rows measured here)."""
+
+    def __init__(self, rows: pd.DataFrame, *, source: Any, name: str, digest: str) -> None:
+        super().__init__(df=rows, source=source, targets=TARGET, name=name, digest=digest)
+
+    @cached_property
+    def schema(self) -> Any:
+        """Column types of the split (from its first rows)."""
+        return infer_signature(self.df.head(SCHEMA_ROWS)).inputs
+
+
 def feature_table(workspace: str, features: StageResult) -> pd.DataFrame:
     """The split feature table of a features stage, read from this workspace (a
     workspace-relative look-up: a copied workspace reads its own copy)."""
@@ -184,9 +201,8 @@ def _log_inputs(table: pd.DataFrame, features: StageResult) -> None:
         digest = hashlib.sha256(f"{features.id}:{scheme}:{split}".encode()).hexdigest()[:10]
         with warnings.catch_warnings():  # a relative path could be several source kinds
             warnings.simplefilter("ignore", UserWarning)
-            dataset = mlflow.data.from_pandas(  # type: ignore[attr-defined]
-                rows, source=str(source), name=features.id, digest=digest, targets=TARGET
-            )
+            resolved = resolve_dataset_source(str(source))
+        dataset = SplitDataset(rows, source=resolved, name=features.id, digest=digest)
         mlflow.log_input(
             dataset, context=context, tags={"evfleet.split": f"{SPLIT_COLUMNS[scheme]}={split}"}
         )
