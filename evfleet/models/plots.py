@@ -10,10 +10,20 @@ import matplotlib as mpl
 mpl.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.figure import Figure
 
 from evfleet.features.catalog import ENERGY, TARGET
 
 TOP_FEATURES = 25
+
+
+def _save(fig: Figure, path: str | Path) -> Path:
+    """Lay out, write as PNG and close a figure."""
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
 
 
 def importance_png(importances: pd.Series, path: str | Path, *, title: str) -> Path:
@@ -23,11 +33,7 @@ def importance_png(importances: pd.Series, path: str | Path, *, title: str) -> P
     ax.barh(top.index.astype(str), top.to_numpy(), color="#3b7dd8")
     ax.set_xlabel("increase of segment-energy MAE when shuffled (Wh)")
     ax.set_title(title)
-    fig.tight_layout()
-    out = Path(path)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return _save(fig, path)
 
 
 def pred_vs_actual_png(predictions: pd.DataFrame, path: str | Path, *, title: str) -> Path:
@@ -65,11 +71,7 @@ def pred_vs_actual_png(predictions: pd.DataFrame, path: str | Path, *, title: st
         ax.set_title(f"{label} (n={len(truth)})")
         ax.set_aspect("equal", adjustable="datalim")
     fig.suptitle(title)
-    fig.tight_layout()
-    out = Path(path)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return _save(fig, path)
 
 
 COMPARE_PANELS = (
@@ -105,8 +107,4 @@ def family_comparison_png(
         ax.grid(axis="y", alpha=0.3)
     axes[0].legend(fontsize=8)
     fig.suptitle(title)
-    fig.tight_layout()
-    out = Path(path)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return _save(fig, path)
