@@ -19,7 +19,7 @@ TAG_FAMILY: Final = "evfleet.family"
 TAG_DATASET: Final = "evfleet.dataset_id"
 TAG_PARENT: Final = "mlflow.parentRunId"
 TRIAL_NUMBER_TAG: Final = "optuna.trial"
-SELECTION_METRIC: Final = "valid_seg_kwh_mae"
+SELECTION_METRIC: Final = "valid/uncalibrated/seg_kwh_mae"
 IMPORTANCE_ARTIFACT: Final = "plots/feature_importance.csv"
 PRED_VS_ACTUAL_ARTIFACT: Final = "plots/pred_vs_actual.png"
 
@@ -35,24 +35,24 @@ class Metric:
 
 METRICS: Final = {
     SELECTION_METRIC: Metric("validation MAE (Wh/segment)", 1000.0),
-    "test_seg_kwh_mae": Metric("test MAE (Wh/segment)", 1000.0),
-    "test_seg_kwh_per_km_r2": Metric("test R² kWh/km", lower_is_better=False),
-    "test_seg_kwh_r2": Metric("test R² kWh", lower_is_better=False),
-    "test_trip_kwh_mape": Metric("test trip MAPE %"),
-    "test_trip_kwh_wape": Metric("test trip WAPE %"),
-    "baseline_test_trip_kwh_mape": Metric("physics-prior baseline trip MAPE %"),
-    "time_test_seg_kwh_r2": Metric("last-days R² kWh", lower_is_better=False),
-    "time_test_trip_kwh_mape": Metric("last-days trip MAPE %"),
+    "test/calibrated/seg_kwh_mae": Metric("test MAE (Wh/segment)", 1000.0),
+    "test/calibrated/seg_kwh_per_km_r2": Metric("test R² kWh/km", lower_is_better=False),
+    "test/calibrated/seg_kwh_r2": Metric("test R² kWh", lower_is_better=False),
+    "test/calibrated/trip_kwh_mape": Metric("test trip MAPE %"),
+    "test/calibrated/trip_kwh_wape": Metric("test trip WAPE %"),
+    "test/physics_prior/trip_kwh_mape": Metric("physics-prior baseline trip MAPE %"),
+    "time_test/calibrated/seg_kwh_r2": Metric("last-days R² kWh", lower_is_better=False),
+    "time_test/calibrated/trip_kwh_mape": Metric("last-days trip MAPE %"),
     "predict_rows_per_s": Metric("inference (M rows/s)", 1e-6, lower_is_better=False),
     "tuning_s": Metric("tuning time (s)"),
 }
 """Metrics of a family run shown in the comparison, in display order."""
 
 NOISE_FLOOR: Final = {
-    "test_seg_kwh_r2": ("segment kWh", "r2_ceiling"),
-    "test_seg_kwh_per_km_r2": ("segment kWh/km", "r2_ceiling"),
-    "test_trip_kwh_mape": ("trip kWh", "mape_floor"),
-    "test_trip_kwh_wape": ("trip kWh", "wape_floor"),
+    "test/calibrated/seg_kwh_r2": ("segment kWh", "r2_ceiling"),
+    "test/calibrated/seg_kwh_per_km_r2": ("segment kWh/km", "r2_ceiling"),
+    "test/calibrated/trip_kwh_mape": ("trip kWh", "mape_floor"),
+    "test/calibrated/trip_kwh_wape": ("trip kWh", "wape_floor"),
 }
 """Metric -> (level, column) of the noise-floor table of ``bench/bench_noise_floor.py``:
 the best any model can score on the same held-out vehicles."""

@@ -100,7 +100,7 @@ for col, alias in zip(cols, names.ALIASES, strict=True):
     else:
         col.caption(f"No model holds @{alias} in `{names.REGISTERED_MODEL}`.")
 
-floor_path = ws.root / "studio" / "noise_floor" / f"{dataset}.json"
+floor_path = ws.root / "noise_floor" / f"{dataset}.json"  # where the bench records it
 floor = json.loads(floor_path.read_text(encoding="utf-8")) if floor_path.is_file() else None
 
 st.subheader("Families")
@@ -123,10 +123,10 @@ if floor is None:
         "Noise floor not measured for this dataset: it re-drives the held-out vehicles' trips "
         "with other random draws (a few minutes). "
         + ("" if measurable else f"`python bench/bench_noise_floor.py --workspace {ws.root} "
-           f"--held-out --json {floor_path}` writes it (for the latest dataset).")
+           "--held-out` records it (for the latest dataset).")
     )  # fmt: skip
     if measurable and st.button("Measure the noise floor", key="train.noise"):
-        runs_view.launch(ws, "noise_floor", None, ["--json", str(floor_path)])
+        runs_view.launch(ws, "noise_floor", None, [])
         st.rerun()
 
 chart_metric = st.selectbox(

@@ -134,7 +134,10 @@ def mlflow_ui(
 
     Example: evfleet ui mlflow --port 5000; then open http://127.0.0.1:5000.
     """
+    from tasks.mlflow_utils import relocate_store
+
     ws = Workspace(workspace_path(workspace)).ensure()
+    relocate_store(ws.root)  # a copied or moved workspace shows its own artifacts
     port = port or 5000
     check_port(host, port)
     cmd = [
@@ -143,7 +146,10 @@ def mlflow_ui(
         "--default-artifact-root", ws.mlflow_artifacts.as_uri(),
         "--host", host, "--port", str(port), "--workers", "1",
     ]  # fmt: skip
-    serve(cmd, _browser_url(host, port), "MLflow UI", dict(os.environ))
+    # MLflow 3.17's UI picks GenAI or model-training views by this URL parameter (the
+    # experiments' kind tag is not enough): open on the training views
+    url = f"{_browser_url(host, port)}#/experiments?workflowType=machine_learning"
+    serve(cmd, url, "MLflow UI", dict(os.environ))
 
 
 @app.command("dashboard")

@@ -78,10 +78,9 @@ def test_progress_tells_built_from_reused_stage_outputs(workspace: Path) -> None
 
 def test_noise_floor_job_runs_the_bench_script(workspace: Path) -> None:
     ws = Workspace(workspace)
-    target = workspace / "studio" / "noise_floor" / "x.json"
-    job = jobs.start(ws, "noise_floor", extra=["--json", str(target)])
+    job = jobs.start(ws, "noise_floor")
     assert jobs.describe(job.kind) == "python bench/bench_noise_floor.py --held-out"
-    assert job.args == ["--held-out", "--workspace", str(ws.root), "--json", str(target)]
+    assert job.args == ["--held-out", "--workspace", str(ws.root)]
     assert _wait_done(ws, job) == "failed"
     assert "no dataset" in jobs.log_tail(ws, job)
     assert not target.exists()

@@ -111,7 +111,7 @@ def test_model_training_page(app: AppTest) -> None:
 
 
 def test_noise_floor_next_to_metrics(app: AppTest, studio_ws: Path) -> None:
-    floor = studio_ws / "studio" / "noise_floor" / f"{DATASET_ID}.json"
+    floor = studio_ws / "noise_floor" / f"{DATASET_ID}.json"
     floor.parent.mkdir(parents=True, exist_ok=True)
     floor.write_text('{"segment kWh": {"r2_ceiling": 0.88}, "trip kWh": {"mape_floor": 2.7}}')
     try:
