@@ -83,5 +83,5 @@ def test_noise_floor_job_runs_the_bench_script(workspace: Path) -> None:
     assert job.args == ["--held-out", "--workspace", str(ws.root)]
     assert _wait_done(ws, job) == "failed"
     assert "no dataset" in jobs.log_tail(ws, job)
-    assert not target.exists()
+    assert not (ws.root / "noise_floor").exists()
     assert jobs.flow_runs("http://127.0.0.1:9/api", job) == []
