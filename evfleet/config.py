@@ -156,7 +156,7 @@ class FleetConfig(_Section):
 
     n_vehicles: int = Field(default=50, ge=1, le=100_000)
     days: int = Field(default=7, ge=1, le=366)
-    start_date: dt.date = dt.date(2024, 1, 15)
+    start_date: dt.date = dt.date(2024, 1, 13)
     seed: int = Field(default=42, ge=0)
     market_shares: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_MARKET_SHARES))
     driver_profiles: dict[DriverProfile, float] = Field(
