@@ -26,25 +26,31 @@ from evfleet.optimize.scoring import score_legs
 KPI_KEYS: Final = (
     "energy_kwh", "kwh_per_100km", "distance_km", "drive_time_h", "charging_time_h",
     "waiting_h", "detour_km", "cost_usd", "public_sessions", "site_peak_kw", "min_soc",
-    "stranded_trips", "soc_end", "planning_error_pct",
+    "stranded_trips", "soc_end", "cost_adjusted_usd", "planning_error_pct",
 )  # fmt: skip
 SITE_SLOT_H: Final = 0.25
 
 
-def baseline_kpis(world: World, v: VehicleTrips, seed: int) -> dict[str, float]:
+def end_credit_usd(world: World, v: VehicleTrips, soc_end: float, efficiency: float) -> float:
+    """What refilling the battery from ``soc_end`` to its initial SOC costs at the off-peak
+    home price (negative: energy left over), so sides that end fuller compare fairly."""
+    kwh = (v.initial_soc - soc_end) * v.spec.battery_kwh
+    return float(kwh / efficiency * world.tariff.base_price("home"))
+
+
+def baseline_kpis(world: World, v: VehicleTrips, s: Settings) -> dict[str, float]:
     """KPIs of the trips as the synthetic driver did them, legs re-scored with CRN."""
     bl = v.baseline
     parked = float(v.depart_s[0]) if v.n_trips else 0.0
     sc = score_legs(
         world.net, world.weather, v.spec, style=v.style, start_date=world.start,
-        legs=bl.edges, depart_s=bl.depart_s, trip_key=bl.trip_key, seed=seed,
+        legs=bl.edges, depart_s=bl.depart_s, trip_key=bl.trip_key, seed=s.seed,
         vehicle=v.index, parked_s=parked,
     )  # fmt: skip
     ses = v.sessions
     dur_h = (
         seconds_since(world.start, ses["end_time"]) - seconds_since(world.start, ses["start_time"])
     ) / 3600
-    cap = v.spec.battery_kwh
     return _kpis(
         energy=float(sc.energy_kwh.sum()), distance=float(sc.distance_km.sum()),
         drive_h=float(sc.duration_s.sum() / 3600), charging_h=float(np.sum(dur_h)),
@@ -52,7 +58,7 @@ def baseline_kpis(world: World, v: VehicleTrips, seed: int) -> dict[str, float]:
         cost=float(ses["cost_usd"].sum()),
         public=int(ses["kind"].astype(str).isin(PUBLIC_KINDS).sum()),
         min_soc=bl.soc_min, stranded=bl.stranded_trips, soc_end=bl.soc_end, planned=np.nan,
-        cap=cap,
+        end_credit=end_credit_usd(world, v, bl.soc_end, s.efficiency),
     )  # fmt: skip
 
 
@@ -72,14 +78,17 @@ def _kpis(**k: Any) -> dict[str, float]:
         "min_soc": k["min_soc"],
         "stranded_trips": float(k["stranded"]),
         "soc_end": k["soc_end"],
+        "cost_adjusted_usd": k["cost"] + k["end_credit"],
         "planning_error_pct": k["planned"],
     }
 
 
 def optimised_kpis(
-    trips: pd.DataFrame, charging: pd.DataFrame, v: VehicleTrips, n_infeasible: int
+    world: World, plan: dict[str, pd.DataFrame], v: VehicleTrips, s: Settings
 ) -> dict[str, float]:
-    """KPIs of the re-planned trips of one vehicle."""
+    """KPIs of the re-planned trips of one vehicle (``trips``, ``charging``, ``infeasible``)."""
+    trips, charging = plan["trips"], plan["charging"]
+    soc_end = float(trips["soc_end"].iloc[-1]) if len(trips) else v.initial_soc
     planned, energy = trips["planned_energy_kwh"].sum(), trips["energy_kwh"].sum()
     dur_h = (charging["end_s"] - charging["start_s"]).sum() / 3600
     return _kpis(
@@ -89,9 +98,9 @@ def optimised_kpis(
         cost=float(charging["cost_usd"].sum()),
         public=int(charging["kind"].isin(PUBLIC_KINDS).sum()),
         min_soc=float(trips["soc_min"].min()) if len(trips) else v.initial_soc,
-        stranded=n_infeasible,
-        soc_end=float(trips["soc_end"].iloc[-1]) if len(trips) else v.initial_soc,
-        planned=float(100 * (planned - energy) / energy) if energy > 0 else 0.0, cap=0.0,
+        stranded=len(plan["infeasible"]), soc_end=soc_end,
+        planned=float(100 * (planned - energy) / energy) if energy > 0 else 0.0,
+        end_credit=end_credit_usd(world, v, soc_end, s.efficiency),
     )  # fmt: skip
 
 
@@ -147,8 +156,10 @@ def optimize_vehicles(
         out = VehiclePlanner(world, v, settings).run()
         t = pd.DataFrame(out.trips, columns=list(_TRIP_COLS))
         c = pd.DataFrame(out.charging, columns=list(_CHARGE_COLS))
-        base = baseline_kpis(world, v, settings.seed)
-        opt = optimised_kpis(t, c, v, len(out.infeasible))
+        base = baseline_kpis(world, v, settings)
+        opt = optimised_kpis(
+            world, {"trips": t, "charging": c, "infeasible": out.infeasible}, v, settings
+        )
         kpis += [{"vehicle_id": v.vehicle_id, "side": "baseline", **base},
                  {"vehicle_id": v.vehicle_id, "side": "optimised", **opt}]  # fmt: skip
         trips.append(t)
@@ -200,8 +211,14 @@ def site_schedule(cfg: StudioConfig, charging: pd.DataFrame) -> tuple[pd.DataFra
             slot_h=SITE_SLOT_H, efficiency=ch.efficiency, cap_kw=ch.site_power_cap_kw,
             demand_usd_per_kw=ch.demand_charge_usd_per_kw, before_kw=before, site=str(site),
         )  # fmt: skip
-        sites.append({"site": str(site), "vehicles": len({k[0] for k in keys}),
-                      "peak_before_kw": sched.peak_before_kw, "peak_after_kw": sched.peak_after_kw})  # fmt: skip
+        sites.append(
+            {
+                "site": str(site),
+                "vehicles": len({k[0] for k in keys}),
+                "peak_before_kw": sched.peak_before_kw,
+                "peak_after_kw": sched.peak_after_kw,
+            }
+        )
         out.append(_site_rows(keys, sched.power_kw, slot0, tariff, ch.efficiency, str(site), win))
     res = pd.concat(out, ignore_index=True).sort_values(["vehicle_id", "start_s"], kind="stable")
     return res.reset_index(drop=True), pd.DataFrame(
@@ -230,3 +247,57 @@ def _site_rows(
         "cost_usd": tariff.price("home", start + SITE_SLOT_H * 1800) * grid, "wait_min": 0.0,
         "window_start_s": win[v_i, 0], "window_end_s": win[v_i, 1],
     })  # fmt: skip
+
+
+def site_peak_kw(rows: pd.DataFrame) -> pd.Series:
+    """Peak total power per site of sessions (``site``, ``start_s``, ``end_s``, ``power_kw``)."""
+    if rows.empty:
+        return pd.Series(dtype=float)
+    t = np.concatenate([rows["start_s"].to_numpy(float), rows["end_s"].to_numpy(float)])
+    p = np.concatenate([rows["power_kw"].to_numpy(float), -rows["power_kw"].to_numpy(float)])
+    site = np.concatenate([rows["site"].astype(str).to_numpy()] * 2)
+    # ends before starts at the same instant: back-to-back sessions do not overlap
+    ev = pd.DataFrame({"site": site, "t": t, "p": p}).sort_values(["site", "t", "p"])
+    ev["load"] = ev.groupby("site")["p"].cumsum()
+    return ev.groupby("site")["load"].max()
+
+
+def baseline_site_rows(vehicles: list[VehicleTrips], start: dt.date) -> pd.DataFrame:
+    """The dataset's home sessions as site rows (site = the vehicle's home node)."""
+    parts = []
+    for v in vehicles:
+        home = v.sessions.loc[v.sessions["kind"].astype(str) == "home"]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "site": str(v.home_node),
+                    "start_s": seconds_since(start, home["start_time"]),
+                    "end_s": seconds_since(start, home["end_time"]),
+                    "power_kw": home["power_kw"].to_numpy(float),
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def fleet_kpis(kpis: pd.DataFrame, peaks: dict[str, float]) -> pd.DataFrame:
+    """Fleet totals per side (sums; kWh/100 km re-derived; minimum SOC; site peak given)."""
+    sums = [k for k in KPI_KEYS if k not in ("kwh_per_100km", "min_soc", "soc_end",
+                                               "site_peak_kw", "planning_error_pct")]  # fmt: skip
+    g = kpis.groupby("side", sort=False)
+    out = g[sums].sum()
+    out["kwh_per_100km"] = (
+        100 * out["energy_kwh"] / out["distance_km"].where(out["distance_km"] > 0)
+    )
+    out["min_soc"] = g["min_soc"].min()
+    out["soc_end"] = g["soc_end"].mean()
+    known = kpis["planning_error_pct"].notna()
+    energy = kpis["energy_kwh"].where(known).groupby(kpis["side"]).sum(min_count=1)
+    planned = (
+        ((kpis["planning_error_pct"] / 100 + 1) * kpis["energy_kwh"])
+        .groupby(kpis["side"])
+        .sum(min_count=1)
+    )
+    out["planning_error_pct"] = 100 * (planned - energy) / energy
+    out["site_peak_kw"] = [peaks.get(str(side), 0.0) for side in out.index]
+    return out[list(KPI_KEYS)].reset_index()

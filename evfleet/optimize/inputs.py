@@ -11,6 +11,7 @@ and every charging session, from the same tables.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -110,7 +111,7 @@ def vehicle_trips(
     seg_edges = edge_lookup(graph_edges, seg)
     trip_of_seg = seg["trip_id"].astype(str).to_numpy()
     bounds = np.flatnonzero(np.r_[True, trip_of_seg[1:] != trip_of_seg[:-1], True])
-    by_trip = {trip_of_seg[a]: seg_edges[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)}
+    by_trip = {trip_of_seg[a]: seg_edges[a:b] for a, b in itertools.pairwise(bounds)}
     routes = routes.sort_values(["vehicle_id", "start_time"], kind="stable")
     out = []
     for _, row in fleet.iterrows():

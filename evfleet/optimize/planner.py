@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import json
 import math
 from dataclasses import dataclass, field
@@ -278,7 +279,7 @@ class VehiclePlanner:
                 continue
             edges, price = self._slots(start, end)
             win += [i] * price.size
-            edges_all += list(zip(edges[:-1], edges[1:], strict=True))
+            edges_all += list(itertools.pairwise(edges))
             prices += list(price)
             maxk += list(self.rate_kw * np.diff(edges) / HOUR_S)
         a_e, a_t, a_c = s.weights.coefficients(s.objective)
@@ -392,7 +393,10 @@ class VehiclePlanner:
         except EvfleetError:
             return None
         arrive = leg1.soc_end * self.cap
-        target = min(self.max_b, need_end + leg2.energy_kwh)
+        # a stop pays its wait and detour once: the rule-based modes fill up to the maximum,
+        # the horizon LP's amount is its own decision
+        fill = self.s.mode is not PlanningMode.ROLLING_HORIZON
+        target = self.max_b if fill else min(self.max_b, need_end + leg2.energy_kwh)
         kwh = target - arrive
         if kwh <= TOL_KWH:
             return None
@@ -490,7 +494,8 @@ class VehiclePlanner:
             "distance_km": float(scored.distance_km[0]), "drive_time_h": drive_s / HOUR_S,
             "planned_energy_kwh": plan.energy_kwh, "energy_kwh": energy,
             "soc_start": b / self.cap, "soc_end": b_end / self.cap,
-            "soc_min": min(lows) / self.cap, "stops": json.dumps([st.to_dict() for st in plan.stops]),
+            "soc_min": min(lows) / self.cap,
+            "stops": json.dumps([st.to_dict() for st in plan.stops]),
             "n_stops": len(plan.stops), "detour_km": max(plan.distance_km - base.distance_km, 0.0)
             if plan.stops else 0.0, "route_nodes": [int(n) for n in plan.nodes],
         })  # fmt: skip
