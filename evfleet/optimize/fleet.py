@@ -175,39 +175,42 @@ def optimize_vehicles(
     }
 
 
+def _grid(start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Starts of the demand intervals (``SITE_SLOT_H``) covering ``[min start, max end)``."""
+    slot_s = SITE_SLOT_H * 3600
+    t0 = np.floor(start.min() / slot_s) * slot_s
+    return np.asarray(t0 + slot_s * np.arange(int(np.ceil((end.max() - t0) / slot_s)) + 1))
+
+
+def _fraction(start: np.ndarray, end: np.ndarray, slot0: np.ndarray) -> np.ndarray:
+    """Share of each interval (columns) inside each ``[start, end)`` (rows)."""
+    slot_s = SITE_SLOT_H * 3600
+    inside = np.minimum(slot0 + slot_s, end[:, None]) - np.maximum(slot0, start[:, None])
+    return np.asarray(np.clip(inside, 0.0, None) / slot_s)
+
+
 def site_schedule(cfg: StudioConfig, charging: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Re-time home sessions per site under the shared cap; rows and per-site peaks.
 
-    Each home session keeps its energy and must happen within the parking window it was
-    planned in (from the arrival before it to the next departure).
+    Each home session keeps its energy and happens within the parking window it was planned
+    in. Power is metered as utilities meter demand: the average over ``SITE_SLOT_H``
+    intervals; the cap and the demand charge apply to that.
     """
     ch = cfg.charging
     tariff = Tariff.from_config(ch)
     home = charging.loc[charging["kind"] == "home"]
     sites, out = [], [charging.loc[charging["kind"] != "home"]]
     for site, rows in home.groupby("site", sort=True):
-        keys = list(rows.groupby(["vehicle_id", "trip_id"], sort=True).groups)
-        need = rows.groupby(["vehicle_id", "trip_id"], sort=True)["energy_kwh"].sum()
-        win = (
-            rows.groupby(["vehicle_id", "trip_id"], sort=True)[["window_start_s", "window_end_s"]]
-            .first()
-            .to_numpy()
-        )
-        t0 = np.floor(win[:, 0].min() / 3600 / SITE_SLOT_H) * SITE_SLOT_H * 3600
-        n_t = int(np.ceil((win[:, 1].max() - t0) / (SITE_SLOT_H * 3600))) + 1
-        slot0 = t0 + np.arange(n_t) * SITE_SLOT_H * 3600
-        avail = (slot0[None, :] >= win[:, :1]) & (slot0[None, :] + SITE_SLOT_H * 3600 <= win[:, 1:])
-        before = np.zeros((len(keys), n_t))
-        for i, k in enumerate(keys):
-            r = rows.loc[(rows["vehicle_id"] == k[0]) & (rows["trip_id"] == k[1])]
-            for s, e, p in r[["start_s", "end_s", "power_kw"]].to_numpy():
-                overlap = np.clip(
-                    np.minimum(slot0 + SITE_SLOT_H * 3600, e) - np.maximum(slot0, s), 0, None
-                )
-                before[i] += p * overlap / (SITE_SLOT_H * 3600)
-        kw = rows.groupby(["vehicle_id", "trip_id"], sort=True)["power_kw"].max().to_numpy()
+        groups = rows.groupby(["vehicle_id", "trip_id"], sort=True)
+        keys = list(groups.groups)
+        win = groups[["window_start_s", "window_end_s"]].first().to_numpy()
+        slot0 = _grid(win[:, 0], win[:, 1])
+        frac = _fraction(rows["start_s"].to_numpy(float), rows["end_s"].to_numpy(float), slot0)
+        before = np.zeros((len(keys), slot0.size))
+        np.add.at(before, groups.ngroup().to_numpy(), rows[["power_kw"]].to_numpy(float) * frac)
         sched = schedule_site(
-            need.to_numpy(), avail, kw, tariff.price("home", slot0 + SITE_SLOT_H * 1800),
+            groups["energy_kwh"].sum().to_numpy() - 1e-9, _fraction(win[:, 0], win[:, 1], slot0),
+            groups["power_kw"].max().to_numpy(), tariff.price("home", slot0 + SITE_SLOT_H * 1800),
             slot_h=SITE_SLOT_H, efficiency=ch.efficiency, cap_kw=ch.site_power_cap_kw,
             demand_usd_per_kw=ch.demand_charge_usd_per_kw, before_kw=before, site=str(site),
         )  # fmt: skip
@@ -236,30 +239,39 @@ def _site_rows(
     win: np.ndarray,
 ) -> pd.DataFrame:
     v_i, t_i = np.nonzero(power > 1e-9)
-    kw = power[v_i, t_i]
-    grid = kw * SITE_SLOT_H
-    start = slot0[t_i]
-    return pd.DataFrame({
-        "vehicle_id": [keys[i][0] for i in v_i], "trip_id": [keys[i][1] for i in v_i],
-        "kind": "home", "station_id": [f"HOME-{keys[i][0]}" for i in v_i], "site": site,
-        "start_s": start, "end_s": start + SITE_SLOT_H * 3600, "energy_kwh": grid * eff,
-        "grid_kwh": grid, "power_kw": kw,
-        "cost_usd": tariff.price("home", start + SITE_SLOT_H * 1800) * grid, "wait_min": 0.0,
-        "window_start_s": win[v_i, 0], "window_end_s": win[v_i, 1],
-    })  # fmt: skip
+    avg_kw = power[v_i, t_i]
+    start = np.maximum(slot0[t_i], win[v_i, 0])
+    end = np.minimum(slot0[t_i] + SITE_SLOT_H * 3600, win[v_i, 1])
+    grid = avg_kw * SITE_SLOT_H
+    return pd.DataFrame(
+        {
+            "vehicle_id": [keys[i][0] for i in v_i],
+            "trip_id": [keys[i][1] for i in v_i],
+            "kind": "home",
+            "station_id": [f"HOME-{keys[i][0]}" for i in v_i],
+            "site": site,
+            "start_s": start,
+            "end_s": end,
+            "energy_kwh": grid * eff,
+            "grid_kwh": grid,
+            "power_kw": grid / np.maximum((end - start) / 3600, 1e-12),
+            "cost_usd": tariff.price("home", 0.5 * (start + end)) * grid,
+            "wait_min": 0.0,
+            "window_start_s": win[v_i, 0],
+            "window_end_s": win[v_i, 1],
+        }
+    )
 
 
 def site_peak_kw(rows: pd.DataFrame) -> pd.Series:
-    """Peak total power per site of sessions (``site``, ``start_s``, ``end_s``, ``power_kw``)."""
-    if rows.empty:
-        return pd.Series(dtype=float)
-    t = np.concatenate([rows["start_s"].to_numpy(float), rows["end_s"].to_numpy(float)])
-    p = np.concatenate([rows["power_kw"].to_numpy(float), -rows["power_kw"].to_numpy(float)])
-    site = np.concatenate([rows["site"].astype(str).to_numpy()] * 2)
-    # ends before starts at the same instant: back-to-back sessions do not overlap
-    ev = pd.DataFrame({"site": site, "t": t, "p": p}).sort_values(["site", "t", "p"])
-    ev["load"] = ev.groupby("site")["p"].cumsum()
-    return ev.groupby("site")["load"].max()
+    """Peak demand per site of sessions (``site``, ``start_s``, ``end_s``, ``power_kw``):
+    the highest ``SITE_SLOT_H`` average of their total power, kW."""
+    peaks = {}
+    for site, r in rows.groupby("site", sort=True):
+        start, end = r["start_s"].to_numpy(float), r["end_s"].to_numpy(float)
+        frac = _fraction(start, end, _grid(start, end))
+        peaks[str(site)] = float((r[["power_kw"]].to_numpy(float) * frac).sum(axis=0).max())
+    return pd.Series(peaks, dtype=float)
 
 
 def baseline_site_rows(vehicles: list[VehicleTrips], start: dt.date) -> pd.DataFrame:

@@ -104,7 +104,7 @@ class SiteSchedule:
 
 def schedule_site(
     need_kwh: NDArray[np.float64],
-    available: NDArray[np.bool_],
+    available: NDArray[np.float64],
     max_kw: NDArray[np.float64],
     price_usd_per_kwh: NDArray[np.float64],
     *,
@@ -117,17 +117,18 @@ def schedule_site(
 ) -> SiteSchedule:
     """Least-cost charging of a site's vehicles under a shared power cap.
 
-    ``need_kwh[v]`` battery kWh vehicle ``v`` must receive, only in slots where
-    ``available[v, t]``, at most ``max_kw[v]`` (grid side); ``price_usd_per_kwh[t]`` per grid
-    kWh; ``before_kw`` the unscheduled plan's power (its peak is reported as *before*).
+    ``need_kwh[v]`` battery kWh vehicle ``v`` must receive; in slot ``t`` its average power
+    is at most ``max_kw[v] * available[v, t]`` (the share of the slot it is parked there;
+    grid side); ``price_usd_per_kwh[t]`` per grid kWh; ``before_kw`` the unscheduled plan's
+    average power per slot (its peak is reported as *before*).
     """
     n_v, n_t = available.shape
     prob = pulp.LpProblem("site", pulp.LpMinimize)
     y = {
-        (v, t): pulp.LpVariable(f"y{v}_{t}", 0, float(max_kw[v]))
+        (v, t): pulp.LpVariable(f"y{v}_{t}", 0, float(max_kw[v] * available[v, t]))
         for v in range(n_v)
         for t in range(n_t)
-        if available[v, t]
+        if available[v, t] > 0
     }
     peak = pulp.LpVariable("peak", 0, cap_kw)
     for t in range(n_t):

@@ -96,7 +96,7 @@ def test_horizon_lp_prefers_cheap_slots_and_says_when_infeasible() -> None:
 
 
 def test_site_lp_respects_the_cap_and_matches_brute_force() -> None:
-    avail = np.array([[True, True, False], [True, True, True]])
+    avail = np.array([[1.0, 1.0, 0.0], [1.0, 1.0, 1.0]])
     price = np.array([0.5, 0.2, 0.3])
     need = np.array([1.8, 2.7])
     sched = schedule_site(
