@@ -114,7 +114,7 @@ def _date(text: str) -> dt.date:
 def plan_optimization_task(
     workspace: str,
     config: StudioConfig,
-    dataset_id: str,
+    dataset_id: str | None,
     strategy: str | None = None,
     planning_mode: str | None = None,
 ) -> OptPlan:

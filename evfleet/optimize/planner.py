@@ -187,7 +187,7 @@ class VehiclePlanner:
         """Planned battery energy of trip ``k`` on its objective route (cached)."""
         if k not in self._energy:
             v, world = self.v, self.world
-            ctx = world.context(v, v.depart_s[k], int(v.origin[k]), 8 * HOUR_S)
+            ctx = self.trip_context(k)
             w = world.costs.weights(ctx)
             try:
                 plan = plan_route(
@@ -199,6 +199,13 @@ class VehiclePlanner:
             except EvfleetError:
                 self._energy[k] = float(self.cap)
         return self._energy[k]
+
+    def trip_context(self, k: int) -> PredictionContext:
+        """Planning context of trip ``k`` (the dataset's dwell before it as parking time), the
+        same whenever the trip is planned, so its edge weights are computed once."""
+        v = self.v
+        parked = v.depart_s[k] - (v.arrive_s[k - 1] if k else 0.0)
+        return self.world.context(v, float(v.depart_s[k]), int(v.origin[k]), max(parked, 0.0))
 
     def _slots(self, a: float, d: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """TOU slot edges ``[a, ..., d]`` of a parking window and the price per battery kWh."""
@@ -448,7 +455,7 @@ class VehiclePlanner:
             for t0, t1, kwh in sessions:
                 self._home(k, (t0, t1), kwh, (a, d))
                 b += kwh
-            ctx = self.world.context(v, d, int(v.origin[k]), max(d - a, 0.0))
+            ctx = self.trip_context(k)
             try:
                 plan, base = self._route(k, b, need_end, ctx)
             except EvfleetError as exc:

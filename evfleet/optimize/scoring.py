@@ -43,12 +43,12 @@ def crn_draws(
     seed: int, vehicle: int, trip: NDArray[np.int64], edge: NDArray[np.int64]
 ) -> NDArray[np.float64]:
     """Uniform draws ``(4, n)`` of edge traversals keyed on (seed, vehicle, trip, edge)."""
-    trip = np.asarray(trip, dtype=np.uint64)
-    edge = np.asarray(edge, dtype=np.uint64)
+    t = np.asarray(trip).astype(np.uint64)
+    e = np.asarray(edge).astype(np.uint64)
     with np.errstate(over="ignore"):
-        key = _splitmix(np.full(edge.shape, np.uint64(seed)) + np.uint64(vehicle) * _MIX1)
-        key = _splitmix(key ^ (trip * _MIX2))
-        key = _splitmix(key ^ edge)
+        key = _splitmix(np.full(e.shape, np.uint64(seed)) + np.uint64(vehicle) * _MIX1)
+        key = _splitmix(key ^ (t * _MIX2))
+        key = _splitmix(key ^ e)
         rows = [_splitmix(key + np.uint64(k) * _GOLDEN) for k in range(N_DRAWS)]
     return np.stack([(r >> np.uint64(11)).astype(np.float64) * _TO_UNIT for r in rows])
 
