@@ -61,8 +61,15 @@ class HorizonPlan:
 
 
 def plan_horizon(h: HorizonInput) -> HorizonPlan:
-    """Solve the horizon LP; raise :class:`OptimizationError` when it is infeasible."""
+    """Solve the horizon LP; raise :class:`OptimizationError` when it is infeasible.
+
+    When the battery covers every trip of the horizon without charging, charging nothing
+    is optimal (every price is positive) and no solver is called.
+    """
     n, m = h.energy_kwh.size, h.slot_max_kwh.size
+    before = h.start_kwh - np.concatenate([[0.0], np.cumsum(h.energy_kwh)[:-1]])
+    if h.start_kwh <= h.max_kwh and np.all(before - h.energy_kwh >= h.reserve_kwh):
+        return HorizonPlan(np.zeros(m), np.zeros(n), 0.0)
     prob = pulp.LpProblem("horizon", pulp.LpMinimize)
     x = [pulp.LpVariable(f"x{s}", 0, float(h.slot_max_kwh[s])) for s in range(m)]
     p = [pulp.LpVariable(f"p{j}", 0, h.max_kwh) for j in range(n)]

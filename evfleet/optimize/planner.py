@@ -68,6 +68,19 @@ PLANNED_DETOUR_S: Final = 300.0
 ARRIVAL_BUFFER_SOC: Final = 0.10
 """SOC kept above the reserve on arrival away from a home charger, so that a station stays
 within reach of the next departure."""
+DAY_BLOCKS_H: Final = np.array([0, 6, 7, 9, 12, 16, 19, 22])
+"""Start hours of the time-of-day blocks of planning contexts (rush hours kept apart)."""
+CONTEXT_STEPS: Final = {
+    "temp_c": 2.0, "wind_kph": 5.0, "wind_dir_deg": 45.0, "humidity_pct": 10.0, "mass_kg": 50.0,
+}  # fmt: skip
+"""Rounding of planning-context values (planned energies change by well under 1 %)."""
+PARKED_BUCKETS_H: Final = np.array([0.5, 2.0, 8.0, 24.0])
+"""Parking time of a planning context: the first bucket at or above the real one."""
+CANONICAL_WEEKDAY: Final = dt.date(2024, 1, 8)
+CANONICAL_WEEKEND: Final = dt.date(2024, 1, 13)
+"""Dates standing for any weekday / weekend day in planning contexts (a Monday, a Saturday)."""
+WEEKEND_DAY: Final = 5
+DAY_S: Final = 86_400.0
 HOUR_S: Final = 3600.0
 TOL_KWH: Final = 1e-6
 
@@ -137,27 +150,39 @@ class World:
         return self._stations[v.model]
 
     def context(self, v: VehicleTrips, t_s: float, node: int, parked_s: float) -> PredictionContext:
-        """Planning context of a departure: the hour's weather at the origin's zone."""
+        """Planning context of a departure, quantised so that trips share edge weights.
+
+        The weather is the hour's at the origin's zone; the context keeps the time-of-day
+        block (:data:`DAY_BLOCKS_H`), weekday or weekend, and rounds the weather, the mass
+        and the parking time (:data:`CONTEXT_STEPS`). Planning uses it; the physics
+        scoring drives every trip under its exact conditions.
+        """
         zone = self.net.node_zone[self.net.positions(np.array([node]))]
         t = np.array([t_s])
-        dep = pd.Timestamp(self.start) + pd.Timedelta(
-            seconds=float(np.floor(t_s / HOUR_S) * HOUR_S)
-        )
+        day = int(t_s // DAY_S)
+        weekend = (self.start + dt.timedelta(days=day)).weekday() >= WEEKEND_DAY
+        hour = (t_s % DAY_S) / HOUR_S
+        block = DAY_BLOCKS_H[np.searchsorted(DAY_BLOCKS_H, hour, side="right") - 1]
+        canonical = CANONICAL_WEEKEND if weekend else CANONICAL_WEEKDAY
+        steps = CONTEXT_STEPS
+
+        def get(name: str, step: float) -> float:
+            return float(np.round(self.weather.get(name, t, zone)[0] / step) * step)
+
         return PredictionContext(
             model=v.model,
-            mass_kg=v.spec.test_mass_kg,
+            mass_kg=float(np.round(v.spec.test_mass_kg / steps["mass_kg"]) * steps["mass_kg"]),
             battery_kwh=v.spec.battery_kwh,
-            departure=dep,
-            temp_c=float(self.weather.get("temp_c", t, zone)[0]),
-            driver_profile=v.profile,
+            departure=pd.Timestamp(canonical) + pd.Timedelta(hours=float(block)),
+            temp_c=get("temp_c", steps["temp_c"]),
             driving_style=v.style,
-            charging_personality=v.personality,
-            wind_kph=float(self.weather.get("wind_kph", t, zone)[0]),
-            wind_from_deg=float(self.weather.get("wind_dir_deg", t, zone)[0]),
-            humidity_pct=float(self.weather.get("humidity_pct", t, zone)[0]),
+            wind_kph=get("wind_kph", steps["wind_kph"]),
+            wind_from_deg=get("wind_dir_deg", steps["wind_dir_deg"]) % 360.0,
+            humidity_pct=get("humidity_pct", steps["humidity_pct"]),
             is_raining=bool(self.weather.get("precip_mm", t, zone)[0] > 0),
-            parked_h=min(parked_s / HOUR_S, 24.0),
-        )
+            parked_h=float(PARKED_BUCKETS_H[np.searchsorted(PARKED_BUCKETS_H, parked_s / HOUR_S)
+                                            .clip(max=len(PARKED_BUCKETS_H) - 1)]),
+        )  # fmt: skip
 
 
 @dataclass

@@ -81,6 +81,8 @@ def test_horizon_lp_matches_brute_force() -> None:
         _horizon(),
         _horizon(start_kwh=3.0),
         _horizon(slot_max_kwh=np.array([1.0, 1.0, 2.0])),
+        _horizon(start_kwh=12.0, energy_kwh=np.array([3.0, 4.0])),
+        _horizon(start_kwh=12.0, energy_kwh=np.array([3.0, 8.0])),
     ):
         plan = plan_horizon(h)
         assert plan.objective == pytest.approx(_brute(h), abs=1e-6)
