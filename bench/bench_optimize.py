@@ -73,6 +73,8 @@ def bench(
         f"optimise/synthesise {opt_s / synth_s:4.2f} | stranded {stranded:.0f} | "
         f"peak RSS {_peak_rss_mb():.0f} MB"
     )
+    for row in result["infeasible"].head(5).itertuples():
+        print(f"      infeasible: {row.vehicle_id} {row.trip_id}: {row.reason}")
 
 
 def main(argv: list[str] | None = None) -> None:

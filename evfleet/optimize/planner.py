@@ -35,7 +35,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from evfleet.config import PlanningMode, SocObjective, StudioConfig
-from evfleet.errors import EvfleetError, OptimizationError
+from evfleet.errors import EvfleetError, OptimizationError, RoutingError
 from evfleet.features.network import PredictionContext
 from evfleet.fleet.charging import Tariff
 from evfleet.fleet.network_adapter import NetArrays
@@ -55,12 +55,16 @@ from evfleet.routing import (
     plan_route,
     plan_trip,
 )
+from evfleet.routing.plans import DEFAULT_MAX_LABELS
 from evfleet.vehicles import ChargerKind
 
 PLANNING_MARGIN_SOC: Final = 0.03
 """SOC kept above the reserve when planning (planned vs driven energy)."""
 VIA_CANDIDATES: Final = 4
 """Stations (least straight-line detour first) tried for an added public stop."""
+MAX_LABELS: Final = 300_000
+"""Label budget of a SOC-aware search here; beyond it a trip gets one stop by enumerating
+the nearest stations (:meth:`VehiclePlanner._via_station`), which is fast and feasible."""
 PLANNED_DETOUR_KWH: Final = 0.4
 """Energy the horizon LP expects a public stop's detour to cost."""
 PLANNED_DETOUR_S: Final = 300.0
@@ -135,6 +139,7 @@ class World:
         self.tariff = Tariff.from_config(cfg.charging)
         self.costs = EdgeCostModel(graph, tariff=self.tariff, cache_size=64)
         base = RoutingOptions.from_config(cfg)
+        base = dataclasses.replace(base, max_labels=MAX_LABELS)
         self.options = dataclasses.replace(
             base, reserve_soc=min(base.reserve_soc + PLANNING_MARGIN_SOC, 1.0)
         )
@@ -355,20 +360,43 @@ class VehiclePlanner:
         stations = world.stations(v)
         o, dst = int(v.origin[k]), int(v.destination[k])
         try:
-            base = plan_trip(
-                world.graph, w, stations, o, dst, objective=self.s.objective,
-                options=world.options, soc_start=min(b / self.cap, 1.0),
-            )  # fmt: skip
-        except InfeasibleRouteError:
-            # arrived inside the planning margin: plan this trip against the true reserve
-            base = plan_trip(
-                world.graph, w, stations, o, dst, objective=self.s.objective,
-                options=world.reserve_options, soc_start=min(b / self.cap, 1.0),
-            )  # fmt: skip
+            try:
+                base = plan_trip(
+                    world.graph, w, stations, o, dst, objective=self.s.objective,
+                    options=world.options, soc_start=min(b / self.cap, 1.0),
+                )  # fmt: skip
+            except InfeasibleRouteError:
+                # arrived inside the planning margin: plan this trip against the true reserve
+                base = plan_trip(
+                    world.graph, w, stations, o, dst, objective=self.s.objective,
+                    options=world.reserve_options, soc_start=min(b / self.cap, 1.0),
+                )  # fmt: skip
+        except RoutingError:
+            # e.g. the SOC-aware search hit its label budget: one stop by station enumeration
+            via = self._via_station(k, b, need_end, ctx)
+            if via is None:  # more than one stop: the full search with the engine's budget
+                full = dataclasses.replace(world.reserve_options, max_labels=DEFAULT_MAX_LABELS)
+                via = plan_trip(
+                    world.graph, w, stations, o, dst, objective=self.s.objective,
+                    options=full, soc_start=min(b / self.cap, 1.0),
+                )  # fmt: skip
+            return via, self._direct(k, w, via)
         if base.soc_end * self.cap >= need_end - TOL_KWH:
             return base, base
         via = self._via_station(k, b, need_end, ctx)
         return (via if via is not None else base), base
+
+    def _direct(self, k: int, w: Any, fallback: RoutePlan) -> RoutePlan:
+        """The trip's route by the objective ignoring the battery (the detour reference)."""
+        world, v = self.world, self.v
+        free = dataclasses.replace(world.options, reserve_soc=0.0)
+        try:
+            return plan_route(
+                world.graph, w, int(v.origin[k]), int(v.destination[k]),
+                objective=self.s.objective, options=free, soc_start=1.0,
+            )  # fmt: skip
+        except RoutingError:
+            return fallback
 
     def _via_station(
         self, k: int, b: float, need_end: float, ctx: PredictionContext

@@ -120,6 +120,18 @@ def test_site_lp_respects_the_cap_and_matches_brute_force() -> None:
             continue
         best = min(best, float(price @ load))
     assert sched.cost_usd == pytest.approx(best, abs=0.05)
+    # parked for half of the last interval only: half the power there
+    half = schedule_site(
+        np.array([1.8]), np.array([[0.0, 0.0, 0.5]]), np.array([4.0]), price, slot_h=1.0,
+        efficiency=0.9, cap_kw=None, demand_usd_per_kw=0.0, before_kw=np.zeros((1, 3)), site="h",
+    )  # fmt: skip
+    assert half.power_kw[0, 2] == pytest.approx(2.0)
+    with pytest.raises(OptimizationError, match="site h"):
+        schedule_site(
+            np.array([2.0]), np.array([[0.0, 0.0, 0.5]]), np.array([4.0]), price, slot_h=1.0,
+            efficiency=0.9, cap_kw=None, demand_usd_per_kw=0.0, before_kw=np.zeros((1, 3)),
+            site="h",
+        )  # fmt: skip
     with pytest.raises(OptimizationError, match="site s"):
         schedule_site(
             need * 10, avail, np.array([4.0, 4.0]), price, slot_h=1.0, efficiency=0.9,
