@@ -425,32 +425,29 @@ class VehiclePlanner:
                 best = (*key, plan)
         return None if best is None else best[2]
 
+    def _leg(self, w: Any, o: int, d: int, soc: float) -> RoutePlan | None:
+        """A leg without charging: above the planning reserve if it can, else above the
+        true reserve (a battery already inside the planning margin), else ``None``."""
+        world = self.world
+        for options in (world.options, world.reserve_options):
+            try:
+                return plan_route(
+                    world.graph, w, o, d, objective=self.s.objective, options=options,
+                    soc_start=soc,
+                )  # fmt: skip
+            except EvfleetError:
+                continue
+        return None
+
     def _via(
         self, i: int, k: int, b: float, need_end: float, w: Any, st: StationSet
     ) -> RoutePlan | None:
         world, v, graph, s = self.world, self.v, self.world.graph, self.s
         node = int(graph.node_ids[st.node_row[i]])
         o, dst = int(v.origin[k]), int(v.destination[k])
-        try:
-            leg1 = plan_route(
-                graph,
-                w,
-                o,
-                node,
-                objective=s.objective,
-                options=world.options,
-                soc_start=min(b / self.cap, 1.0),
-            )
-            leg2 = plan_route(
-                graph,
-                w,
-                node,
-                dst,
-                objective=s.objective,
-                options=world.options,
-                soc_start=s.max_charge_soc,
-            )
-        except EvfleetError:
+        leg1 = self._leg(w, o, node, min(b / self.cap, 1.0))
+        leg2 = self._leg(w, node, dst, s.max_charge_soc)
+        if leg1 is None or leg2 is None:
             return None
         arrive = leg1.soc_end * self.cap
         # a stop pays its wait and detour once: the rule-based modes fill up to the maximum,
