@@ -294,3 +294,15 @@ def test_strategy_presets_apply_and_report_is_offline(world) -> None:
     assert page.count("<svg") == 6
     assert "<script" not in page
     assert "https://" not in page
+
+
+def test_config_show_prints_a_strategy_preset(capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.fixtures.cli import run_cli
+
+    code, out, _ = run_cli(["config", "show", "--strategy", "cost_conscious"], capsys)
+    assert code == 0
+    assert "soc_objective: cost" in out
+    assert "strategy: cost_conscious" in out
+    code, _, err = run_cli(["config", "show", "--strategy", "fastest"], capsys)
+    assert code == 2
+    assert "--strategy must be one of" in err
