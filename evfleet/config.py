@@ -78,8 +78,10 @@ class PlanningMode(StrEnum):
 
 
 class Strategy(StrEnum):
-    """Fleet-optimisation presets (see :data:`STRATEGY_PRESETS`)."""
+    """Fleet-optimisation presets (see :data:`STRATEGY_PRESETS`); ``custom``: the configured
+    objective and weights as they are."""
 
+    CUSTOM = "custom"
     ENERGY_FIRST = "energy_first"
     COST_CONSCIOUS = "cost_conscious"
     TIME_CRITICAL = "time_critical"
@@ -249,11 +251,11 @@ class ChargingConfig(_Section):
     peak_multiplier: float = Field(default=1.8, ge=0, description="price factor in peak hours")
     peak_hours: tuple[int, int] = Field(default=(16, 21), description="[start, end) hour of peak")
     max_detour_km: float = Field(default=3.0, ge=0, le=100)
-    site_power_cap_kw: float | None = Field(
-        default=None,
-        gt=0,
+    site_power_cap_kw: float = Field(
+        default=0.0,
+        ge=0,
         le=100_000,
-        description="power limit of a home/depot site shared by its vehicles, kW (none: no cap)",
+        description="power limit of a home/depot site shared by its vehicles, kW (0: no cap)",
     )
     demand_charge_usd_per_kw: float = Field(
         default=0.0, ge=0, le=1_000, description="charge on a site's peak power, USD per kW"
@@ -319,9 +321,9 @@ class OptimizationConfig(_Section):
     pareto_exact_max_nodes: int = Field(
         default=10_000, ge=0, description="networks up to this size get exact Pareto sets"
     )
-    strategy: Strategy | None = Field(
-        default=None,
-        description="preset of objective and weights (STRATEGY_PRESETS); none: as configured",
+    strategy: Strategy = Field(
+        default=Strategy.CUSTOM,
+        description="preset of objective and weights (STRATEGY_PRESETS); custom: as configured",
     )
     strict: bool = Field(
         default=False, description="fail the optimisation stage on any infeasible trip"
@@ -342,7 +344,7 @@ class OptimizationConfig(_Section):
         return data
 
 
-STRATEGY_PRESETS: dict[Strategy, dict[str, Any]] = {
+STRATEGY_PRESETS: dict[Strategy, dict[str, Any]] = {  # every strategy but custom
     Strategy.ENERGY_FIRST: {
         "soc_objective": SocObjective.ENERGY,
         "energy_weight": 1.0,
@@ -372,10 +374,10 @@ STRATEGY_PRESETS: dict[Strategy, dict[str, Any]] = {
 
 
 def with_strategy(cfg: StudioConfig, strategy: Strategy | str | None) -> StudioConfig:
-    """``cfg`` with a strategy preset applied (``None``: the configured strategy, if any)."""
+    """``cfg`` with a strategy preset applied (``None``: the configured strategy)."""
     chosen = Strategy(strategy) if strategy is not None else cfg.optimization.strategy
-    if chosen is None:
-        return cfg
+    if chosen is Strategy.CUSTOM:
+        return cfg.with_overrides({"optimization.strategy": chosen.value})
     preset = {f"optimization.{k}": v for k, v in STRATEGY_PRESETS[chosen].items()}
     return cfg.with_overrides({**preset, "optimization.strategy": chosen.value})
 

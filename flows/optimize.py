@@ -32,7 +32,7 @@ def optimize_flow(
     optimised on the same physics.
 
     ``strategy``: one of energy_first, cost_conscious, time_critical, balanced, or ``all``
-    (default: ``optimization.strategy``, else the configured weights); ``planning_mode``:
+    (default: ``optimization.strategy``; ``custom`` = the configured weights); ``planning_mode``:
     myopic, next_trip or rolling_horizon (default: ``optimization.planning_mode``).
     Vehicle chunks run on the flow's task runner (see :func:`optimize_with_runner`).
     """

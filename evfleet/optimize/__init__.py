@@ -10,8 +10,9 @@ Pure library code (the ``optimize`` task and flow call it)::
 from evfleet.optimize.fleet import KPI_KEYS, optimize_vehicles, site_schedule
 from evfleet.optimize.inputs import VehicleTrips, vehicle_trips
 from evfleet.optimize.lp import HorizonInput, plan_horizon, schedule_site
-from evfleet.optimize.planner import Settings, VehiclePlanner, World
+from evfleet.optimize.planner import VehiclePlanner
 from evfleet.optimize.scoring import crn_draws, score_legs
+from evfleet.optimize.world import Settings, World
 
 __all__ = [
     "KPI_KEYS",

@@ -20,8 +20,9 @@ from evfleet.fleet.charging import Tariff
 from evfleet.network import RoadGraph
 from evfleet.optimize.inputs import PUBLIC_KINDS, VehicleTrips, seconds_since
 from evfleet.optimize.lp import schedule_site
-from evfleet.optimize.planner import Settings, VehiclePlanner, World
+from evfleet.optimize.planner import VehiclePlanner
 from evfleet.optimize.scoring import score_legs
+from evfleet.optimize.world import Settings, World
 
 KPI_KEYS: Final = (
     "energy_kwh", "kwh_per_100km", "distance_km", "drive_time_h", "charging_time_h",
@@ -211,7 +212,7 @@ def site_schedule(cfg: StudioConfig, charging: pd.DataFrame) -> tuple[pd.DataFra
         sched = schedule_site(
             groups["energy_kwh"].sum().to_numpy() - 1e-9, _fraction(win[:, 0], win[:, 1], slot0),
             groups["power_kw"].max().to_numpy(), tariff.price("home", slot0 + SITE_SLOT_H * 1800),
-            slot_h=SITE_SLOT_H, efficiency=ch.efficiency, cap_kw=ch.site_power_cap_kw,
+            slot_h=SITE_SLOT_H, efficiency=ch.efficiency, cap_kw=ch.site_power_cap_kw or None,
             demand_usd_per_kw=ch.demand_charge_usd_per_kw, before_kw=before, site=str(site),
         )  # fmt: skip
         sites.append(

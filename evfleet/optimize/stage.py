@@ -13,7 +13,7 @@ from typing import Any, Final
 
 import pandas as pd
 
-from evfleet.config import PlanningMode, Strategy, StudioConfig, with_strategy
+from evfleet.config import STRATEGY_PRESETS, PlanningMode, Strategy, StudioConfig, with_strategy
 from evfleet.network import RoadGraph
 from evfleet.optimize.fleet import (
     baseline_site_rows,
@@ -25,8 +25,6 @@ from evfleet.optimize.fleet import (
 from evfleet.optimize.inputs import VehicleTrips
 from evfleet.optimize.report import render_report
 
-CONFIGURED: Final = "configured"
-"""Strategy label of a run that uses the configured objective and weights as they are."""
 OUTPUT_FILES: Final = {
     "opt_plans": "plans.parquet",
     "opt_charging": "charging_plan.parquet",
@@ -44,8 +42,9 @@ class Run:
 
     def config(self, cfg: StudioConfig) -> StudioConfig:
         """``cfg`` with this run's preset and mode applied."""
-        base = cfg if self.strategy == CONFIGURED else with_strategy(cfg, self.strategy)
-        return base.with_overrides({"optimization.planning_mode": self.planning_mode})
+        return with_strategy(cfg, self.strategy).with_overrides(
+            {"optimization.planning_mode": self.planning_mode}
+        )
 
     @property
     def label(self) -> str:
@@ -56,12 +55,12 @@ class Run:
 def stage_runs(
     cfg: StudioConfig, strategy: str | None = None, planning_mode: str | None = None
 ) -> tuple[Run, ...]:
-    """Runs of a stage: ``strategy`` ``all`` / one name / ``None`` (the configured one)."""
+    """Runs of a stage: ``strategy`` ``all`` (the four presets) / one name / ``None`` (the
+    configured one)."""
     mode = PlanningMode(planning_mode or cfg.optimization.planning_mode).value
     if strategy == "all":
-        return tuple(Run(s.value, mode) for s in Strategy)
-    chosen = strategy or (cfg.optimization.strategy.value if cfg.optimization.strategy else None)
-    return (Run(Strategy(chosen).value if chosen else CONFIGURED, mode),)
+        return tuple(Run(s.value, mode) for s in STRATEGY_PRESETS)
+    return (Run(Strategy(strategy or cfg.optimization.strategy).value, mode),)
 
 
 def optimize_chunk(

@@ -35,7 +35,7 @@ def show(
 
     Examples: ``evfleet config show > my.yaml``, ``evfleet config show --strategy balanced``
     """
-    if strategy is not None and strategy not in {s.value for s in Strategy}:
+    if strategy is not None and strategy not in {s.value for s in Strategy}:  # incl. custom
         msg = f"--strategy must be one of {', '.join(s.value for s in Strategy)}, got {strategy!r}"
         raise ConfigError(msg)
     typer.echo(with_strategy(load_config(config), strategy).to_yaml(), nl=False)

@@ -53,7 +53,10 @@ def _payload(rows: list[dict[str, Any]]) -> dict[str, Any]:
 def optimize(
     strategy: Annotated[
         str | None,
-        typer.Option(help="energy_first|cost_conscious|time_critical|balanced|all."),
+        typer.Option(
+            help="energy_first|cost_conscious|time_critical|balanced|custom|all "
+            "(default: optimization.strategy)."
+        ),
     ] = None,
     planning_mode: Annotated[
         str | None, typer.Option("--planning-mode", help="myopic|next_trip|rolling_horizon.")

@@ -281,7 +281,7 @@ def test_strategy_presets_apply_and_report_is_offline(world) -> None:
     cfg = with_strategy(StudioConfig(), "time_critical")
     assert cfg.optimization.soc_objective.value == "time"
     assert cfg.optimization.strategy is Strategy.TIME_CRITICAL
-    assert set(STRATEGY_PRESETS) == set(Strategy)
+    assert set(STRATEGY_PRESETS) | {Strategy.CUSTOM} == set(Strategy)
     fleet = pd.DataFrame(
         [
             {"strategy": "balanced", "planning_mode": "myopic", "side": side, "energy_kwh": e,
