@@ -25,9 +25,7 @@ from flows.synthesize import synthesize_with_runner
 from tasks.common import StageResult
 from tasks.fleet_day import publish_fleet_kpis_task
 
-DAY_STAGES: tuple[Callable[[StudioConfig, str, StageResult], StageResult], ...] = (
-    quality_flow,
-)
+DAY_STAGES: tuple[Callable[[StudioConfig, str, StageResult], StageResult], ...] = (quality_flow,)
 """Stages run on each night's dataset, in order, as ``stage(config, workspace, dataset)``.
 
 A stage that fails (the quality gate on a critical issue) stops the night."""

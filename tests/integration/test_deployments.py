@@ -18,6 +18,7 @@ from prefect import Flow
 from deployments.serve import build_deployments, load_deployment_specs, load_flow
 from evfleet.errors import WorkspaceBusyError
 from evfleet.storage import Workspace, read_table
+from expectations.report import QualityReport
 from flows.fleet_day import previous_day
 from tasks.synthesize import DATASET_TABLES
 
@@ -113,8 +114,9 @@ def test_fleet_day_synthesises_one_day_gates_it_and_reports_kpis(
     nights: dict[str, dict[str, Any]],
 ) -> None:
     first = nights["first"]
-    network, dataset, quality = first["stages"]
+    _network, dataset, quality = first["stages"]
     assert [s.stage for s in first["stages"]] == ["network", "datasets", "quality"]
+    assert QualityReport.read(quality.path).passed
     manifest = json.loads((Path(dataset.path) / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["days"] == 1
     assert manifest["n_vehicles"] == SMALL_CONFIG["fleet"]["n_vehicles"]
@@ -170,9 +172,10 @@ def test_retrain_trains_on_the_latest_dataset(
     newer = _run("fleet-day-nightly", day=dt.date(2026, 11, 27), **studio)["stages"][1]
     retrained = _run("retrain-weekly", **studio)
     assert retrained["features"].id != trained["features"].id
-    assert Workspace(studio["workspace"]).manifest("features", retrained["features"].id)[
-        "dataset_id"
-    ] == newer.id
+    assert (
+        Workspace(studio["workspace"]).manifest("features", retrained["features"].id)["dataset_id"]
+        == newer.id
+    )
 
 
 def test_synthesize_on_demand_takes_the_form(studio: dict[str, str]) -> None:
