@@ -84,12 +84,11 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     try:
         for i, command in enumerate(commands):
             with (logs / f"{i}.log").open("wb") as out:
-                procs.append(
-                    subprocess.Popen(
-                        command, stdout=out, stderr=subprocess.STDOUT, env=_env(),
-                        start_new_session=True,
-                    )  # fmt: skip
-                )
+                proc = subprocess.Popen(
+                    command, stdout=out, stderr=subprocess.STDOUT, env=_env(),
+                    start_new_session=True,
+                )  # fmt: skip
+            procs.append(proc)
         deadline = time.monotonic() + 60
         while True:
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
