@@ -3,11 +3,14 @@
 Tracking and registry live in ``<workspace>/mlflow.db`` (sqlite) with artifacts under
 ``<workspace>/mlartifacts/<dataset id>/``; one experiment per dataset, one registered model
 (:data:`REGISTERED_MODEL`) whose alias :data:`CHAMPION_ALIAS` points at the best version.
+A shared tracking server (the container stack's) replaces the sqlite store when
+``$EVFLEET_MLFLOW_TRACKING_URI`` names it; artifacts still go to the workspace.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any, Final
 
@@ -24,11 +27,12 @@ logger = logging.getLogger(__name__)
 REGISTERED_MODEL: Final = "evfleet-segment-energy"
 CHAMPION_ALIAS: Final = "champion"
 EXPERIMENT_PREFIX: Final = "evfleet-energy-"
+TRACKING_ENV: Final = "EVFLEET_MLFLOW_TRACKING_URI"
 
 
 def tracking_uri(workspace: str | Path) -> str:
-    """The sqlite tracking URI of a workspace."""
-    return f"sqlite:///{Workspace(workspace).mlflow_db}"
+    """``$EVFLEET_MLFLOW_TRACKING_URI`` if set, else the workspace's sqlite tracking URI."""
+    return os.environ.get(TRACKING_ENV) or f"sqlite:///{Workspace(workspace).mlflow_db}"
 
 
 def use_workspace(workspace: str | Path) -> MlflowClient:
