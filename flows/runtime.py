@@ -120,9 +120,11 @@ def deployment_session(workspace: str | None, *, purpose: str, wait_s: float) ->
 
     A scheduled run that finds the workspace busy (a CLI run, another deployment) waits up
     to ``wait_s`` seconds, then fails naming the holder, exactly like ``evfleet ... --wait``.
-    ``workspace`` defaults to ``$EVFLEET_WORKSPACE`` (or ./evfleet-data).
+    ``workspace`` defaults to ``$EVFLEET_WORKSPACE`` (or ./evfleet-data). Libraries' INFO
+    chatter (Optuna trials, MLflow notices) stays out of the run's output, as in a quiet CLI
+    run; the numbers are in MLflow and the Prefect logs.
     """
     ws = Workspace(workspace)
     with ws.lock(purpose, wait_s=wait_s):
-        env.quiet_libraries()
+        env.set_verbose(False)
         yield str(ws.root)
