@@ -12,6 +12,7 @@ import re
 import shlex
 import subprocess
 import sys
+import tempfile
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -174,11 +175,12 @@ def test_every_command_exists_in_the_installed_project() -> None:
 
 def _help(script: str, subcommand: tuple[str, ...]) -> str:
     exe = Path(sys.executable).with_name(script)
-    run = subprocess.run(
-        [str(exe), *subcommand, "--help"],
-        capture_output=True, text=True, timeout=120, check=False,
-        env={"COLUMNS": "200", "PATH": str(exe.parent), "HOME": str(REPO_ROOT)},
-    )  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="evfleet-help-home-") as home:
+        run = subprocess.run(
+            [str(exe), *subcommand, "--help"],
+            capture_output=True, text=True, timeout=120, check=False,
+            env={"COLUMNS": "200", "PATH": str(exe.parent), "HOME": home},
+        )  # fmt: skip
     assert run.returncode == 0, f"{script} {' '.join(subcommand)} --help: {run.stderr[-500:]}"
     return run.stdout
 
