@@ -64,6 +64,10 @@ def _sample_small_tables(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("expectations.runner.SAMPLE_MIN_ROWS", 100)
 
 
+CHUNK_ROWS = 200
+"""Cuts segments into 5 chunks and 5 key partitions, the other large tables into 1-2."""
+
+
 @pytest.fixture(scope="module")
 def golden() -> dict[str, Any]:
     return json.loads(GOLDEN.read_text(encoding="utf-8"))
@@ -72,6 +76,7 @@ def golden() -> dict[str, Any]:
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_streamed_gate_matches_the_golden_report(scenario, golden, tmp_path, monkeypatch):
     _sample_small_tables(monkeypatch)
+    monkeypatch.setattr("expectations.runner.CHUNK_ROWS", CHUNK_ROWS)
     got = run_scenario(scenario, tmp_path)
     want = golden[scenario]
     assert got["report"]["passed"] is want["report"]["passed"]

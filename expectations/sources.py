@@ -1,0 +1,205 @@
+"""Where a table's rows come from while it is validated: in-memory frames or Parquet parts.
+
+The quality gate never holds a large table whole. It reads a table two ways:
+
+* :meth:`TableSource.chunks`: consecutive rows, all columns, a bounded number at a time, in
+  table order (the order of the parts, then of the rows in each part);
+* :meth:`TableSource.partition`: a few columns of the rows whose ``key`` hashes to partition
+  ``k`` of ``n``, in table order. Every table is partitioned by the same hash of an id, so all
+  rows of one vehicle (or trip) meet in one partition: that is how cross-table checks and key
+  uniqueness run exactly without reading everything at once.
+
+Both return frames indexed by the rows' positions in the whole table (0-based), with the raw
+dtypes that reading the whole table at once would give (parts are unified like
+``pd.concat``); :mod:`expectations.loading` then brings them to the contract dtypes.
+Parquet partitions are selected by DuckDB, which streams the parts under a memory limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Protocol
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+DUCKDB_MEMORY_LIMIT = "512MB"
+"""DuckDB's working memory while it selects partitions (it spills to disk beyond)."""
+ROW = "__row"
+"""Column holding a row's position in its table, where a frame needs it as data."""
+
+
+class TableSource(Protocol):
+    """Rows of one table, read in bounded pieces."""
+
+    n_rows: int
+
+    @property
+    def raw(self) -> pd.DataFrame:
+        """An empty frame with the table's columns and raw dtypes."""
+
+    def chunks(self, chunk_rows: int, columns: Sequence[str] | None = None) -> Iterator[pd.DataFrame]:
+        """Consecutive rows, about ``chunk_rows`` at a time (at least one, maybe empty, frame)."""
+
+    def partition(self, columns: Sequence[str], key: str, n: int, k: int) -> pd.DataFrame:
+        """``columns`` of the rows whose ``key`` hashes to partition ``k`` of ``n``."""
+
+
+def _align(df: pd.DataFrame, raw: pd.DataFrame, start: int) -> pd.DataFrame:
+    """``df`` with the dtypes of ``raw`` and an index of table positions from ``start``."""
+    for col in df.columns:
+        if col in raw.columns and df[col].dtype != raw[col].dtype:
+            df[col] = df[col].astype(raw[col].dtype)
+    df.index = pd.RangeIndex(start, start + len(df))
+    return df
+
+
+class FrameSource:
+    """A table already in memory (an in-memory dataset or a small CSV table)."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame.reset_index(drop=True)
+        self.n_rows = len(self.frame)
+        self._parts: dict[tuple[str, int], np.ndarray] = {}
+
+    @property
+    def raw(self) -> pd.DataFrame:
+        return self.frame.iloc[:0]
+
+    def chunks(self, chunk_rows: int, columns: Sequence[str] | None = None) -> Iterator[pd.DataFrame]:
+        frame = self.frame if columns is None else self.frame[list(columns)]
+        for start in range(0, max(self.n_rows, 1), chunk_rows):
+            yield frame.iloc[start : start + chunk_rows]
+
+    def partition(self, columns: Sequence[str], key: str, n: int, k: int) -> pd.DataFrame:
+        if (key, n) not in self._parts:
+            hashed = pd.util.hash_pandas_object(self.frame[key], index=False).to_numpy()
+            self._parts[(key, n)] = (hashed % np.uint64(n)).astype(np.int64)
+        return self.frame.loc[self._parts[(key, n)] == k, list(columns)]
+
+
+def _null_dtype(field: pa.Field, has_nulls: bool, dtype: object) -> object:
+    """The pandas dtype Arrow gives a column with nulls (ints become float, bools object)."""
+    if not has_nulls:
+        return dtype
+    if pa.types.is_integer(field.type):
+        return np.dtype("float64")
+    if pa.types.is_boolean(field.type):
+        return np.dtype("object")
+    return dtype
+
+
+def _file_raw(pf: pq.ParquetFile) -> pd.DataFrame:
+    """Empty frame with the dtypes reading ``pf`` whole gives (null-aware for int/bool)."""
+    empty = pf.schema_arrow.empty_table().to_pandas()
+    meta = pf.metadata
+    for field in pf.schema_arrow:
+        if field.name not in empty.columns:
+            continue
+        if not (pa.types.is_integer(field.type) or pa.types.is_boolean(field.type)):
+            continue
+        col = pf.schema_arrow.get_field_index(field.name)
+        has_nulls = False
+        for g in range(meta.num_row_groups):
+            stats = meta.row_group(g).column(col).statistics
+            if stats is None or not stats.has_null_count:
+                has_nulls = bool(pf.read(columns=[field.name]).column(0).null_count)
+                break
+            has_nulls = has_nulls or stats.null_count > 0
+        dtype = _null_dtype(field, has_nulls, empty[field.name].dtype)
+        if dtype != empty[field.name].dtype:
+            empty[field.name] = empty[field.name].astype(dtype)
+    return empty
+
+
+class ParquetSource:
+    """A table stored as one Parquet file or a folder of parts (read in sorted order)."""
+
+    def __init__(self, files: Sequence[Path]) -> None:
+        self.files = list(files)
+        handles = [pq.ParquetFile(f) for f in self.files]
+        self.file_rows = [h.metadata.num_rows for h in handles]
+        self.n_rows = sum(self.file_rows)
+        raws = [_file_raw(h) for h in handles]
+        self._raw = pd.concat(raws, ignore_index=True) if len(raws) > 1 else raws[0]
+
+    @property
+    def raw(self) -> pd.DataFrame:
+        return self._raw
+
+    def chunks(self, chunk_rows: int, columns: Sequence[str] | None = None) -> Iterator[pd.DataFrame]:
+        cols = None if columns is None else list(columns)
+        raw = self._raw if cols is None else self._raw[cols]
+        pending: list[pd.DataFrame] = []
+        count = start = 0
+        for path in self.files:
+            batches = pq.ParquetFile(path).iter_batches(batch_size=chunk_rows, columns=cols)
+            for batch in batches:
+                pending.append(pa.Table.from_batches([batch]).to_pandas())
+                count += batch.num_rows
+                if count >= chunk_rows:
+                    yield self._join(pending, raw, start)
+                    start, count, pending = start + count, 0, []
+        if pending or start == 0:
+            yield self._join(pending, raw, start)
+
+    @staticmethod
+    def _join(frames: list[pd.DataFrame], raw: pd.DataFrame, start: int) -> pd.DataFrame:
+        if not frames:
+            return raw.copy()
+        df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        return _align(df[list(raw.columns)], raw, start)
+
+    def partition(self, columns: Sequence[str], key: str, n: int, k: int) -> pd.DataFrame:
+        offsets = np.concatenate([[0], np.cumsum(self.file_rows)[:-1]]).astype(np.int64)
+        files = pd.DataFrame({"filename": [str(f) for f in self.files], "offset": offsets})
+        cols = ", ".join(f'p."{c}"' for c in columns)
+        sql = f"""
+            SELECT {cols}, p.file_row_number + f."offset" AS {ROW}
+            FROM read_parquet($files, filename = true, file_row_number = true) AS p
+            JOIN files AS f ON p.filename = f.filename
+            WHERE hash(p."{key}") % $n = $k
+            ORDER BY {ROW}
+        """
+        with duckdb.connect() as con:
+            con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+            con.register("files", files)
+            params = {"files": files["filename"].tolist(), "n": n, "k": k}
+            df = con.sql(sql, params=params).to_arrow_table().to_pandas()
+        rows = df.pop(ROW).to_numpy(dtype=np.int64)
+        raw = self._raw[list(columns)]
+        df = _align(df, raw, 0)
+        df.index = pd.Index(rows)
+        return df
+
+
+def table_files(folder: Path, table: str) -> tuple[str, list[Path]] | None:
+    """(format, files) of ``table`` in a dataset ``folder``, or None."""
+    for ext in ("parquet", "csv"):
+        path = folder / f"{table}.{ext}"
+        if path.is_file():
+            return ext, [path]
+        if path.is_dir():
+            parts = sorted(path.glob(f"*.{ext}"))
+            if parts:
+                return ext, parts
+    sub = folder / table
+    if sub.is_dir():
+        for ext in ("parquet", "csv"):
+            parts = sorted(sub.glob(f"*.{ext}"))
+            if parts:
+                return ext, parts
+    return None
+
+
+def partitions_for(*sources: TableSource, chunk_rows: int) -> int:
+    """Number of hash partitions so that the largest of ``sources`` has ~chunk_rows each."""
+    largest = max((s.n_rows for s in sources), default=0)
+    return max(1, -(-largest // chunk_rows))
+
+
+__all__ = ["ROW", "FrameSource", "ParquetSource", "TableSource", "partitions_for", "table_files"]
