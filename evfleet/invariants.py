@@ -537,14 +537,15 @@ def merge_rows(parts: Iterable[pd.DataFrame]) -> pd.DataFrame:
 
 
 def run_partitioned(
-    checks: Iterable[CheckSpec], read: PartitionReader, n_parts: int
+    checks: Iterable[CheckSpec], read: PartitionReader, n_parts: Callable[[list[str]], int]
 ) -> list[CheckResult]:
     """Run grouped ``checks`` (:data:`GROUP_KEYS`) partition by partition, merged exactly.
 
     Every table a check needs is read through ``read`` with the check's id as the partition
     key and only the columns the checks of that key need, so memory follows the partition
-    size. Results equal :func:`run_checks` on the whole tables: the checks of one id never
-    look beyond the rows of that id, and merged rows keep the whole tables' row labels.
+    size; ``n_parts(tables)`` says into how many partitions the tables of one key go.
+    Results equal :func:`run_checks` on the whole tables: the checks of one id never look
+    beyond the rows of that id, and merged rows keep the whole tables' row labels.
     """
     specs = list(checks)
     found: dict[str, list[pd.DataFrame]] = {s.key: [] for s in specs}
@@ -555,8 +556,9 @@ def run_partitioned(
             for table, cols in spec.needs.items():
                 needs.setdefault(table, [])
                 needs[table] += [c for c in cols if c not in needs[table]]
-        for k in range(n_parts):
-            tables = {t: read(t, tuple(cols), key, n_parts, k) for t, cols in needs.items()}
+        n = n_parts(list(needs))
+        for k in range(n):
+            tables = {t: read(t, tuple(cols), key, n, k) for t, cols in needs.items()}
             for result in run_checks(tables, group):
                 if result.rows is not None:
                     found[result.spec.key].append(result.rows)

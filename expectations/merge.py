@@ -113,8 +113,10 @@ def merge_expectation(rule: Rule, pieces: Sequence[ExpectationValidationResult],
     )  # fmt: skip
 
 
-def merge_suite(suite_name: str, first: ExpectationSuiteValidationResult,
-                results: list[ExpectationValidationResult]) -> ExpectationSuiteValidationResult:  # fmt: skip
+def merge_suite(
+    suite_name: str, first: ExpectationSuiteValidationResult,
+    results: list[ExpectationValidationResult],
+) -> ExpectationSuiteValidationResult:  # fmt: skip
     """A suite result over the whole table: merged ``results``, statistics, ``first``'s meta."""
     from great_expectations.core.expectation_validation_result import (
         ExpectationSuiteValidationResult,

@@ -287,7 +287,9 @@ def _store(run: _Run, target: _Target, result: ExpectationSuiteValidationResult)
         ValidationResultIdentifier,
     )
 
-    assert target.definition is not None  # noqa: S101 (only called when storing)
+    if target.definition is None:
+        msg = f"validation of {target.suite.name} is not kept for Data Docs"
+        raise RuntimeError(msg)
     run_id = RunIdentifier(run_time=dt.datetime.now(dt.UTC))
     result.meta.update({
         "validation_id": target.definition.id, "checkpoint_id": None, "run_id": run_id,
@@ -375,7 +377,7 @@ def _key_pass(run: _Run, table: str, target: _Target, ids: set[str],
     result_format = {**target.result_format, "unexpected_index_column_names": [*keys, ROW]}
     suite = target.sub_suite(ids)
     n = partitions_for(src, chunk_rows=run.chunk_rows)
-    pieces = []
+    pieces: list[ExpectationSuiteValidationResult] = []
     for k in range(n):
         part = ds.normalise(table, src.partition(keys, keys[0], n, k))
         if sample is not None:
@@ -408,7 +410,8 @@ def _validate_table(run: _Run, table: str) -> tuple[list[Outcome], int]:
     key_pieces = _key_pass(run, table, target, by_key, chunks.sample) if by_key else []
     for piece in [*chunks.pieces, *key_pieces]:
         for res in piece.results:
-            pieces[res.expectation_config.meta["rule"]].append(res)
+            if res.expectation_config is not None:
+                pieces[res.expectation_config.meta["rule"]].append(res)
     merged = [merge_expectation(r, pieces[r.id], target.result_format) for r in runnable]
     if run.store:
         _store(run, target, merge_suite(table, chunks.pieces[0], merged))
@@ -449,8 +452,9 @@ def run_checks_streamed(ds: Dataset, chosen: list[str], chunk_rows: int) -> tupl
     def read(table: str, columns: tuple[str, ...], key: str, n: int, k: int) -> pd.DataFrame:
         return ds.normalise(table, ds.sources[table].partition(columns, key, n, k))
 
-    involved = [ds.sources[t] for s in grouped for t in s.needs]
-    n_parts = partitions_for(*involved, chunk_rows=chunk_rows)
+    def n_parts(tables: list[str]) -> int:
+        return partitions_for(*(ds.sources[t] for t in tables), chunk_rows=chunk_rows)
+
     results = {r.spec.key: r for r in run_partitioned(grouped, read, n_parts)}
     fleet = None
     if LOOKUP_TABLE in ds.sources and any(LOOKUP_TABLE in s.needs for s in local):
@@ -519,6 +523,17 @@ def validate_dataset(
         raise ValueError(msg)
     start = time.perf_counter()
     ds = _as_dataset(data)
+    try:
+        return _validate(ds, chosen, sample_fraction=sample_fraction, docs_dir=docs_dir,
+                         seed=seed, name=name, chunk_rows=chunk_rows, start=start)  # fmt: skip
+    finally:
+        for src in ds.sources.values():
+            src.close()
+
+
+def _validate(ds: Dataset, chosen: list[str], *, sample_fraction: float,
+              docs_dir: str | Path | None, seed: int, name: str | None, chunk_rows: int,
+              start: float) -> QualityReport:  # fmt: skip
     checks, row_checks, fleet = run_checks_streamed(ds, chosen, chunk_rows)
     logger.info("grouped checks done in %.2f s", time.perf_counter() - start)
     outcomes: list[Outcome] = []

@@ -12,11 +12,13 @@ The quality gate never holds a large table whole. It reads a table two ways:
 Both return frames indexed by the rows' positions in the whole table (0-based), with the raw
 dtypes that reading the whole table at once would give (parts are unified like
 ``pd.concat``); :mod:`expectations.loading` then brings them to the contract dtypes.
-Parquet partitions are selected by DuckDB, which streams the parts under a memory limit.
+Parquet partitions are written once per (key, number of partitions) by DuckDB, which streams
+the parts under a memory limit, into a temporary folder deleted by :meth:`close`.
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
@@ -42,11 +44,16 @@ class TableSource(Protocol):
     def raw(self) -> pd.DataFrame:
         """An empty frame with the table's columns and raw dtypes."""
 
-    def chunks(self, chunk_rows: int, columns: Sequence[str] | None = None) -> Iterator[pd.DataFrame]:
+    def chunks(
+        self, chunk_rows: int, columns: Sequence[str] | None = None
+    ) -> Iterator[pd.DataFrame]:
         """Consecutive rows, about ``chunk_rows`` at a time (at least one, maybe empty, frame)."""
 
     def partition(self, columns: Sequence[str], key: str, n: int, k: int) -> pd.DataFrame:
         """``columns`` of the rows whose ``key`` hashes to partition ``k`` of ``n``."""
+
+    def close(self) -> None:
+        """Release temporary files."""
 
 
 def _align(df: pd.DataFrame, raw: pd.DataFrame, start: int) -> pd.DataFrame:
@@ -70,7 +77,9 @@ class FrameSource:
     def raw(self) -> pd.DataFrame:
         return self.frame.iloc[:0]
 
-    def chunks(self, chunk_rows: int, columns: Sequence[str] | None = None) -> Iterator[pd.DataFrame]:
+    def chunks(
+        self, chunk_rows: int, columns: Sequence[str] | None = None
+    ) -> Iterator[pd.DataFrame]:
         frame = self.frame if columns is None else self.frame[list(columns)]
         for start in range(0, max(self.n_rows, 1), chunk_rows):
             yield frame.iloc[start : start + chunk_rows]
@@ -80,6 +89,9 @@ class FrameSource:
             hashed = pd.util.hash_pandas_object(self.frame[key], index=False).to_numpy()
             self._parts[(key, n)] = (hashed % np.uint64(n)).astype(np.int64)
         return self.frame.loc[self._parts[(key, n)] == k, list(columns)]
+
+    def close(self) -> None:
+        """Nothing to release (the frame belongs to the caller)."""
 
 
 def _null_dtype(field: pa.Field, has_nulls: bool, dtype: object) -> object:
@@ -126,12 +138,16 @@ class ParquetSource:
         self.n_rows = sum(self.file_rows)
         raws = [_file_raw(h) for h in handles]
         self._raw = pd.concat(raws, ignore_index=True) if len(raws) > 1 else raws[0]
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._spills: dict[tuple[tuple[str, ...], str, int], Path] = {}
 
     @property
     def raw(self) -> pd.DataFrame:
         return self._raw
 
-    def chunks(self, chunk_rows: int, columns: Sequence[str] | None = None) -> Iterator[pd.DataFrame]:
+    def chunks(
+        self, chunk_rows: int, columns: Sequence[str] | None = None
+    ) -> Iterator[pd.DataFrame]:
         cols = None if columns is None else list(columns)
         raw = self._raw if cols is None else self._raw[cols]
         pending: list[pd.DataFrame] = []
@@ -155,26 +171,64 @@ class ParquetSource:
         return _align(df[list(raw.columns)], raw, start)
 
     def partition(self, columns: Sequence[str], key: str, n: int, k: int) -> pd.DataFrame:
-        offsets = np.concatenate([[0], np.cumsum(self.file_rows)[:-1]]).astype(np.int64)
-        files = pd.DataFrame({"filename": [str(f) for f in self.files], "offset": offsets})
-        cols = ", ".join(f'p."{c}"' for c in columns)
+        folder = self._spill(tuple(columns), key, n) / f"part={k}"
+        raw = self._raw[list(columns)]
+        if not folder.is_dir():
+            return raw.copy()
+        cols = ", ".join(f'"{c}"' for c in columns)
         sql = f"""
-            SELECT {cols}, p.file_row_number + f."offset" AS {ROW}
-            FROM read_parquet($files, filename = true, file_row_number = true) AS p
-            JOIN files AS f ON p.filename = f.filename
-            WHERE hash(p."{key}") % $n = $k
+            SELECT {cols}, {ROW} FROM read_parquet($files, hive_partitioning = false)
             ORDER BY {ROW}
         """
-        with duckdb.connect() as con:
-            con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
-            con.register("files", files)
-            params = {"files": files["filename"].tolist(), "n": n, "k": k}
-            df = con.sql(sql, params=params).to_arrow_table().to_pandas()
+        with _connect() as con:
+            files = [str(p) for p in sorted(folder.glob("*.parquet"))]
+            df = con.sql(sql, params={"files": files}).to_arrow_table().to_pandas()
         rows = df.pop(ROW).to_numpy(dtype=np.int64)
-        raw = self._raw[list(columns)]
         df = _align(df, raw, 0)
         df.index = pd.Index(rows)
         return df
+
+    def _spill(self, columns: tuple[str, ...], key: str, n: int) -> Path:
+        """A folder ``part=<k>/`` per partition of ``columns`` (+ row position), written once.
+
+        One DuckDB pass hashes ``key`` and writes every partition, instead of one scan of the
+        table per partition; later requests for fewer columns reuse the folder.
+        """
+        for (spilled, by, parts), folder in self._spills.items():
+            if by == key and parts == n and set(columns) <= set(spilled):
+                return folder
+        if self._tmp is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="evfleet-quality-")
+        folder = Path(self._tmp.name) / f"spill-{len(self._spills)}"
+        offsets = np.concatenate([[0], np.cumsum(self.file_rows)[:-1]]).astype(np.int64)
+        files = pd.DataFrame({"filename": [str(f) for f in self.files], "offset": offsets})
+        cols = ", ".join(f'p."{c}"' for c in dict.fromkeys((*columns, key)))
+        sql = f"""
+            COPY (
+                SELECT {cols}, p.file_row_number + f."offset" AS {ROW},
+                       hash(p."{key}") % {int(n)} AS part
+                FROM read_parquet($files, filename = true, file_row_number = true) AS p
+                JOIN files AS f ON p.filename = f.filename
+            ) TO '{folder}' (FORMAT parquet, PARTITION_BY (part))
+        """
+        with _connect() as con:
+            con.register("files", files)
+            con.execute(sql, {"files": files["filename"].tolist()})
+        self._spills[(tuple(dict.fromkeys((*columns, key))), key, n)] = folder
+        return folder
+
+    def close(self) -> None:
+        """Delete the partition folders written so far."""
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp, self._spills = None, {}
+
+
+def _connect() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+    con.execute("SET enable_progress_bar = false")
+    return con
 
 
 def table_files(folder: Path, table: str) -> tuple[str, list[Path]] | None:
