@@ -29,7 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-DUCKDB_MEMORY_LIMIT = "512MB"
+DUCKDB_MEMORY_LIMIT = "256MB"
 """DuckDB's working memory while it selects partitions (it spills to disk beyond)."""
 ROW = "__row"
 """Column holding a row's position in its table, where a frame needs it as data."""
@@ -155,7 +155,8 @@ class ParquetSource:
         for path in self.files:
             batches = pq.ParquetFile(path).iter_batches(batch_size=chunk_rows, columns=cols)
             for batch in batches:
-                pending.append(pa.Table.from_batches([batch]).to_pandas())
+                table = pa.Table.from_batches([batch])
+                pending.append(table.to_pandas(split_blocks=True, self_destruct=True))
                 count += batch.num_rows
                 if count >= chunk_rows:
                     yield self._join(pending, raw, start)
