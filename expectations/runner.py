@@ -34,6 +34,7 @@ from unittest import mock
 import numpy as np
 import pandas as pd
 
+from evfleet.config import QUALITY_CHUNK_ROWS
 from evfleet.invariants import (
     GROUP_KEYS,
     LOOKUP_TABLE,
@@ -65,7 +66,7 @@ SAMPLE_MIN_ROWS = 100_000
 """Tables smaller than this are always validated in full."""
 SAMPLE_ROWS_SHOWN = 5
 DOCS_SITE = "evfleet"
-CHUNK_ROWS = 500_000
+CHUNK_ROWS = QUALITY_CHUNK_ROWS
 """Default rows per chunk and per partition (peak memory follows it, not the table size)."""
 KEY_RULES = ("ExpectColumnValuesToBeUnique", "ExpectCompoundColumnsToBeUnique")
 """Expectations judged per hash partition of the key instead of per chunk."""
@@ -278,7 +279,10 @@ def _configuration_once() -> Iterator[None]:
     """
     from great_expectations.expectations.expectation import Expectation
 
-    build = Expectation.configuration.fget
+    build = cast("property", Expectation.__dict__["configuration"]).fget
+    if build is None:
+        msg = "Expectation.configuration has no getter"
+        raise TypeError(msg)
     kept: dict[int, tuple[Any, Any]] = {}
 
     def configuration(self: Expectation) -> Any:

@@ -95,8 +95,11 @@ class FrameSource:
 
 
 def _null_dtype(field: pa.Field, has_nulls: bool, dtype: object) -> object:
-    """The pandas dtype Arrow gives a column with nulls (ints become float, bools object)."""
-    if not has_nulls:
+    """The pandas dtype Arrow gives a column with nulls (ints become float, bools object).
+
+    Extension dtypes restored from pandas metadata (``Int64``, ``boolean``) hold nulls as is.
+    """
+    if not has_nulls or not isinstance(dtype, np.dtype):
         return dtype
     if pa.types.is_integer(field.type):
         return np.dtype("float64")

@@ -20,7 +20,10 @@ QUALITY_TABLES = {"quality": "quality.parquet", "quality_scores": "quality_score
 
 
 def quality_id(config: StudioConfig, dataset_id: str) -> str:
-    """Stage id of a validation: the sampling knob and the dataset id."""
+    """Stage id of a validation: the sampling knob and the dataset id.
+
+    ``quality_chunk_rows`` is not part of it: it bounds memory, the results do not depend on it.
+    """
     section = {"sample_fraction": config.performance.quality_sample_fraction}
     return stage_id("quality", section, inputs=[dataset_id], schema_version=QUALITY_SCHEMA_VERSION)
 
@@ -49,6 +52,7 @@ def validate_dataset_task(
         report = validate_dataset(
             dataset.path,
             sample_fraction=config.performance.quality_sample_fraction,
+            chunk_rows=config.performance.quality_chunk_rows,
             docs_dir=tmp / "docs",
             name=dataset.id,
         )

@@ -16,10 +16,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
+import pyarrow as pa
 import pytest
 
+from evfleet.storage import read_table, write_parquet
 from expectations import validate_dataset
 from expectations.report import QualityReport
+from expectations.sources import ParquetSource
 from tests.fixtures.faulty_dataset import GOLDEN, faulty_tables, write_faulty_dataset
 
 _VOLATILE = ("created_at", "elapsed_s", "docs_path", "dataset")
@@ -96,3 +101,43 @@ def capture(tmp: Path) -> None:
 
 if __name__ == "__main__":
     capture(Path(sys.argv[1]))
+
+
+def test_parquet_chunks_and_partitions_cover_every_row_once(tmp_path):
+    folder = write_faulty_dataset(tmp_path / "data")
+    src = ParquetSource(sorted((folder / "segments").glob("*.parquet")))
+    whole = read_table(folder / "segments")
+    assert str(src.raw["n_stops"].dtype) == str(whole["n_stops"].dtype) == "float64"
+    chunks = list(src.chunks(100))
+    assert len(chunks) == 9
+    assert max(len(c) for c in chunks) < 200  # 4 parts of 240 rows, batches of <= 100
+    joined = pd.concat(chunks)
+    pd.testing.assert_frame_equal(joined, whole)
+    cols = ("trip_id", "seq", "n_stops")
+    parts = [src.partition(cols, "trip_id", 3, k) for k in range(3)]
+    assert sum(len(p) for p in parts) == len(whole)
+    for part in parts:
+        assert part.index.is_monotonic_increasing
+        pd.testing.assert_frame_equal(part, whole.loc[part.index, list(cols)])
+    trips = [set(p["trip_id"].dropna()) for p in parts]
+    assert not (trips[0] & trips[1]) and not (trips[1] & trips[2])  # one trip, one partition
+    src.close()
+
+
+def test_int_column_with_nulls_in_one_part_reads_as_float_like_a_whole_read(tmp_path):
+    write_parquet(pd.DataFrame({"seq": [1, 2]}), tmp_path / "t" / "part-0.parquet")
+    nullable = pa.table({"seq": pa.array([3, None], pa.int64())})  # no pandas metadata
+    write_parquet(nullable, tmp_path / "t" / "part-1.parquet")
+    src = ParquetSource(sorted((tmp_path / "t").glob("*.parquet")))
+    whole = read_table(tmp_path / "t")
+    assert src.raw["seq"].dtype == whole["seq"].dtype == np.float64
+    pd.testing.assert_frame_equal(pd.concat(src.chunks(1)), whole)
+
+
+def test_results_do_not_depend_on_the_chunk_size():
+    tables = faulty_tables()
+    one = validate_dataset(tables, tables=["segments", "charging_sessions"], chunk_rows=10**6)
+    small = validate_dataset(tables, tables=["segments", "charging_sessions"], chunk_rows=150)
+    assert report_fingerprint(one) == report_fingerprint(small)
+    with pytest.raises(ValueError, match="chunk_rows"):
+        validate_dataset(tables, chunk_rows=0)
