@@ -120,7 +120,9 @@ def test_parquet_chunks_and_partitions_cover_every_row_once(tmp_path):
         assert part.index.is_monotonic_increasing
         pd.testing.assert_frame_equal(part, whole.loc[part.index, list(cols)])
     trips = [set(p["trip_id"].dropna()) for p in parts]
-    assert not (trips[0] & trips[1]) and not (trips[1] & trips[2])  # one trip, one partition
+    assert not trips[0] & trips[1]  # one trip, one partition
+    assert not trips[1] & trips[2]
+    assert not trips[0] & trips[2]
     src.close()
 
 
