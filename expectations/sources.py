@@ -156,7 +156,9 @@ class ParquetSource:
         pending: list[pd.DataFrame] = []
         count = start = 0
         for path in self.files:
-            batches = pq.ParquetFile(path).iter_batches(batch_size=chunk_rows, columns=cols)
+            # pre_buffer would cache every column chunk read until the file is closed
+            reader = pq.ParquetFile(path, pre_buffer=False)
+            batches = reader.iter_batches(batch_size=chunk_rows, columns=cols)
             for batch in batches:
                 table = pa.Table.from_batches([batch])
                 pending.append(table.to_pandas(split_blocks=True, self_destruct=True))
