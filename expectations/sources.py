@@ -143,6 +143,7 @@ class ParquetSource:
         self._raw = pd.concat(raws, ignore_index=True) if len(raws) > 1 else raws[0]
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._spills: dict[tuple[tuple[str, ...], str, int], Path] = {}
+        self._con: duckdb.DuckDBPyConnection | None = None
 
     @property
     def raw(self) -> pd.DataFrame:
@@ -177,6 +178,8 @@ class ParquetSource:
         return _align(df[list(raw.columns)], raw, start)
 
     def partition(self, columns: Sequence[str], key: str, n: int, k: int) -> pd.DataFrame:
+        if n == 1:  # the whole (narrow) table: no hashing, no spill
+            return next(iter(self.chunks(max(self.n_rows, 1), columns)))
         folder = self._spill(tuple(columns), key, n) / f"part={k}"
         raw = self._raw[list(columns)]
         if not folder.is_dir():
@@ -186,9 +189,8 @@ class ParquetSource:
             SELECT {cols}, {ROW} FROM read_parquet($files, hive_partitioning = false)
             ORDER BY {ROW}
         """
-        with _connect() as con:
-            files = [str(p) for p in sorted(folder.glob("*.parquet"))]
-            df = con.sql(sql, params={"files": files}).to_arrow_table().to_pandas()
+        files = [str(p) for p in sorted(folder.glob("*.parquet"))]
+        df = self._duckdb().sql(sql, params={"files": files}).to_arrow_table().to_pandas()
         rows = df.pop(ROW).to_numpy(dtype=np.int64)
         df = _align(df, raw, 0)
         df.index = pd.Index(rows)
@@ -217,24 +219,28 @@ class ParquetSource:
                 JOIN files AS f ON p.filename = f.filename
             ) TO '{folder}' (FORMAT parquet, PARTITION_BY (part))
         """
-        with _connect() as con:
-            con.register("files", files)
-            con.execute(sql, {"files": files["filename"].tolist()})
+        con = self._duckdb()
+        con.register("files", files)
+        con.execute(sql, {"files": files["filename"].tolist()})
+        con.unregister("files")
         self._spills[(tuple(dict.fromkeys((*columns, key))), key, n)] = folder
         return folder
 
+    def _duckdb(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            self._con = duckdb.connect()
+            self._con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+            self._con.execute("SET enable_progress_bar = false")
+        return self._con
+
     def close(self) -> None:
         """Delete the partition folders written so far."""
+        if self._con is not None:
+            self._con.close()
+            self._con = None
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp, self._spills = None, {}
-
-
-def _connect() -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
-    con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
-    con.execute("SET enable_progress_bar = false")
-    return con
 
 
 def table_files(folder: Path, table: str) -> tuple[str, list[Path]] | None:
