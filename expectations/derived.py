@@ -3,6 +3,13 @@
 They complement :mod:`evfleet.invariants` and are run together by :func:`run_all_checks`;
 the suites read their results from ``check__<name>`` columns. Limits come from the vehicle
 catalogue (:mod:`evfleet.vehicles`) when a model is known, else from generic ceilings.
+
+Adding a check is one :class:`CheckSpec` in :data:`EXTRA_CHECKS` (the table it blames, the
+columns it reads in ``needs``) plus its vectorised function in :func:`_run_extra`; the suite
+rule follows (critical unless named in ``suites._WARNING_CHECKS``). The quality gate streams
+it without more code: a check reading one row plus that vehicle's ``fleet_info`` row runs on
+each chunk of its table; a check relating several rows through an id must also be listed in
+:data:`evfleet.invariants.GROUP_KEYS` with that id, and then runs per hash partition.
 """
 
 from __future__ import annotations
