@@ -188,6 +188,7 @@ def test_grouped_checks_per_partition_equal_the_whole_tables(n_parts):
         "fleet_info.energy_balance", "routes.time_order", "charging_sessions.trip_overlap",
         "routes.segment_sums", "segments.trip_refs", "segments.segment_order",
     ]  # fmt: skip
+
     def values(df: pd.DataFrame) -> pd.DataFrame:  # nulls alike (None, NaN, NA)
         return df.astype(object).where(df.notna(), None)
 
