@@ -10,9 +10,9 @@ No table is ever held whole (``chunk_rows`` bounds every piece):
    reaches GX as a ``check__<name>`` column, an optional random sample is drawn (always
    keeping rows flagged by a check or with a null key) and GX validates the chunk.
 3. Key uniqueness is validated per hash partition of the key (duplicates share a partition).
-4. The pieces' results are merged exactly (:mod:`expectations.merge`) into the result of the
-   whole table, which scores the table and, stored like a ``ValidationDefinition`` run, feeds
-   the Data Docs.
+4. The pieces' results (:mod:`expectations.pieces`) are merged exactly
+   (:mod:`expectations.merge`) into the result of the whole table, which scores the table
+   and, stored like a ``ValidationDefinition`` run, feeds the Data Docs.
 
 GX runs in an ephemeral context without progress bars, analytics or network.
 """
@@ -20,8 +20,6 @@ GX runs in an ephemeral context without progress bars, analytics or network.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import logging
 import os
 import time
@@ -29,8 +27,7 @@ import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 from unittest import mock
 
 import numpy as np
@@ -49,13 +46,12 @@ from evfleet.schema import TABLES
 from expectations.derived import ALL_CHECKS, run_all_checks
 from expectations.loading import Dataset, load_user_dataset, prepare_dataset
 from expectations.merge import merge_expectation, merge_suite
+from expectations.pieces import SAMPLE_ROWS_SHOWN, GxTarget, gx_target, store_result, validate_piece
 from expectations.report import Outcome, QualityReport, jsonable, table_score
 from expectations.sources import ROW, partitions_for
-from expectations.suites import CHECK_PREFIX, SUITES, UNIQUE_KEYS, Rule, build_suite
+from expectations.suites import CHECK_PREFIX, SUITES, UNIQUE_KEYS, Rule
 
 if TYPE_CHECKING:
-    import great_expectations as gx
-    from great_expectations.core.batch_definition import BatchDefinition
     from great_expectations.core.expectation_validation_result import (
         ExpectationSuiteValidationResult,
         ExpectationValidationResult,
@@ -66,21 +62,10 @@ logger = logging.getLogger(__name__)
 
 SAMPLE_MIN_ROWS = 100_000
 """Tables smaller than this are always validated in full."""
-SAMPLE_ROWS_SHOWN = 5
 DOCS_SITE = "evfleet"
 CHUNK_ROWS = QUALITY_CHUNK_ROWS
 """Default rows per chunk and per partition (peak memory follows it, not the table size)."""
 KEY_RULES = ("ExpectColumnValuesToBeUnique", "ExpectCompoundColumnsToBeUnique")
-
-
-def _glibc() -> ctypes.CDLL | None:
-    """glibc, whose ``malloc_trim`` returns freed heap pages (None on other C libraries)."""
-    name = ctypes.util.find_library("c")
-    libc = ctypes.CDLL(name) if name else None
-    return libc if libc is not None and hasattr(libc, "malloc_trim") else None
-
-
-_LIBC = _glibc()
 """Expectations judged per hash partition of the key instead of per chunk."""
 
 
@@ -240,144 +225,6 @@ class _Run:
     chunk_rows: int
 
 
-@dataclass
-class _Target:
-    """One table's GX objects: batch definition, suite and (for Data Docs) its definition."""
-
-    batch: BatchDefinition
-    suite: gx.ExpectationSuite
-    definition: gx.ValidationDefinition | None
-    result_format: dict[str, Any]
-
-    def sub_suite(self, ids: set[str]) -> gx.ExpectationSuite:
-        """The suite restricted to the rules ``ids``, for validating one kind of piece.
-
-        GX's validator reads only ``name`` and ``expectation_configurations`` of a suite; the
-        configurations keep the registered suite's ids, so results and Data Docs are those
-        of the whole suite (a new ``ExpectationSuite`` would mint new expectation ids).
-        """
-        configs = [c for c in self.suite.expectation_configurations if c.meta["rule"] in ids]
-        subset = SimpleNamespace(name=self.suite.name, expectation_configurations=configs)
-        return cast("gx.ExpectationSuite", subset)
-
-
-def _target(run: _Run, table: str, rules: list[Rule], keys: list[str]) -> _Target:
-    import great_expectations as gx
-
-    source = run.context.data_sources.add_pandas(f"evfleet_{table}")
-    batch_def = source.add_dataframe_asset(table).add_batch_definition_whole_dataframe("all")
-    suite = run.context.suites.add(build_suite(table, rules))
-    definition = None
-    if run.store:
-        definition = run.context.validation_definitions.add(
-            gx.ValidationDefinition(name=table, data=batch_def, suite=suite)
-        )
-    result_format: dict[str, Any] = {
-        "result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_ROWS_SHOWN,
-        "unexpected_index_column_names": keys, "return_unexpected_index_query": False,
-    }  # fmt: skip
-    return _Target(batch_def, suite, definition, result_format)
-
-
-@contextlib.contextmanager
-def _configuration_once() -> Iterator[None]:
-    """Build each expectation's configuration once per piece instead of ~80 times.
-
-    GX rebuilds ``Expectation.configuration`` (a pydantic ``dict()`` of the expectation) every
-    time it is read while planning metrics; validating a table piece by piece multiplies that
-    fixed cost, which then outweighs the data work. The expectations of one validation are
-    not changed while it runs, so their configurations are computed once and kept (with the
-    expectation itself, so that ids are never reused) until the piece is done.
-    """
-    from great_expectations.expectations.expectation import Expectation
-
-    build = cast("property", Expectation.__dict__["configuration"]).fget
-    if build is None:
-        msg = "Expectation.configuration has no getter"
-        raise TypeError(msg)
-    kept: dict[int, tuple[Any, Any]] = {}
-
-    def configuration(self: Expectation) -> Any:
-        hit = kept.get(id(self))
-        if hit is None or hit[0] is not self:
-            hit = kept[id(self)] = (self, build(self))
-        return hit[1]
-
-    with mock.patch.object(Expectation, "configuration", property(configuration)):
-        yield
-
-
-def _validate_piece(target: _Target, suite: gx.ExpectationSuite, frame: pd.DataFrame,
-                    result_format: dict[str, Any]) -> ExpectationSuiteValidationResult:  # fmt: skip
-    """GX results of ``suite`` on ``frame``, as a ``ValidationDefinition`` run makes them."""
-    from great_expectations.validator.v1_validator import Validator
-
-    validator = Validator(batch_definition=target.batch, batch_parameters={"dataframe": frame},
-                          result_format=result_format)  # fmt: skip
-    with _configuration_once():
-        result = validator.validate_expectation_suite(suite)
-    _forget_piece(target)
-    return result
-
-
-def _forget_piece(target: _Target) -> None:
-    """Drop what GX's execution engine keeps of a validated piece.
-
-    The pandas datasource reuses one engine, whose batch data and metric caches (boolean
-    masks of every expectation, keyed by batch) would otherwise grow with every chunk.
-    """
-    engine = target.batch.data_asset.datasource.get_execution_engine()
-    engine.batch_manager.reset_batch_cache()
-    engine.batch_manager.batch_data_cache.clear()
-    metric_cache = getattr(engine, "_metric_cache", None)
-    if isinstance(metric_cache, dict):
-        metric_cache.clear()
-    _give_back_memory()
-
-
-def _give_back_memory() -> None:
-    """Return freed memory to the OS between pieces, so that RSS follows the live data.
-
-    Arrow's allocator and glibc's malloc keep freed pages for reuse; after hundreds of MB
-    per chunk were freed, the retained pages would make peak RSS grow with the chunk count.
-    """
-    import pyarrow as pa
-
-    pa.default_memory_pool().release_unused()
-    if _LIBC is not None:
-        _LIBC.malloc_trim(0)
-
-
-def _store(run: _Run, target: _Target, result: ExpectationSuiteValidationResult) -> None:
-    """Keep ``result`` for Data Docs exactly as ``ValidationDefinition.run`` stores it."""
-    import datetime as dt
-
-    from great_expectations.constants import DATAFRAME_REPLACEMENT_STR
-    from great_expectations.core.run_identifier import RunIdentifier
-    from great_expectations.data_context.types.resource_identifiers import (
-        ExpectationSuiteIdentifier,
-        ValidationResultIdentifier,
-    )
-
-    if target.definition is None:
-        msg = f"validation of {target.suite.name} is not kept for Data Docs"
-        raise RuntimeError(msg)
-    run_id = RunIdentifier(run_time=dt.datetime.now(dt.UTC))
-    result.meta.update({
-        "validation_id": target.definition.id, "checkpoint_id": None, "run_id": run_id,
-        "validation_time": run_id.run_time,
-        "batch_parameters": {"dataframe": DATAFRAME_REPLACEMENT_STR},
-    })  # fmt: skip
-    suite_id = ExpectationSuiteIdentifier(name=target.suite.name)
-    key = ValidationResultIdentifier(
-        batch_identifier=result.batch_id, expectation_suite_identifier=suite_id, run_id=run_id
-    )
-    run.context.validation_results_store.store_validation_results(
-        suite_validation_result=result, suite_validation_result_identifier=key,
-        expectation_suite_identifier=suite_id,
-    )  # fmt: skip
-
-
 def _in_chunk(rows: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
     """Offending rows (sorted by row label) that fall in a chunk of consecutive rows."""
     if not len(index):
@@ -397,7 +244,7 @@ class _Chunks:
     validated: int
 
 
-def _chunk_pass(run: _Run, table: str, target: _Target, ids: set[str]) -> _Chunks:
+def _chunk_pass(run: _Run, table: str, target: GxTarget, ids: set[str]) -> _Chunks:
     """Row-local checks and GX on consecutive chunks of ``table`` (rules ``ids``)."""
     ds, src = run.ds, run.ds.sources[table]
     local_specs = [s for s in run.row_checks if s.table == table]
@@ -432,16 +279,16 @@ def _chunk_pass(run: _Run, table: str, target: _Target, ids: set[str]) -> _Chunk
         out.validated += len(frame)
         last = frame
         if len(frame) or not src.n_rows:
-            out.pieces.append(_validate_piece(target, suite, frame, target.result_format))
+            out.pieces.append(validate_piece(target, suite, frame, target.result_format))
     if not out.pieces and last is not None:
-        out.pieces.append(_validate_piece(target, suite, last, target.result_format))
+        out.pieces.append(validate_piece(target, suite, last, target.result_format))
     if sampling:
         out.sample = np.concatenate(masks)
         logger.info("validating %s on a sample: %d of %d rows", table, out.validated, src.n_rows)
     return out
 
 
-def _key_pass(run: _Run, table: str, target: _Target, ids: set[str],
+def _key_pass(run: _Run, table: str, target: GxTarget, ids: set[str],
               sample: np.ndarray | None) -> list[ExpectationSuiteValidationResult]:  # fmt: skip
     """Key uniqueness per hash partition of the key's first column (sampled rows only)."""
     ds, src = run.ds, run.ds.sources[table]
@@ -456,7 +303,7 @@ def _key_pass(run: _Run, table: str, target: _Target, ids: set[str],
             part = part[sample[part.index.to_numpy()]]
         if len(part) or (k == n - 1 and not pieces):
             part = part.assign(**{ROW: part.index.to_numpy(dtype=np.int64)})
-            pieces.append(_validate_piece(target, suite, part, result_format))
+            pieces.append(validate_piece(target, suite, part, result_format))
     return pieces
 
 
@@ -472,7 +319,7 @@ def _validate_table(run: _Run, table: str) -> tuple[list[Outcome], int]:
     if not runnable:
         return outcomes, 0
     keys = [c for c in UNIQUE_KEYS[table] if c in ds.columns(table)]
-    target = _target(run, table, runnable, keys)
+    target = gx_target(run.context, table, runnable, keys, store=run.store)
     by_key = {r.id for r in runnable if r.gx_type in KEY_RULES and keys}
     chunks = _chunk_pass(run, table, target, {r.id for r in runnable} - by_key)
     for spec in run.row_checks:
@@ -486,7 +333,7 @@ def _validate_table(run: _Run, table: str) -> tuple[list[Outcome], int]:
                 pieces[res.expectation_config.meta["rule"]].append(res)
     merged = [merge_expectation(r, pieces[r.id], target.result_format) for r in runnable]
     if run.store:
-        _store(run, target, merge_suite(table, chunks.pieces[0], merged))
+        store_result(run.context, target, merge_suite(table, chunks.pieces[0], merged))
     n_rows = ds.sources[table].n_rows
     for rule, res in zip(runnable, merged, strict=True):
         check = run.checks.get(rule.check) if rule.check else None
