@@ -101,8 +101,9 @@ def child(folder: Path, *, chunk_rows: int | None, docs: bool, whole: bool) -> d
     if whole:
         figures: dict[str, Any] = {"rows": load_whole(folder)}
     else:
-        docs_dir = Path(tempfile.mkdtemp(prefix="evfleet-bench-docs-")) if docs else None
-        report = validate_dataset(folder, docs_dir=docs_dir, chunk_rows=chunk_rows)
+        with tempfile.TemporaryDirectory(prefix="evfleet-bench-docs-") as tmp:
+            docs_dir = Path(tmp) if docs else None
+            report = validate_dataset(folder, docs_dir=docs_dir, chunk_rows=chunk_rows)
         figures = {"rows": report.rows, "score": report.score, "passed": report.passed}
     return {**figures, "wall_s": time.perf_counter() - start,
             "cpu_s": time.process_time() - cpu, "peak_rss_mb": _peak_rss_mb()}  # fmt: skip
@@ -178,13 +179,13 @@ def main() -> None:
     print(f"dataset: {source}")
     print(f"targets at 1,000 vehicles x 30 days: peak RSS <= {TARGET_RSS_MB:.0f} MB, "
           f"wall <= {TARGET_WALL_S:.0f} s")  # fmt: skip
-    scratch = Path(tempfile.mkdtemp(prefix="evfleet-bench-quality-"))
     for days in sorted(args.days):
-        folder = cut_dataset(source, days, scratch / f"days-{days}")
-        base = None if args.no_baseline else _measure(folder, args, whole=True)
-        if base:
-            print(_line(f"{days:>2} d  load whole", base, None), flush=True)
-        got = _measure(folder, args)
+        with tempfile.TemporaryDirectory(prefix="evfleet-bench-quality-") as scratch:
+            folder = cut_dataset(source, days, Path(scratch) / f"days-{days}")
+            base = None if args.no_baseline else _measure(folder, args, whole=True)
+            if base:
+                print(_line(f"{days:>2} d  load whole", base, None), flush=True)
+            got = _measure(folder, args)
         print(_line(f"{days:>2} d  quality gate", got, base)
               + f"  score {got['score']:.1f} passed={got['passed']}", flush=True)  # fmt: skip
 
