@@ -8,8 +8,9 @@ Adding a check is one :class:`CheckSpec` in :data:`EXTRA_CHECKS` (the table it b
 columns it reads in ``needs``) plus its vectorised function in :func:`_run_extra`; the suite
 rule follows (critical unless named in ``suites._WARNING_CHECKS``). The quality gate streams
 it without more code: a check reading one row plus that vehicle's ``fleet_info`` row runs on
-each chunk of its table; a check relating several rows through an id must also be listed in
-:data:`evfleet.invariants.GROUP_KEYS` with that id, and then runs per hash partition.
+each chunk of its table. A check relating several rows through an id belongs in
+:mod:`evfleet.invariants` instead (``CHECKS`` and ``_runner``) with that id in
+:data:`evfleet.invariants.GROUP_KEYS`; it then runs per hash partition of the id.
 """
 
 from __future__ import annotations
