@@ -18,12 +18,14 @@ trip kWh), so they compare directly with the ``test`` metrics of ``evfleet train
 Without ``--workspace`` a small seeded week is simulated on a reduced embedded network.
 With ``--held-out`` only the held-out test vehicles of the workspace's feature table
 (``split_vehicle == "test"``) are replayed: the ceiling of ``evfleet train``'s ``test``
-metrics.
+metrics, recorded in ``<workspace>/noise_floor/<dataset id>.json`` so that the model
+card of the next registered version quotes it.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -194,6 +196,20 @@ def main() -> None:
     print("mean of the other draws as the prediction, and the floor it implies for a model")
     print("that predicts the expectation exactly:")
     print(table[["r2", "mape", "wape", "r2_ceiling", "mape_floor", "wape_floor"]].round(3))
+    if args.held_out and args.workspace:
+        print(f"recorded for the model card: {record_ceiling(args.workspace, table)}")
+
+
+def record_ceiling(path: str, table: pd.DataFrame) -> Path:
+    """Write the held-out ceiling where `evfleet train`'s model card reads it
+    (``<workspace>/noise_floor/<dataset id>.json``, written atomically)."""
+    ws = Workspace(path)
+    target = ws.root / "noise_floor" / f"{ws.latest('datasets')}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".tmp")
+    tmp.write_text(json.dumps(table.to_dict(orient="index"), indent=1))
+    tmp.replace(target)
+    return target
 
 
 if __name__ == "__main__":

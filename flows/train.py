@@ -1,4 +1,4 @@
-"""Training flow: features -> tune each family -> register the champion -> report."""
+"""Training flow: features -> session -> tune each family -> register -> close -> report."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from prefect import flow
 
 from evfleet.config import StudioConfig
 from evfleet.storage import Workspace
+from tasks.registry import comparison_artifact_task, finish_session_task, register_champion_task
 from tasks.train import (
     build_features_task,
-    comparison_artifact_task,
-    register_champion_task,
     resolve_dataset_task,
+    start_session_task,
     tune_family_task,
 )
 
@@ -23,25 +23,31 @@ def train_flow(
     workspace: str | None = None,
     dataset_id: str | None = None,
 ) -> dict[str, Any]:
-    """Train ``config.training.models`` on a dataset and register the best as champion.
+    """Train ``config.training.models`` on a dataset; register the best as champion if it
+    beats the current one on the same held-out rows, else as challenger.
 
     Each step is cached on its inputs: the feature table on the dataset id and split seed,
-    each family's tuning on the feature id and the training budget. Defaults: the built-in
-    configuration, ``$EVFLEET_WORKSPACE`` (or ./evfleet-data) and the latest dataset.
-    Returns ``{"champion": summary, "families": [summary, ...], "features": StageResult}``
-    where a summary holds the family, MLflow run id, model URI and key metrics (the champion
-    also its version).
+    the session (MLflow parent run) on the features and the budget, each family's tuning
+    (a child run) on the feature id and the budget. Defaults: the built-in configuration,
+    ``$EVFLEET_WORKSPACE`` (or ./evfleet-data) and the latest dataset. Returns
+    ``{"champion": summary, "families": [summary, ...], "features": StageResult,
+    "session": run id}`` where a summary holds the family, MLflow run id, model URI and
+    metrics (the selected one also its version, alias and the reason for it).
     """
     config = config or StudioConfig()
     workspace = str(Workspace(workspace).root)
     dataset = resolve_dataset_task(workspace, dataset_id)
     features = build_features_task(workspace, dataset, config.training)
+    session = start_session_task(workspace, dataset, features, config.training, config.performance)
     summaries = [
-        tune_family_task(workspace, dataset, features, family, config.training, config.performance)
+        tune_family_task(
+            workspace, dataset, features, session, family, config.training, config.performance
+        )
         for family in config.training.models
     ]
     champion = register_champion_task(
-        workspace, dataset, summaries, config.training.selection_tolerance
+        workspace, dataset, features, summaries, config.training.selection_tolerance
     )
+    finish_session_task(workspace, session, summaries, champion)
     comparison_artifact_task(summaries, champion)
-    return {"champion": champion, "families": summaries, "features": features}
+    return {"champion": champion, "families": summaries, "features": features, "session": session}

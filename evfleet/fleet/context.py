@@ -182,3 +182,11 @@ class ChunkContext:
         p = busy_p if _BUSY_HOURS[0] <= hour < _BUSY_HOURS[1] else off_p
         draw, wait = rng.random(), rng.exponential(mean_min)
         return 60.0 * min(wait, _MAX_WAIT_MIN) if draw < p else 0.0
+
+
+def expected_queue_wait_s(kind: str, t_s: float) -> float:
+    """Mean of :meth:`ChunkContext.queue_wait_s` (the wait a planner should expect), s."""
+    busy_p, off_p, mean_min = _QUEUE[kind]
+    hour = (t_s % 86_400.0) / 3600.0
+    p = busy_p if _BUSY_HOURS[0] <= hour < _BUSY_HOURS[1] else off_p
+    return 60.0 * p * mean_min * -np.expm1(-_MAX_WAIT_MIN / mean_min)

@@ -13,6 +13,7 @@ Pure library: no MLflow or Prefect here (the tasks layer logs and registers).
 from __future__ import annotations
 
 from evfleet.models.calibration import calibrated_kwh_per_km, calibration_factors, vehicle_factor
+from evfleet.models.card import PROMOTION_METRIC, beats, feature_set_hash, model_card
 from evfleet.models.energy_model import TARGET_TRANSFORMS, EnergyModel
 from evfleet.models.families import FAMILIES, get_family
 from evfleet.models.inference import (
@@ -27,27 +28,37 @@ from evfleet.models.metrics import (
     regression_metrics,
     select_champion,
 )
-from evfleet.models.plots import importance_png, pred_vs_actual_png
+from evfleet.models.plots import family_comparison_png, importance_png, pred_vs_actual_png
 from evfleet.models.training import (
+    EVALUATIONS,
+    PREDICTORS,
     FamilyResult,
     fit_model,
     refit_model,
+    score_held_out_vehicles,
     split_frames,
     tune_family,
 )
 
 __all__ = [
+    "EVALUATIONS",
     "FAMILIES",
+    "PREDICTORS",
+    "PROMOTION_METRIC",
     "TARGET_TRANSFORMS",
     "EnergyModel",
     "FamilyResult",
+    "beats",
     "calibrated_kwh_per_km",
     "calibration_factors",
     "evaluate",
+    "family_comparison_png",
+    "feature_set_hash",
     "fit_model",
     "get_family",
     "importance_png",
     "measure_throughput",
+    "model_card",
     "permutation_importance",
     "pred_vs_actual_png",
     "predict_network",
@@ -55,6 +66,7 @@ __all__ = [
     "refit_model",
     "regression_metrics",
     "route_features",
+    "score_held_out_vehicles",
     "select_champion",
     "split_frames",
     "tune_family",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import matplotlib as mpl
@@ -9,10 +10,20 @@ import matplotlib as mpl
 mpl.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.figure import Figure
 
 from evfleet.features.catalog import ENERGY, TARGET
 
 TOP_FEATURES = 25
+
+
+def _save(fig: Figure, path: str | Path) -> Path:
+    """Lay out, write as PNG and close a figure."""
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
 
 
 def importance_png(importances: pd.Series, path: str | Path, *, title: str) -> Path:
@@ -22,11 +33,7 @@ def importance_png(importances: pd.Series, path: str | Path, *, title: str) -> P
     ax.barh(top.index.astype(str), top.to_numpy(), color="#3b7dd8")
     ax.set_xlabel("increase of segment-energy MAE when shuffled (Wh)")
     ax.set_title(title)
-    fig.tight_layout()
-    out = Path(path)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return _save(fig, path)
 
 
 def pred_vs_actual_png(predictions: pd.DataFrame, path: str | Path, *, title: str) -> Path:
@@ -64,8 +71,40 @@ def pred_vs_actual_png(predictions: pd.DataFrame, path: str | Path, *, title: st
         ax.set_title(f"{label} (n={len(truth)})")
         ax.set_aspect("equal", adjustable="datalim")
     fig.suptitle(title)
-    fig.tight_layout()
-    out = Path(path)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return _save(fig, path)
+
+
+COMPARE_PANELS = (
+    ("trip_kwh_mape", "trip MAPE %"),
+    ("seg_kwh_per_km_r2", "segment R² (kWh/km)"),
+)
+COMPARE_EVALUATIONS = (("test", "held-out vehicles"), ("time_test", "held-out last days"))
+
+
+def family_comparison_png(
+    summaries: list[dict[str, float | str]], path: str | Path, *, title: str
+) -> Path:
+    """Grouped bars of every family's held-out metrics, with the physics prior alone (no
+    learning, same rows) as a dashed line: what each family adds over physics.
+
+    ``summaries`` hold ``family`` and flat metric names ``<evaluation>/<predictor>/<m>``.
+    """
+    families = [str(s["family"]) for s in summaries]
+    fig, axes = plt.subplots(1, len(COMPARE_PANELS), figsize=(5.5 * len(COMPARE_PANELS), 4.5))
+    width = 0.8 / len(COMPARE_EVALUATIONS)
+    colors = ("#3b7dd8", "#f28e2b")
+    for ax, (metric, label) in zip(axes, COMPARE_PANELS, strict=True):
+        for k, (evaluation, name) in enumerate(COMPARE_EVALUATIONS):
+            values = [float(s.get(f"{evaluation}/calibrated/{metric}", "nan")) for s in summaries]
+            offset = (k - 0.5 * (len(COMPARE_EVALUATIONS) - 1)) * width
+            xs = [i + offset for i in range(len(families))]
+            ax.bar(xs, values, width, color=colors[k], label=name)
+            prior = float(summaries[0].get(f"{evaluation}/physics_prior/{metric}", "nan"))
+            if math.isfinite(prior):  # the same rows for every family: one line
+                ax.axhline(prior, color=colors[k], ls="--", lw=1.2, label=f"physics prior, {name}")
+        ax.set_xticks(range(len(families)), families, rotation=20)
+        ax.set_title(label)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.suptitle(title)
+    return _save(fig, path)

@@ -6,8 +6,14 @@ MAE of segment energy. That model is then refitted with the same hyperparameters
 the boosting rounds early stopping kept) on training plus validation rows, the usual
 last step once tuning is done: the held-out vehicles (``split_vehicle``) evaluate this
 refit, which is the model returned and deployed; the held-out last days
-(``split_time``) evaluate the same recipe run on the time split. Test predictions are
-calibrated per vehicle from its own earlier days (:mod:`evfleet.models.calibration`).
+(``split_time``) evaluate the same recipe run on the time split. Tuning only sees rows
+before the held-out days, so the time split's hyperparameters never saw its test days.
+Test predictions are calibrated per vehicle from its own earlier days
+(:mod:`evfleet.models.calibration`).
+
+Metrics are keyed ``<evaluation>/<predictor>`` (:data:`EVALUATIONS`, :data:`PREDICTORS`):
+every family reports the same names, next to two baselines without learning (the
+physics prior feature as the prediction, and the training mean) on the same rows.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from evfleet.features.catalog import ENERGY, FEATURES, SPLIT_COLUMNS, TARGET
 from evfleet.features.splits import SPLITS, sample_trips
 from evfleet.models.calibration import calibrated_kwh_per_km
 from evfleet.models.compiled import compile_regressor
-from evfleet.models.energy_model import EnergyModel
+from evfleet.models.energy_model import PRIOR_COLUMN, EnergyModel
 from evfleet.models.families import (
     REPORT_EVERY,
     FitData,
@@ -47,6 +53,12 @@ PARALLEL_MIN_ROWS: Final = 100_000
 """Smaller training sets fit on one thread: thread synchronisation would cost more than it
 saves (measured 2-20x slower on a shared 2-core machine); prediction keeps ``n_jobs``."""
 EVAL_COLUMNS: Final = ("trip_id", "vehicle_id", "length_m", ENERGY, TARGET)
+EVALUATIONS: Final = ("valid", "test", "time_test")
+"""Row sets: validation vehicles (tuning), held-out vehicles, held-out last days."""
+PREDICTORS: Final = ("calibrated", "uncalibrated", "physics_prior", "train_mean")
+"""``calibrated``: the deployed model with per-vehicle calibration; ``uncalibrated``: the
+model alone; ``physics_prior``: the prior feature as the prediction (no learning);
+``train_mean``: the length-weighted training mean kWh/km."""
 Callback = Callable[[optuna.Study, optuna.trial.FrozenTrial], None]
 
 
@@ -57,10 +69,10 @@ class FamilyResult:
     Attributes
     ----------
     metrics
-        ``valid`` (the tuned model) and ``test`` (held-out vehicles, the refit model
-        calibrated per vehicle), ``time_test`` (held-out last days, absent when the data
-        has too few days), ``*_uncalibrated`` twins of the test metrics and
-        ``baseline_test`` (training mean).
+        Keyed ``<evaluation>/<predictor>`` (see :func:`metric_key`): ``valid/uncalibrated``
+        (the tuned model), ``test/*`` (held-out vehicles; the refit model calibrated per
+        vehicle, uncalibrated, and the two baselines) and ``time_test/*`` (held-out last
+        days, the same four; absent when the data has no time split).
     test_predictions
         Held-out-vehicle rows with ``pred_kwh_per_km`` (for plots).
     """
@@ -73,6 +85,14 @@ class FamilyResult:
     metrics: dict[str, dict[str, float]]
     importances: pd.Series
     test_predictions: pd.DataFrame = field(repr=False)
+
+
+def metric_key(evaluation: str, predictor: str) -> str:
+    """Key of one metric group: ``<evaluation>/<predictor>``, e.g. ``test/calibrated``."""
+    if evaluation not in EVALUATIONS or predictor not in PREDICTORS:
+        msg = f"unknown metric group {evaluation}/{predictor}"
+        raise ValueError(msg)
+    return f"{evaluation}/{predictor}"
 
 
 def split_frames(table: pd.DataFrame, scheme: str = "vehicle") -> dict[str, pd.DataFrame]:
@@ -164,15 +184,51 @@ def refit_model(
     return model
 
 
+def score_held_out_vehicles(model: EnergyModel, table: pd.DataFrame) -> dict[str, float]:
+    """Metrics of ``model`` on a split table's held-out vehicles, calibrated per vehicle
+    as in training (``test/calibrated``): how a champion and a newcomer are compared on
+    the same rows."""
+    test = split_frames(table, "vehicle")["test"]
+    return evaluate(test, calibrated_kwh_per_km(model.predict(test), test))
+
+
 def _segment_energy_mae(model: EnergyModel, frame: pd.DataFrame) -> float:
     pred_kwh = model.predict(frame) * frame["length_m"].to_numpy() / 1000.0
     return float(np.mean(np.abs(pred_kwh - frame[ENERGY].to_numpy())))
 
 
-def _baseline(train: pd.DataFrame, test: pd.DataFrame) -> dict[str, float]:
-    """Metrics of the length-weighted training mean kWh/km (what every model must beat)."""
+def _held_out_metrics(
+    evaluation: str,
+    held: pd.DataFrame,
+    train: pd.DataFrame,
+    raw: np.ndarray,
+    calibrated: np.ndarray,
+) -> dict[str, dict[str, float]]:
+    """The four predictors' metrics on the same held-out rows: the model calibrated and
+    not, the physics prior alone and the training mean (what learning must beat)."""
     mean = float(train[ENERGY].sum() / (train["length_m"].sum() / 1000.0))
-    return evaluate(test, np.full(len(test), mean))
+    predictions = {
+        "calibrated": calibrated,
+        "uncalibrated": raw,
+        "physics_prior": held[PRIOR_COLUMN].to_numpy(dtype=np.float64),
+        "train_mean": np.full(len(held), mean),
+    }
+    return {metric_key(evaluation, k): evaluate(held, v) for k, v in predictions.items()}
+
+
+def tuning_frames(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Training and validation vehicles' rows before the held-out days of the time split
+    (all rows when the data has no time split): tuning never sees a held-out day."""
+    column = SPLIT_COLUMNS["time"]
+    out = {
+        name: frames[name].loc[frames[name][column].to_numpy() == "train"].reset_index(drop=True)
+        for name in ("train", "valid")
+    }
+    for name, frame in out.items():
+        if frame.empty:
+            msg = f"no {name} vehicle drove before the held-out days; the dataset is too small"
+            raise InputDataError(msg)
+    return out
 
 
 def tune_family(
@@ -210,8 +266,10 @@ def tune_family(
         if frame.empty:
             msg = f"the {name} split of the vehicle split is empty; the dataset is too small"
             raise InputDataError(msg)
-    train = frames["train"]
+    tuning = tuning_frames(frames)
+    train = tuning["train"]
     train = train.loc[sample_trips(train["trip_id"], sample_fraction, seed=seed)]
+    valid = tuning["valid"]
     best: dict[str, Any] = {"value": np.inf}
 
     def objective(trial: optuna.Trial) -> float:
@@ -220,13 +278,13 @@ def tune_family(
             fam.name,
             params,
             train,
-            frames["valid"],
+            valid,
             seed=seed,
             n_jobs=n_jobs,
             target_transform=target_transform,
             trial=trial,
         )
-        value = _segment_energy_mae(model, frames["valid"])
+        value = _segment_energy_mae(model, valid)
         if value < best["value"]:
             best.update(value=value, model=model, params=params)
         return value
@@ -262,7 +320,7 @@ def tune_family(
         study,
         tuning_s,
         table,
-        frames,
+        {**frames, "tuning_valid": valid},
         seed,
         n_jobs,
         target_transform,
@@ -284,20 +342,15 @@ def _evaluate(
     """Validation metrics of the tuned model; test metrics of its refit on train + valid.
 
     Test predictions are calibrated per vehicle from its earlier days
-    (:mod:`evfleet.models.calibration`); ``*_uncalibrated`` metrics are the raw model's.
+    (:mod:`evfleet.models.calibration`); the baselines are scored on the same rows.
     """
-    test = frames["test"]
-    final = refit_model(
-        model, params, pd.concat([frames["train"], frames["valid"]]), seed=seed, n_jobs=n_jobs
-    )
+    test, valid = frames["test"], frames["tuning_valid"]
+    refit_rows = pd.concat([frames["train"], frames["valid"]])
+    final = refit_model(model, params, refit_rows, seed=seed, n_jobs=n_jobs)
     test_raw = final.predict(test)
     test_pred = calibrated_kwh_per_km(test_raw, test)
-    metrics = {
-        "valid": evaluate(frames["valid"], model.predict(frames["valid"])),
-        "test": evaluate(test, test_pred),
-        "test_uncalibrated": evaluate(test, test_raw),
-        "baseline_test": _baseline(frames["train"], test),
-    }
+    metrics = {metric_key("valid", "uncalibrated"): evaluate(valid, model.predict(valid))}
+    metrics |= _held_out_metrics("test", test, refit_rows, test_raw, test_pred)
     time_frames = split_frames(table, "time")
     if all(len(f) for f in time_frames.values()):
         tuned_time = fit_model(
@@ -309,22 +362,16 @@ def _evaluate(
             n_jobs=n_jobs,
             target_transform=target_transform,
         )
-        refit = refit_model(
-            tuned_time,
-            params,
-            pd.concat([time_frames["train"], time_frames["valid"]]),
-            seed=seed,
-            n_jobs=n_jobs,
-        )
+        time_rows = pd.concat([time_frames["train"], time_frames["valid"]])
+        refit = refit_model(tuned_time, params, time_rows, seed=seed, n_jobs=n_jobs)
         held = time_frames["test"]
         held_raw = refit.predict(held)
         calibrated = calibrated_kwh_per_km(
             held_raw, held, history=table, history_kwh_per_km=refit.predict(table)
         )
-        metrics["time_test"] = evaluate(held, calibrated)
-        metrics["time_test_uncalibrated"] = evaluate(held, held_raw)
+        metrics |= _held_out_metrics("time_test", held, time_rows, held_raw, calibrated)
     # importances on validation rows the tuned model never saw
-    sample = frames["valid"].sample(n=min(IMPORTANCE_ROWS, len(frames["valid"])), random_state=seed)
+    sample = valid.sample(n=min(IMPORTANCE_ROWS, len(valid)), random_state=seed)
     importances = permutation_importance(
         model.predict, sample.loc[:, list(FEATURES)], sample[ENERGY].to_numpy(), seed=seed
     )

@@ -279,3 +279,158 @@ def walk_path(pred: I64, tails: I64, src: int, dst: int) -> I64:
     out = np.empty(n, dtype=np.int64)
     _walk(pred, tails, src, dst, out, 0)
     return out
+
+
+@njit(cache=True)
+def johnson_potential(indptr: I64, heads: I64, slot_cost: F64) -> tuple[F64, bool]:
+    """Shortest distances from a virtual source joined to every node by 0-cost edges.
+
+    Queue-based Bellman-Ford (costs may be negative). ``phi = dist`` makes every reduced
+    cost ``cost + phi[u] - phi[v]`` non-negative (Johnson's reweighting). Returns
+    ``(phi, ok)``; ``ok`` is False when a negative cycle exists (a node is relaxed ``n``
+    times), so the search stops instead of looping.
+    """
+    n = len(indptr) - 1
+    dist = np.zeros(n)
+    count = np.zeros(n, dtype=np.int64)
+    queued = np.ones(n, dtype=np.bool_)
+    queue = np.arange(n).astype(np.int64)
+    head, size = 0, n
+    while size > 0:
+        u = queue[head]
+        head = (head + 1) % n
+        size -= 1
+        queued[u] = False
+        du = dist[u]
+        for s in range(indptr[u], indptr[u + 1]):
+            v = heads[s]
+            nd = du + slot_cost[s]
+            if nd < dist[v] - 1e-12 * (1.0 + abs(nd)):
+                dist[v] = nd
+                count[v] += 1
+                if count[v] >= n:
+                    return dist, False
+                if not queued[v]:
+                    queued[v] = True
+                    queue[(head + size) % n] = v
+                    size += 1
+    return dist, True
+
+
+@njit(cache=True)
+def battery_route(
+    indptr: I64,
+    heads: I64,
+    slot_edge: I64,
+    slot_energy: F64,
+    phi: F64,
+    xs: F64,
+    ys: F64,
+    hk: float,
+    src: int,
+    dst: int,
+    b0: float,
+    b_min: float,
+    b_max: float,
+) -> tuple[F64, I64]:
+    """Energy-optimal search under battery bounds (one label per node: the most charge).
+
+    The battery after an edge is ``min(b_max, b - energy)`` (a full battery wastes regen)
+    and must stay ``>= b_min``. That transfer is monotone in ``b``, so the label with the
+    most charge at a node dominates every other, and the consumption so far (which
+    grows by ``b - b'`` >= the edge energy) reduced by ``phi`` is a non-negative Dijkstra
+    key; ``hk * euclid`` (from the reduced energies) keeps A* consistent. Returns
+    ``(battery, pred)`` per node (``-inf`` / ``-1`` where unreached).
+    """
+    n = len(indptr) - 1
+    batt = np.full(n, -_INF)
+    pred = np.full(n, -1, dtype=np.int64)
+    settled = np.zeros(n, dtype=np.bool_)
+    heap_k = np.empty(len(heads) + 1)
+    heap_v = np.empty(len(heads) + 1, dtype=np.int64)
+    batt[src] = min(b0, b_max)
+    tx, ty = xs[dst], ys[dst]
+    size = _push(heap_k, heap_v, 0, 0.0, src)
+    while size > 0:
+        u, size = _pop(heap_k, heap_v, size)
+        if settled[u]:
+            continue
+        settled[u] = True
+        if u == dst:
+            break
+        bu = batt[u]
+        for s in range(indptr[u], indptr[u + 1]):
+            v = heads[s]
+            if settled[v]:
+                continue
+            bv = min(b_max, bu - slot_energy[s])
+            if bv < b_min or bv <= batt[v]:
+                continue
+            batt[v] = bv
+            pred[v] = slot_edge[s]
+            key = b0 - bv - phi[v] + phi[src]
+            if hk > 0.0:
+                key += hk * np.sqrt((xs[v] - tx) ** 2 + (ys[v] - ty) ** 2)
+            size = _push(heap_k, heap_v, size, key, v)
+    return batt, pred
+
+
+@njit(cache=True)
+def reverse_need(
+    rev_indptr: I64,
+    rev_tails: I64,
+    rev_slot_edge: I64,
+    edge_cost: F64,
+    edge_energy: F64,
+    heads: I64,
+    init: F64,
+) -> tuple[F64, F64, F64]:
+    """Energy needed to reach a source set along least-cost paths, for every node.
+
+    Multi-source Dijkstra on the reversed graph (``rev_*``: in-edges of each node, their
+    tail rows and edge indices) with non-negative ``edge_cost`` and initial distances
+    ``init`` (``inf`` for non-sources). Along the resulting tree, returns the battery a
+    node needs above the floor to follow its path to the sources: the deepest cumulative
+    drawdown of ``edge_energy`` (``need[v] = max(0, e + need[next])``) and the path's net
+    energy, and the least cost itself; ``inf`` where no source is reachable.
+    """
+    n = len(rev_indptr) - 1
+    dist = init.copy()
+    succ = np.full(n, -1, dtype=np.int64)
+    settled = np.zeros(n, dtype=np.bool_)
+    order = np.empty(n, dtype=np.int64)
+    heap_k = np.empty(len(rev_tails) + n + 1)
+    heap_v = np.empty(len(rev_tails) + n + 1, dtype=np.int64)
+    size = 0
+    for v in range(n):
+        if dist[v] < _INF:
+            size = _push(heap_k, heap_v, size, dist[v], v)
+    n_order = 0
+    while size > 0:
+        v, size = _pop(heap_k, heap_v, size)
+        if settled[v]:
+            continue
+        settled[v] = True
+        order[n_order] = v
+        n_order += 1
+        dv = dist[v]
+        for s in range(rev_indptr[v], rev_indptr[v + 1]):
+            u = rev_tails[s]
+            e = rev_slot_edge[s]
+            nd = dv + edge_cost[e]
+            if not settled[u] and nd < dist[u]:
+                dist[u] = nd
+                succ[u] = e
+                size = _push(heap_k, heap_v, size, nd, u)
+    need = np.full(n, _INF)
+    net = np.full(n, _INF)
+    for i in range(n_order):
+        v = order[i]
+        e = succ[v]
+        if e < 0:
+            need[v] = 0.0
+            net[v] = 0.0
+        else:
+            need[v] = max(0.0, edge_energy[e] + need[heads[e]])
+            net[v] = edge_energy[e] + net[heads[e]]
+    return need, net, dist

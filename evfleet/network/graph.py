@@ -15,6 +15,7 @@ weight arrays); use one instance per thread or process.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,8 +31,25 @@ from evfleet.errors import NetworkSourceError, RoutingError
 from evfleet.network import _kernels
 from evfleet.network.geo import project
 
-Weight = str | NDArray[np.float64]
 HEURISTIC_SAFETY = 1.0 - 1e-9
+REDUCED_COST_TOLERANCE = 1e-9
+"""Reduced costs above ``-tolerance * max|cost|`` count as non-negative (rounding)."""
+
+
+@dataclass(frozen=True)
+class PreparedWeight:
+    """A validated per-edge cost array with its CSR-slot copy and A* factor.
+
+    Build once with :meth:`RoadGraph.prepare` and reuse for many queries (validation and
+    the slot gather cost O(edges), a query only what it visits).
+    """
+
+    cost: NDArray[np.float64]
+    slot_cost: NDArray[np.float64]
+    hk: float
+
+
+Weight = str | NDArray[np.float64] | PreparedWeight
 
 
 @dataclass(frozen=True)
@@ -130,7 +148,7 @@ class RoadGraph:
             self.y_m[self.edge_v] - self.y_m[self.edge_u],
         )
         self._tree = cKDTree(np.column_stack([self.x_m, self.y_m]))
-        self._weights: dict[str, tuple[NDArray[np.float64], NDArray[np.float64], float]] = {}
+        self._weights: dict[str, PreparedWeight] = {}
 
     # ------------------------------------------------------------------ loading
     @classmethod
@@ -183,6 +201,41 @@ class RoadGraph:
             raise KeyError(msg)
         return self.edges[name].to_numpy()
 
+    @functools.cached_property
+    def reverse_csr(self) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+        """In-edges per node: ``(indptr, tail rows, edge indices)`` (for backward searches)."""
+        order = np.argsort(self.edge_v, kind="stable").astype(np.int64)
+        counts = np.bincount(self.edge_v, minlength=self.n_nodes)
+        indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        return indptr, self.edge_u[order], order
+
+    def need_to_reach(
+        self,
+        sources: NDArray[np.int64],
+        cost: NDArray[np.float64],
+        energy: NDArray[np.float64],
+        init: NDArray[np.float64] | None = None,
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+        """Battery each node needs (above the floor) to reach ``sources`` (node rows).
+
+        Follows the least-``cost`` path (``cost >= 0`` per edge; ``init`` optional start
+        distances of the sources) and returns the deepest cumulative drawdown of
+        ``energy`` along it, the path's net energy and its ``cost`` (``inf`` where no
+        source is reachable). With ``cost`` the potential-reduced energy and ``init`` the sources'
+        potentials, the net energy is the least energy to any source.
+        """
+        start = np.full(self.n_nodes, np.inf)
+        start[sources] = 0.0 if init is None else init
+        indptr, tails, slot_edge = self.reverse_csr
+        need, net, dist = _kernels.reverse_need(
+            indptr, tails, slot_edge, cost, energy, self.edge_v, start
+        )
+        return (
+            np.asarray(need, dtype=float),
+            np.asarray(net, dtype=float),
+            np.asarray(dist, dtype=float),
+        )
+
     def edges_frame(self) -> pd.DataFrame:
         """The edge table (row ``i`` is edge index ``i``)."""
         return self.edges
@@ -201,8 +254,14 @@ class RoadGraph:
         ids = self.node_ids[rows]
         return (ids, np.asarray(dist, dtype=float)) if return_dist else ids
 
-    def _weight(self, weight: Weight) -> tuple[NDArray[np.float64], NDArray[np.float64], float]:
-        """(per-edge cost, cost per CSR slot, A* factor) for a column name or an array."""
+    def prepare(self, weight: Weight) -> PreparedWeight:
+        """Validate a weight (column name or per-edge array) for repeated queries.
+
+        Costs must be finite and non-negative; the A* factor is the smallest cost per
+        straight-line metre (so ``hk * euclid`` is a consistent lower bound).
+        """
+        if isinstance(weight, PreparedWeight):
+            return weight
         if isinstance(weight, str) and weight in self._weights:
             return self._weights[weight]
         cost = np.asarray(
@@ -217,10 +276,58 @@ class RoadGraph:
         moving = self._edge_dist_m > 0
         ratio = cost[moving] / self._edge_dist_m[moving]
         hk = float(ratio.min() * HEURISTIC_SAFETY) if ratio.size else 0.0
-        entry = (cost, cost[self.slot_edge], hk)
+        entry = PreparedWeight(cost, cost[self.slot_edge], hk)
         if isinstance(weight, str):
             self._weights[weight] = entry
         return entry
+
+    def _weight(self, weight: Weight) -> tuple[NDArray[np.float64], NDArray[np.float64], float]:
+        """(per-edge cost, cost per CSR slot, A* factor) for a column name or an array."""
+        w = self.prepare(weight)
+        return w.cost, w.slot_cost, w.hk
+
+    def potential(self, cost: ArrayLike, *, per_m: float | None = None) -> NDArray[np.float64]:
+        """A node potential ``phi`` that makes ``cost - phi[v] + phi[u]`` non-negative.
+
+        Edge energies with regeneration are negative on descents. With ``per_m`` (kWh per
+        metre of climb, e.g. the recoverable share of ``m g``) the potential is
+        ``per_m * elevation`` (Sachenbacher et al., AAAI 2011); it is checked on every
+        edge, and when it does not make all reduced costs non-negative (a model whose
+        descents recover more than the bound, or whose grades disagree with the node
+        elevations), the largest slope ``k`` that all edges admit is tried, then the
+        exact Johnson potential (Bellman-Ford
+        from a virtual source, compiled) replaces it. A negative cycle raises
+        :class:`RoutingError` instead of looping.
+        """
+        c = np.asarray(cost, dtype=float)
+        if c.shape != (self.n_edges,) or not np.all(np.isfinite(c)):
+            msg = f"edge costs must be finite with shape ({self.n_edges},), got {c.shape}"
+            raise RoutingError(msg)
+        tol = REDUCED_COST_TOLERANCE * max(float(np.abs(c).max(initial=0.0)), 1e-12)
+        elevation = np.nan_to_num(self.elevation_m)
+        for k in (per_m, self._tightest_per_m(c, elevation)):
+            if k is not None and np.all(self.reduced(c, k * elevation) >= -tol):
+                return np.asarray(k * elevation, dtype=float)
+        if np.all(c >= 0):
+            return np.zeros(self.n_nodes)
+        phi, ok = _kernels.johnson_potential(self.indptr, self.indices, c[self.slot_edge])
+        if not ok:
+            msg = (
+                "the edge energies contain a negative cycle (a loop that gains energy): "
+                "exact energy-optimal routes do not exist for these weights"
+            )
+            raise RoutingError(msg)
+        return np.asarray(phi, dtype=float)
+
+    def _tightest_per_m(self, cost: NDArray[np.float64], elevation: NDArray[np.float64]) -> float:
+        """Largest ``cost / climb`` over descents (a candidate slope of the potential)."""
+        climb = elevation[self.edge_v] - elevation[self.edge_u]
+        down = climb < 0
+        return float((cost[down] / climb[down]).max()) if down.any() else 0.0
+
+    def reduced(self, cost: NDArray[np.float64], phi: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Reduced edge costs ``cost - phi[v] + phi[u]`` (per edge index)."""
+        return np.asarray(cost - phi[self.edge_v] + phi[self.edge_u], dtype=float)
 
     def route_many(
         self,
@@ -229,11 +336,12 @@ class RoadGraph:
         *,
         weight: Weight = "travel_time_s",
         strict: bool = True,
+        astar: bool = True,
     ) -> RouteBatch:
         """Least-cost paths for many origin/destination node-id pairs in one compiled call.
 
         With ``strict`` an unreachable pair raises :class:`RoutingError`; otherwise its
-        ``found`` flag is False.
+        ``found`` flag is False. ``astar=False`` runs plain Dijkstra.
         """
         o_ids = np.atleast_1d(np.asarray(origs, dtype=np.int64))
         d_ids = np.atleast_1d(np.asarray(dests, dtype=np.int64))
@@ -250,7 +358,7 @@ class RoadGraph:
             self.edge_u,
             self.x_m,
             self.y_m,
-            hk,
+            hk if astar else 0.0,
             src,
             dst,
             cost,

@@ -27,7 +27,8 @@ from evfleet.storage import STAGES
 from flows.commands.common import console
 
 
-def _new_manifests(root: Path, since: float) -> list[str]:
+def new_manifests(root: Path, since: float) -> list[str]:
+    """``"<stage> <id>"`` of every stage output committed since ``since`` (epoch s)."""
     found = []
     for stage in STAGES:
         for manifest in (root / stage).glob("*/manifest.json"):
@@ -36,7 +37,8 @@ def _new_manifests(root: Path, since: float) -> list[str]:
     return sorted(found)
 
 
-def _chunks_done(root: Path) -> int:
+def chunks_done(root: Path) -> int:
+    """Vehicle chunks written so far by a dataset being built (0 when none is)."""
     staging = (root / "datasets").glob(".*.tmp-*")
     return max((len(list(p.glob("vehicle_states/part-*.parquet"))) for p in staging), default=0)
 
@@ -61,11 +63,11 @@ def pipeline_progress(root: Path, config: StudioConfig, *, poll_s: float = 0.5) 
     def watch() -> None:
         seen: set[str] = set()
         while not stop.wait(poll_s):
-            for item in _new_manifests(root, started):
+            for item in new_manifests(root, started):
                 if item not in seen:
                     seen.add(item)
                     progress.console.print(f"[green]done[/green] {item}")
-            progress.update(bar, completed=min(_chunks_done(root), n_chunks))
+            progress.update(bar, completed=min(chunks_done(root), n_chunks))
 
     thread = threading.Thread(target=watch, daemon=True)
     with progress:

@@ -81,29 +81,35 @@ def train(
 
 
 def _print_comparison(families: list[dict[str, Any]], champion: dict[str, Any]) -> None:
+    from tasks.registry import comparison_rows
+
     table = Table(
-        title="energy models: held-out vehicles (last days: held-out days)",
-        caption="* champion: lowest validation MAE (fastest within training.selection_tolerance)",
+        title="energy models on held-out vehicles (last days: held-out days), "
+        "next to the physics prior alone on the same rows",
+        caption="* selected: lowest validation MAE (fastest within training.selection_tolerance)",
     )
-    for col in ("family", "val MAE Wh", "R² kWh/km", "R² kWh", "trip MAPE%", "trip WAPE%",
-                "last days MAPE%", "M rows/s"):  # fmt: skip
-        table.add_column(col, justify="left" if col == "family" else "right")
-    for s in sorted(families, key=lambda s: s["valid_seg_kwh_mae"]):
-        mark = " *" if s["run_id"] == champion["run_id"] else ""
-        table.add_row(
-            s["family"] + mark,
-            f"{1000 * s['valid_seg_kwh_mae']:.2f}",
-            f"{s['test_seg_kwh_per_km_r2']:.3f}",
-            f"{s['test_seg_kwh_r2']:.3f}",
-            f"{s['test_trip_kwh_mape']:.2f}",
-            f"{s['test_trip_kwh_wape']:.2f}",
-            f"{s['time_test_trip_kwh_mape']:.2f}",
-            f"{s['predict_rows_per_s'] / 1e6:.2f}",
-        )
+    columns = {
+        "valid MAE (Wh)": ("val MAE Wh", "{:.2f}"),
+        "test R2 kWh/km": ("R² kWh/km", "{:.3f}"),
+        "test R2 kWh": ("R² kWh", "{:.3f}"),
+        "test trip MAPE %": ("trip MAPE%", "{:.2f}"),
+        "time-split trip MAPE %": ("last days MAPE%", "{:.2f}"),
+        "time-split R2 kWh/km": ("last days R²", "{:.3f}"),
+        "M rows/s": ("M rows/s", "{:.2f}"),
+    }
+    table.add_column("predictor")
+    for label, _ in columns.values():
+        table.add_column(label, justify="right")
+    for row in comparison_rows(families, champion):
+        cells = [
+            "–" if row[key] is None else fmt.format(row[key]) for key, (_, fmt) in columns.items()
+        ]
+        name = str(row["predictor"]).replace(f" (@{champion['alias']})", " *")
+        table.add_row(name, *cells)
     console.print(table)
     console.print(
-        f"champion: [bold]{champion['family']}[/bold] -> "
-        f"{champion['model_name']} v{champion['version']} (alias champion)"
+        f"selected: [bold]{champion['family']}[/bold] -> {champion['model_name']} "
+        f"v{champion['version']} @{champion['alias']} ({champion['promotion']})"
     )
 
 

@@ -134,7 +134,10 @@ def mlflow_ui(
 
     Example: evfleet ui mlflow --port 5000; then open http://127.0.0.1:5000.
     """
+    from tasks.mlflow_utils import relocate_store
+
     ws = Workspace(workspace_path(workspace)).ensure()
+    relocate_store(ws.root)  # a copied or moved workspace shows its own artifacts
     port = port or 5000
     check_port(host, port)
     cmd = [
@@ -143,4 +146,33 @@ def mlflow_ui(
         "--default-artifact-root", ws.mlflow_artifacts.as_uri(),
         "--host", host, "--port", str(port), "--workers", "1",
     ]  # fmt: skip
-    serve(cmd, _browser_url(host, port), "MLflow UI", dict(os.environ))
+    # MLflow 3.17's UI picks GenAI or model-training views by this URL parameter (the
+    # experiments' kind tag is not enough): open on the training views
+    url = f"{_browser_url(host, port)}#/experiments?workflowType=machine_learning"
+    serve(cmd, url, "MLflow UI", dict(os.environ))
+
+
+@app.command("dashboard")
+def dashboard(
+    workspace: WorkspaceOpt = None, port: PortOpt = None, host: HostOpt = LOCALHOST
+) -> None:
+    """Start the evfleet studio (Streamlit dashboard) on the workspace (127.0.0.1 unless --host).
+
+    Pages: configuration, data generation, model training, analytics. Offline: maps and
+    charts load nothing from the internet.
+
+    Example: evfleet ui dashboard --port 8501; then open http://127.0.0.1:8501.
+    """
+    import app as studio
+
+    workspace_path(workspace)
+    port = port or 8501
+    check_port(host, port)
+    entry = os.path.join(os.path.dirname(os.path.abspath(studio.__file__)), "main.py")
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", entry,
+        "--server.address", host, "--server.port", str(port),
+        "--server.headless", "true", "--server.fileWatcherType", "none",
+        "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer",
+    ]  # fmt: skip
+    serve(cmd, _browser_url(host, port), "evfleet studio", dict(os.environ))

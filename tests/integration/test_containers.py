@@ -179,7 +179,10 @@ def _help(script: str, subcommand: tuple[str, ...]) -> str:
         run = subprocess.run(
             [str(exe), *subcommand, "--help"],
             capture_output=True, text=True, timeout=120, check=False,
-            env={"COLUMNS": "200", "PATH": str(exe.parent), "HOME": home},
+            env={
+                "COLUMNS": "200", "PATH": str(exe.parent), "HOME": home,
+                "PYTHONPATH": str(REPO_ROOT),  # this checkout's evfleet, not the venv's
+            },
         )  # fmt: skip
     assert run.returncode == 0, f"{script} {' '.join(subcommand)} --help: {run.stderr[-500:]}"
     return run.stdout

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.integration
 
 TINY = {
     "network": {"scale": 0.1, "seed": 3},
-    "fleet": {"n_vehicles": 4, "days": 2, "seed": 5},
+    "fleet": {"n_vehicles": 4, "days": 2, "seed": 5, "start_date": "2024-01-15"},  # weekdays
     "performance": {"synth_chunk_vehicles": 2},
     "training": {"models": ["linear", "lightgbm"], "n_trials": 2, "timeout_s": 20},
 }
@@ -33,7 +33,8 @@ def test_run_builds_then_reuses_everything(
     code, out, err = run_cli(["run", "-c", str(tiny_config), "-w", str(workspace)], capsys)
     assert code == 0, err
     assert out.count("built") >= 4
-    assert "Champion energy model" in out
+    assert "Energy model:" in out
+    assert "physics prior alone" in out
     stages = {p.parent.parent.name for p in workspace.glob("*/*/manifest.json")}
     assert {"network", "datasets", "quality", "features"} <= stages
 

@@ -40,7 +40,7 @@ from evfleet.models.calibration import (
 from evfleet.models.families import boosting_rounds
 from evfleet.models.metrics import select_champion
 from evfleet.models.preprocess import CategoryCoder
-from evfleet.models.training import refit_model
+from evfleet.models.training import PREDICTORS, refit_model, tuning_frames
 from tests.fixtures.ml_dataset import MLDataset, make_ml_dataset
 
 
@@ -71,11 +71,11 @@ def model(table: pd.DataFrame) -> EnergyModel:
 @pytest.mark.parametrize("family", list(ModelFamily))
 def test_each_family_beats_the_mean_baseline(table: pd.DataFrame, family: ModelFamily) -> None:
     result = tune_family(table, family, n_trials=1, timeout_s=30, seed=0, n_jobs=2)
-    test, baseline = result.metrics["test"], result.metrics["baseline_test"]
+    test, baseline = result.metrics["test/calibrated"], result.metrics["test/train_mean"]
     assert test["seg_kwh_mae"] < 0.8 * baseline["seg_kwh_mae"]
     assert test["trip_kwh_mape"] < baseline["trip_kwh_mape"]
     assert test["seg_kwh_per_km_r2"] > 0.3
-    assert "time_test" in result.metrics
+    assert {f"time_test/{p}" for p in PREDICTORS} <= set(result.metrics)
     assert len(result.study.trials) == 1
     assert result.importances.index[0] in FEATURES
     test_rows = split_frames(table)["test"]
@@ -110,7 +110,38 @@ def test_tuning_is_reproducible(table: pd.DataFrame) -> None:
     first = tune_family(table, "linear", n_trials=2, timeout_s=30, seed=4)
     second = tune_family(table, "linear", n_trials=2, timeout_s=30, seed=4)
     assert first.params == second.params
-    assert first.metrics["test"] == second.metrics["test"]
+    assert first.metrics["test/calibrated"] == second.metrics["test/calibrated"]
+
+
+def test_the_physics_prior_baseline_is_scored_on_the_same_rows(table: pd.DataFrame) -> None:
+    result = tune_family(table, "linear", n_trials=1, timeout_s=30, seed=0)
+    for evaluation, scheme in (("test", "vehicle"), ("time_test", "time")):
+        rows = split_frames(table, scheme)["test"]
+        prior = result.metrics[f"{evaluation}/physics_prior"]
+        assert prior == evaluate(rows, rows["physics_prior_kwh_per_km"].to_numpy())
+        model = result.metrics[f"{evaluation}/calibrated"]
+        assert model["n_segments"] == prior["n_segments"] == len(rows)
+    assert set(result.metrics) == {"valid/uncalibrated"} | {
+        f"{e}/{p}" for e in ("test", "time_test") for p in PREDICTORS
+    }
+
+
+def test_tuning_never_sees_the_held_out_days(table: pd.DataFrame) -> None:
+    """Scrambling the energies of the time split's held-out days changes no tuning result."""
+    held = table["split_time"].to_numpy() != "train"
+    assert held.any()
+    scrambled = table.copy()
+    rng = np.random.default_rng(3)
+    scrambled.loc[held, "kwh_per_km"] = rng.uniform(0.0, 1.0, int(held.sum()))
+    scrambled.loc[held, "energy_kwh"] = (
+        scrambled.loc[held, "kwh_per_km"] * scrambled.loc[held, "length_m"] / 1000.0
+    )
+    first = tune_family(table, "lightgbm", n_trials=2, timeout_s=60, seed=1, n_jobs=1)
+    second = tune_family(scrambled, "lightgbm", n_trials=2, timeout_s=60, seed=1, n_jobs=1)
+    assert [t.params for t in first.study.trials] == [t.params for t in second.study.trials]
+    assert [t.value for t in first.study.trials] == [t.value for t in second.study.trials]
+    frames = tuning_frames(split_frames(table))
+    assert set(frames["train"]["split_time"]) == set(frames["valid"]["split_time"]) == {"train"}
 
 
 def test_unknown_family_is_a_config_error(table: pd.DataFrame) -> None:

@@ -1,0 +1,239 @@
+"""Benchmark of the battery-aware routing engine against networkx, in one run.
+
+Run: ``.venv/bin/python bench/bench_routing.py [--pairs 200] [--nx-pairs 200]``
+
+On the SF extract (``EVFLEET_TEST_DATA``/osm/sf_north_filtered.osm.bz2; skipped when
+absent) and the embedded default network, with 200 seeded random origin/destination
+pairs, prints median and p95 latency (ms) of: networkx Dijkstra (time) and
+Bellman-Ford (energy with regeneration) baselines; our time / energy / weighted queries
+with Dijkstra and A*; exact (SF) or ε = 1 % (default) Pareto sets; SOC-aware queries
+from a low SOC that need at least one charging stop; and the time to build a new
+context's weight arrays with the physics model and with an ML model (a LightGBM fitted
+on the seeded ML fixture, standing in for the champion). Ratios are networkx median /
+ours median, measured in the same run (the machine is shared, absolute times are
+noisy). Issue 13's targets are printed next to each row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from evfleet.config import ModelFamily, NetworkConfig, RoutingAlgorithm, StudioConfig
+from evfleet.errors import RoutingError
+from evfleet.features import assign_splits, build_features, context_for_vehicle, network_edges
+from evfleet.fleet.charging import Tariff
+from evfleet.models import EnergyModel, fit_model, split_frames
+from evfleet.network import RoadGraph, build_network, save_network
+from evfleet.routing import (
+    EdgeCostModel,
+    EdgeWeights,
+    RoutingOptions,
+    StationSet,
+    model_energy_source,
+    pareto_routes,
+    plan_route,
+    plan_soc_route,
+)
+from evfleet.vehicles import get_vehicle
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # for tests.fixtures when run as a script
+DATA = Path(os.environ.get("EVFLEET_TEST_DATA") or REPO.parent / "shared" / "data")
+VEHICLE = "nissan_leaf"
+DEPART = pd.Timestamp("2024-01-15 08:00")
+TARGETS = {
+    "SF extract": {"pareto": "<= 50", "soc": "<= 5", "energy": "<= 0.5"},
+    "default": {"pareto": "<= 500", "soc": "<= 100", "context": "<= 150", "energy": "<= 5"},
+}
+
+
+def _ml_model() -> EnergyModel:
+    """A LightGBM energy model fitted on the seeded ML fixture (stands in for the champion)."""
+    from tests.fixtures.ml_dataset import make_ml_dataset
+
+    data = make_ml_dataset(n_vehicles=24, days=4, trips_per_day=4, seed=1)
+    feats = build_features(data.segments, data.fleet_info, data.weather, nodes=data.nodes)
+    frames = split_frames(assign_splits(feats, seed=1))
+    params = {"learning_rate": 0.05, "num_leaves": 31, "subsample": 0.8}
+    return fit_model(ModelFamily.LIGHTGBM, params, frames["train"], frames["valid"], n_jobs=2)
+
+
+def _context_ms(model: EdgeCostModel) -> list[float]:
+    """Time to build the weight arrays of 7 new contexts (the LRU misses each)."""
+    return [
+        _timed(lambda h=h: model.weights(context_for_vehicle(
+            VEHICLE, departure=DEPART + pd.Timedelta(minutes=h), temp_c=10.0 + 0.1 * h
+        )))
+        for h in range(1, 8)
+    ]  # fmt: skip
+
+
+def _timed(fn: Callable[[], Any], reps: int = 1) -> float:
+    start = time.perf_counter()
+    for _ in range(reps):
+        fn()
+    return (time.perf_counter() - start) / reps * 1e3
+
+
+def _stats(ms: list[float]) -> tuple[float, float]:
+    return float(np.median(ms)), float(np.percentile(ms, 95))
+
+
+def _nx_graph(graph: RoadGraph, w: EdgeWeights) -> nx.DiGraph:
+    g = nx.DiGraph()
+    for u, v, t, e in zip(
+        graph.node_ids[graph.edge_u],
+        graph.node_ids[graph.edge_v],
+        w.time_s,
+        w.energy_kwh,
+        strict=True,
+    ):
+        if not g.has_edge(u, v) or g[u][v]["time"] > t:
+            g.add_edge(int(u), int(v), time=float(t), energy=float(e))
+    return g
+
+
+def _low_soc_pairs(
+    graph: RoadGraph, w: EdgeWeights, opts: RoutingOptions, n: int, rng: np.random.Generator
+) -> list[tuple[int, int, float]]:
+    """Pairs and start SOCs (reserve + half the trip's need): each needs a charging stop."""
+    cap = w.context.battery_kwh
+    min_kwh = 0.02 * cap if graph.n_nodes > 5000 else 0.3
+    out: list[tuple[int, int, float]] = []
+    while len(out) < n:
+        o, d = (int(x) for x in rng.choice(graph.node_ids, 2, replace=False))
+        need = plan_route(graph, w, o, d, objective="energy", options=opts, soc_start=0.5)
+        if need.energy_kwh >= min_kwh:
+            out.append((o, d, opts.reserve_soc + 0.5 * need.energy_kwh / cap))
+    return out
+
+
+def bench_network(label: str, graph: RoadGraph, pairs: int, nx_pairs: int, ml: EnergyModel) -> None:
+    cfg = StudioConfig()
+    tariff = Tariff.from_config(cfg.charging)
+    model = EdgeCostModel(graph, tariff=tariff)
+    spec = get_vehicle(VEHICLE)
+    ctx = context_for_vehicle(VEHICLE, departure=DEPART, temp_c=12.0)
+    model.weights(ctx)
+    ctx_ms = _context_ms(model)
+    ml_costs = EdgeCostModel(
+        graph, tariff=tariff,
+        energy_source=model_energy_source(ml, network_edges(graph.edges, graph.nodes)),
+    )  # fmt: skip
+    ml_costs.weights(ctx)
+    ml_ms = _context_ms(ml_costs)
+    w = model.weights(ctx)
+    stations = StationSet.build(graph, spec, tariff, depart_clock_s=8 * 3600.0)
+    rng = np.random.default_rng(13)
+    od = [tuple(int(x) for x in rng.choice(graph.node_ids, 2, replace=False)) for _ in range(pairs)]
+    rows: dict[str, list[float]] = {}
+    oracle = _nx_graph(graph, w)
+    for o, d in od[:nx_pairs]:
+        rows.setdefault("networkx dijkstra time", []).append(
+            _timed(lambda o=o, d=d: nx.dijkstra_path(oracle, o, d, weight="time"))
+        )
+        rows.setdefault("networkx bellman-ford energy", []).append(
+            _timed(lambda o=o, d=d: nx.bellman_ford_path(oracle, o, d, weight="energy"))
+        )
+    for algo in RoutingAlgorithm:
+        opts = RoutingOptions.from_config(cfg.with_overrides({"optimization.algorithm": algo}))
+        for objective in ("time", "energy", "weighted"):
+            plan_route(graph, w, *od[0], objective=objective, options=opts)
+            rows[f"ours {objective} {algo.value}"] = [
+                _timed(lambda o=o, d=d, obj=objective, op=opts: plan_route(
+                    graph, w, o, d, objective=obj, options=op, soc_start=1.0
+                ))
+                for o, d in od
+            ]  # fmt: skip
+    opts = RoutingOptions.from_config(cfg.with_overrides({"optimization.algorithm": "astar"}))
+    pareto_ms, sizes = [], []
+    for o, d in od[: max(pairs // 4, 1)]:
+        start = time.perf_counter()
+        front = pareto_routes(graph, w, o, d, options=opts)
+        pareto_ms.append((time.perf_counter() - start) * 1e3)
+        sizes.append(len(front))
+    rows["ours pareto (time, energy)"] = pareto_ms
+    soc_ms, stops, failed = [], [], 0
+    for o, d, soc in _low_soc_pairs(graph, w, opts, max(pairs // 2, 1), rng):
+        start = time.perf_counter()
+        try:
+            plan = plan_soc_route(
+                graph, w, stations, o, d, objective="time", options=opts, soc_start=soc
+            )
+        except RoutingError:
+            failed += 1
+            continue
+        soc_ms.append((time.perf_counter() - start) * 1e3)
+        stops.append(len(plan.stops))
+    rows["ours soc-aware time (low SOC)"] = soc_ms
+    rows["new context weights (physics)"] = ctx_ms
+    rows["new context weights (ml)"] = ml_ms
+    _print(label, graph, rows, sizes, stops, failed)
+
+
+def _print(
+    label: str,
+    graph: RoadGraph,
+    rows: dict[str, list[float]],
+    sizes: list[int],
+    stops: list[int],
+    failed: int,
+) -> None:
+    key = "SF extract" if label.startswith("SF") else "default"
+    target = TARGETS[key]
+    nx_t = np.median(rows["networkx dijkstra time"])
+    nx_e = np.median(rows["networkx bellman-ford energy"])
+    print(f"\n== {label}: {graph.n_nodes} nodes, {graph.n_edges} edges (ms)")
+    print(f"{'query':34s} {'n':>4s} {'p50':>9s} {'p95':>9s} {'nx/ours':>8s}  target p50")
+    for name, ms in rows.items():
+        if not ms:
+            continue
+        p50, p95 = _stats(ms)
+        base = nx_e if "energy" in name or "soc" in name or "pareto" in name else nx_t
+        ratio = "" if name.startswith(("networkx", "new")) else f"{base / p50:8.1f}"
+        goal = (
+            ""
+            if name.startswith("networkx")
+            else next((v for k, v in target.items() if k in name), "")
+        )
+        print(f"{name:34s} {len(ms):4d} {p50:9.3f} {p95:9.3f} {ratio:>8s}  {goal}")
+    print(
+        f"pareto set size: median {np.median(sizes):.0f}, max {max(sizes)}; "
+        f"soc-aware stops: min {min(stops, default=0)}, median {np.median(stops or [0]):.0f}, "
+        f"infeasible {failed}"
+    )
+    print("ratios: time rows vs networkx Dijkstra, energy/pareto/soc rows vs Bellman-Ford")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=int, default=200, help="OD pairs for our queries")
+    parser.add_argument("--nx-pairs", type=int, default=40, help="OD pairs for networkx")
+    args = parser.parse_args()
+    sources = {"default (embedded)": NetworkConfig()}
+    sf = DATA / "osm" / "sf_north_filtered.osm.bz2"
+    if sf.is_file():
+        sources = {"SF extract": NetworkConfig(source="osm_file", osm_file=sf), **sources}
+    else:
+        print(f"skip SF extract: {sf} not found (set EVFLEET_TEST_DATA)")
+    ml = _ml_model()
+    with tempfile.TemporaryDirectory(prefix="evfleet-bench-routing-") as tmp:
+        for label, net_cfg in sources.items():
+            folder = Path(tmp) / label.split()[0].lower()
+            save_network(build_network(net_cfg), folder)
+            bench_network(label, RoadGraph.load(folder), args.pairs, args.nx_pairs, ml)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,229 @@
+"""Fleet analytics: the small tables the studio's pages show, computed from dataset tables.
+
+Pure pandas/numpy over the data contracts of :mod:`evfleet.schema` (DESIGN.md §5); the
+dashboard only loads tables and draws what these functions return. Efficiencies are
+distance-weighted (total kWh over total km), never means of per-trip ratios, so a short
+trip cannot dominate a group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from evfleet.errors import InputDataError
+from evfleet.schema import ENERGY_COMPONENTS
+
+TEMP_BIN_C: Final = 5.0
+"""Width of the temperature bands of :func:`efficiency_by_temperature`, °C."""
+
+EFFICIENCY_GROUPS: Final = ("model", "driver_profile", "driving_style", "charging_personality")
+"""fleet_info columns that :func:`efficiency_by` can group trips by."""
+
+
+def _need(df: pd.DataFrame, table: str, columns: Sequence[str]) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        msg = f"{table} lacks column(s) {', '.join(missing)}"
+        raise InputDataError(msg)
+
+
+def _per_100km(kwh: pd.Series | np.ndarray, km: pd.Series | np.ndarray) -> np.ndarray:
+    kwh = np.asarray(kwh, dtype=np.float64)
+    km = np.asarray(km, dtype=np.float64)
+    return np.divide(100.0 * kwh, km, out=np.full_like(kwh, np.nan), where=km > 0)
+
+
+def fleet_kpis(
+    fleet_info: pd.DataFrame,
+    vehicle_states: pd.DataFrame,
+    routes: pd.DataFrame,
+    sessions: pd.DataFrame,
+) -> dict[str, float]:
+    """Headline figures of a dataset: size, distance, energy, efficiency, cost, SOC.
+
+    Keys: ``vehicles`` (the whole fleet, parked vehicles too), ``days``, ``trips``,
+    ``distance_km``, ``energy_kwh``, ``kwh_per_100km``, ``charging_sessions``,
+    ``charged_kwh``, ``grid_kwh``, ``charging_cost_usd``, ``cost_usd_per_100km``,
+    ``usd_per_kwh``, ``soc_min``.
+    """
+    _need(fleet_info, "fleet_info", ("vehicle_id",))
+    _need(vehicle_states, "vehicle_states", ("date", "soc_min"))
+    _need(routes, "routes", ("distance_km", "energy_kwh"))
+    _need(sessions, "charging_sessions", ("energy_kwh", "grid_kwh", "cost_usd"))
+    distance = float(routes["distance_km"].sum())
+    energy = float(routes["energy_kwh"].sum())
+    grid = float(sessions["grid_kwh"].sum())
+    cost = float(sessions["cost_usd"].sum())
+    return {
+        "vehicles": float(fleet_info["vehicle_id"].nunique()),
+        "days": float(vehicle_states["date"].nunique()),
+        "trips": float(len(routes)),
+        "distance_km": distance,
+        "energy_kwh": energy,
+        "kwh_per_100km": float(_per_100km(np.array([energy]), np.array([distance]))[0]),
+        "charging_sessions": float(len(sessions)),
+        "charged_kwh": float(sessions["energy_kwh"].sum()),
+        "grid_kwh": grid,
+        "charging_cost_usd": cost,
+        "cost_usd_per_100km": 100.0 * cost / distance if distance > 0 else float("nan"),
+        "usd_per_kwh": cost / grid if grid > 0 else float("nan"),
+        "soc_min": float(vehicle_states["soc_min"].min()) if len(vehicle_states) else float("nan"),
+    }
+
+
+def efficiency_by(routes: pd.DataFrame, fleet_info: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Distance-weighted consumption of trips grouped by a fleet_info column.
+
+    Returns one row per group: ``vehicles``, ``trips``, ``distance_km``, ``energy_kwh``,
+    ``kwh_per_100km``, sorted by ``kwh_per_100km``.
+    """
+    if by not in EFFICIENCY_GROUPS:
+        msg = f"cannot group efficiency by {by!r}; choose one of {', '.join(EFFICIENCY_GROUPS)}"
+        raise InputDataError(msg)
+    _need(routes, "routes", ("vehicle_id", "distance_km", "energy_kwh"))
+    _need(fleet_info, "fleet_info", ("vehicle_id", by))
+    trips = routes[["vehicle_id", "distance_km", "energy_kwh"]].merge(
+        fleet_info[["vehicle_id", by]], on="vehicle_id", how="inner", validate="many_to_one"
+    )
+    out = trips.groupby(by, observed=True).agg(
+        vehicles=("vehicle_id", "nunique"),
+        trips=("vehicle_id", "size"),
+        distance_km=("distance_km", "sum"),
+        energy_kwh=("energy_kwh", "sum"),
+    )
+    out["kwh_per_100km"] = _per_100km(out["energy_kwh"], out["distance_km"])
+    return out.sort_values("kwh_per_100km").reset_index()
+
+
+def efficiency_by_temperature(routes: pd.DataFrame, *, bin_c: float = TEMP_BIN_C) -> pd.DataFrame:
+    """Consumption and its components per ambient-temperature band of ``bin_c`` degrees.
+
+    Returns one row per band with ``temp_c_from`` (inclusive lower edge), ``trips``,
+    ``distance_km``, ``kwh_per_100km`` and each energy component per 100 km
+    (``<component>_per_100km``), so the HVAC share at cold temperatures is visible.
+    """
+    if bin_c <= 0:
+        msg = f"temperature band width must be positive, got {bin_c}"
+        raise InputDataError(msg)
+    _need(routes, "routes", ("temp_c", "distance_km", "energy_kwh"))
+    comps = [c for c in ENERGY_COMPONENTS if c in routes.columns]
+    band = np.floor(routes["temp_c"].to_numpy(dtype=np.float64) / bin_c) * bin_c
+    grouped = routes.assign(temp_c_from=band).groupby("temp_c_from")
+    out = grouped[["distance_km", "energy_kwh", *comps]].sum()
+    out.insert(0, "trips", grouped.size())
+    out["kwh_per_100km"] = _per_100km(out["energy_kwh"], out["distance_km"])
+    for comp in comps:
+        out[f"{comp}_per_100km"] = _per_100km(out[comp], out["distance_km"])
+    return out.drop(columns=comps).reset_index()
+
+
+def charging_cost(sessions: pd.DataFrame) -> pd.DataFrame:
+    """Sessions, energy and cost per charger kind (home, l2, dcfc) with the mean price.
+
+    ``usd_per_kwh`` is cost over grid energy; ``share_of_cost`` sums to 1 over kinds.
+    """
+    _need(sessions, "charging_sessions", ("kind", "energy_kwh", "grid_kwh", "cost_usd"))
+    out = sessions.groupby("kind", observed=True).agg(
+        sessions=("kind", "size"),
+        energy_kwh=("energy_kwh", "sum"),
+        grid_kwh=("grid_kwh", "sum"),
+        cost_usd=("cost_usd", "sum"),
+    )
+    grid = out["grid_kwh"].to_numpy(dtype=np.float64)
+    cost = out["cost_usd"].to_numpy(dtype=np.float64)
+    out["usd_per_kwh"] = np.divide(cost, grid, out=np.full_like(cost, np.nan), where=grid > 0)
+    total = float(cost.sum())
+    out["share_of_cost"] = cost / total if total > 0 else np.nan
+    return out.sort_values("cost_usd", ascending=False).reset_index()
+
+
+def daily_cost(vehicle_states: pd.DataFrame) -> pd.DataFrame:
+    """Fleet charging cost, energy and distance per day, with cost per 100 km."""
+    _need(vehicle_states, "vehicle_states", ("date", "distance_km", "charging_cost_usd"))
+    cols = ["distance_km", "energy_kwh", "charging_kwh", "charging_cost_usd"]
+    out = vehicle_states.groupby("date")[[c for c in cols if c in vehicle_states]].sum()
+    cost = out["charging_cost_usd"].to_numpy(dtype=np.float64)
+    out["cost_usd_per_100km"] = _per_100km(cost, out["distance_km"])
+    return out.reset_index()
+
+
+def station_usage(sessions: pd.DataFrame, stations: pd.DataFrame) -> pd.DataFrame:
+    """Public stations with their sessions, delivered kWh, revenue and mean wait.
+
+    Stations that nobody used are kept with zero counts (an operator wants to see idle
+    chargers too); home sessions (no station) are left out. Sorted by sessions.
+    """
+    _need(sessions, "charging_sessions", ("station_id", "energy_kwh", "cost_usd", "wait_min"))
+    _need(stations, "stations", ("station_id", "name", "lat", "lon", "kind", "power_kw"))
+    public = sessions[sessions["station_id"].notna() & (sessions["station_id"] != "")]
+    used = public.groupby("station_id").agg(
+        sessions=("station_id", "size"),
+        energy_kwh=("energy_kwh", "sum"),
+        revenue_usd=("cost_usd", "sum"),
+        mean_wait_min=("wait_min", "mean"),
+    )
+    base = stations[["station_id", "name", "kind", "power_kw", "lat", "lon"]]
+    out = base.merge(used, left_on="station_id", right_index=True, how="left")
+    out[["sessions", "energy_kwh", "revenue_usd"]] = out[
+        ["sessions", "energy_kwh", "revenue_usd"]
+    ].fillna(0.0)
+    out["sessions"] = out["sessions"].astype("int64")
+    return out.sort_values(["sessions", "energy_kwh"], ascending=False, kind="stable").reset_index(
+        drop=True
+    )
+
+
+def edge_energy(segments: pd.DataFrame) -> pd.DataFrame:
+    """Energy use per directed edge (u, v, key): traversals, kWh and kWh/km.
+
+    The heatmap of the network: where the fleet spends its energy (``energy_kwh``) and
+    where driving is expensive per km (``kwh_per_km``).
+    """
+    _need(segments, "segments", ("u", "v", "key", "length_m", "energy_kwh"))
+    out = segments.groupby(["u", "v", "key"]).agg(
+        traversals=("energy_kwh", "size"),
+        length_m=("length_m", "sum"),
+        energy_kwh=("energy_kwh", "sum"),
+    )
+    km = out["length_m"].to_numpy(dtype=np.float64) / 1000.0
+    kwh = out["energy_kwh"].to_numpy(dtype=np.float64)
+    out["kwh_per_km"] = np.divide(kwh, km, out=np.full_like(kwh, np.nan), where=km > 0)
+    return out.drop(columns="length_m").reset_index()
+
+
+def edge_lines(edges: pd.DataFrame, nodes: pd.DataFrame) -> pd.DataFrame:
+    """Straight-line geometry of edges from their end nodes, one row per undirected pair.
+
+    Returns ``u``, ``v``, ``highway`` and ``src_lon``, ``src_lat``, ``dst_lon``,
+    ``dst_lat``: the base layer of the offline maps (the road network itself, no tiles).
+    Both directions of a two-way street and parallel edges draw the same line, so only
+    the first of each node pair is kept.
+    """
+    _need(edges, "edges", ("u", "v", "highway"))
+    _need(nodes, "nodes", ("node_id", "lat", "lon"))
+    lo = np.minimum(edges["u"].to_numpy(), edges["v"].to_numpy())
+    hi = np.maximum(edges["u"].to_numpy(), edges["v"].to_numpy())
+    first = ~pd.DataFrame({"lo": lo, "hi": hi}).duplicated().to_numpy()
+    pairs = edges.loc[first, ["u", "v", "highway"]].reset_index(drop=True)
+    return attach_coordinates(pairs, nodes)
+
+
+def attach_coordinates(table: pd.DataFrame, nodes: pd.DataFrame) -> pd.DataFrame:
+    """Add ``src_lon/src_lat`` (node ``u``) and ``dst_lon/dst_lat`` (node ``v``) columns.
+
+    Rows whose nodes are unknown are dropped (they cannot be drawn).
+    """
+    _need(table, "table", ("u", "v"))
+    index = pd.Index(nodes["node_id"].to_numpy())
+    src = index.get_indexer(table["u"].to_numpy())
+    dst = index.get_indexer(table["v"].to_numpy())
+    known = (src >= 0) & (dst >= 0)
+    lon = nodes["lon"].to_numpy(dtype=np.float64)
+    lat = nodes["lat"].to_numpy(dtype=np.float64)
+    out = table.loc[known].reset_index(drop=True)
+    src, dst = src[known], dst[known]
+    return out.assign(src_lon=lon[src], src_lat=lat[src], dst_lon=lon[dst], dst_lat=lat[dst])

@@ -1,0 +1,206 @@
+"""``evfleet route``: battery-aware route between two places of a built network."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.table import Table
+
+from evfleet.errors import InputDataError
+from evfleet.features.build import fractional_hour
+from evfleet.features.network import PredictionContext
+from evfleet.network import RoadGraph
+from evfleet.routing import (
+    EdgeCostModel,
+    RoutePlan,
+    RoutingOptions,
+    StationSet,
+    pareto_routes,
+    plan_trip,
+    simulate_route_energy,
+)
+from evfleet.routing.export import plot_routes, route_geojson
+from evfleet.storage import Workspace
+from flows.commands.common import ConfigOpt, WorkspaceOpt, console, effective_config, workspace_path
+
+MAX_SNAP_KM = 2.0
+"""Coordinates farther than this from every network node are refused."""
+
+
+def _endpoint(graph: RoadGraph, text: str, what: str) -> int:
+    """Node id of ``LAT,LON`` (nearest node) or of a node id."""
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        if len(parts) == 1:
+            node = int(parts[0])
+            graph.node_index([node])
+            return node
+        lat, lon = (float(p) for p in parts)
+    except ValueError:
+        msg = f"--{what} must be LAT,LON or a node id, got {text!r}"
+        raise InputDataError(msg) from None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        msg = f"--{what} coordinates out of range: {lat}, {lon}"
+        raise InputDataError(msg)
+    ids, dist = graph.nearest_nodes([lat], [lon], return_dist=True)
+    if dist[0] > MAX_SNAP_KM * 1000:
+        msg = f"--{what} {lat},{lon} is {dist[0] / 1000:.1f} km from the network (its nearest road)"
+        raise InputDataError(msg)
+    return int(ids[0])
+
+
+def _ml_source(root: Path, folder: Path, vehicle: str, ctx: PredictionContext) -> Any:
+    """Per-edge kWh of the MLflow champion (the ``evfleet predict`` path), and its context."""
+    from evfleet.features import network_edges
+    from evfleet.routing import model_energy_source
+    from evfleet.storage import read_table
+    from flows.commands.train import _calibration, _history
+    from tasks.mlflow_utils import load_champion
+
+    model = load_champion(root)
+    _, _, features = _history(Workspace(root), None)
+    day = pd.Timestamp(ctx.departure).date()
+    ctx = replace(ctx, calibration=_calibration(model, features, vehicle, day))
+    edges = network_edges(
+        read_table(folder / "edges.parquet"), read_table(folder / "nodes.parquet")
+    )
+    return model_energy_source(model, edges), ctx
+
+
+def _context(root: Path, vehicle: str, depart: pd.Timestamp, temp_c: float) -> PredictionContext:
+    from evfleet.features import context_for_vehicle
+    from flows.commands.train import _history
+
+    ws = Workspace(root)
+    fleet, daily, _ = _history(ws, None) if ws.latest("datasets") else (None, None, None)
+    return context_for_vehicle(
+        vehicle, departure=depart, temp_c=temp_c, fleet_info=fleet, daily=daily
+    )
+
+
+def _print(plans: list[RoutePlan]) -> None:
+    table = Table(title="routes" if len(plans) > 1 else "route")
+    for col in ("objective", "km", "min", "kWh", "physics kWh", "USD", "SOC start→end", "stops"):
+        table.add_column(col, justify="left" if col == "objective" else "right")
+    for p in plans:
+        table.add_row(
+            p.objective + ("" if p.supported in (None, True) else " (unsupported)"),
+            f"{p.distance_km:.2f}",
+            f"{p.time_min:.1f}",
+            f"{p.energy_kwh:.3f}",
+            f"{p.physics_energy_kwh:.3f}" if p.physics_energy_kwh is not None else "-",
+            f"{p.cost_usd:.2f}",
+            f"{p.soc_start:.2f}→{p.soc_end:.2f}",
+            str(len(p.stops)),
+        )
+    console.print(table)
+    for p in plans:
+        for s in p.stops:
+            console.print(
+                f"  stop {s.station_id} ({s.kind}, {s.power_kw:g} kW) at node {s.node}: "
+                f"SOC {s.arrival_soc:.2f}→{s.departure_soc:.2f}, {s.energy_kwh:.2f} kWh, "
+                f"{s.minutes:.1f} min (wait {s.wait_min:.1f}), {s.cost_usd:.2f} USD"
+            )
+
+
+def route(
+    orig: Annotated[str, typer.Option("--from", help="Start: LAT,LON or a node id.")],
+    dest: Annotated[str, typer.Option("--to", help="Destination: LAT,LON or a node id.")],
+    vehicle: Annotated[
+        str, typer.Option("--vehicle", help="Fleet vehicle id (e.g. EV0007) or catalogue model.")
+    ],
+    depart: Annotated[
+        str | None, typer.Option("--depart", help="Departure, ISO date-time (default: now).")
+    ] = None,
+    soc: Annotated[float, typer.Option("--soc", help="SOC at departure, 0..1.")] = 0.8,
+    objective: Annotated[
+        str | None,
+        typer.Option(help="energy|time|cost|weighted (default: optimization.soc_objective)."),
+    ] = None,
+    algorithm: Annotated[
+        str | None, typer.Option(help="dijkstra|astar (default: optimization.algorithm).")
+    ] = None,
+    energy_model: Annotated[
+        str, typer.Option("--energy-model", help="physics | ml (the MLflow champion).")
+    ] = "physics",
+    temp_c: Annotated[float, typer.Option("--temp-c", help="Ambient temperature, °C.")] = 15.0,
+    pareto: Annotated[
+        bool, typer.Option("--pareto", help="All (time, energy) trade-offs.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    geojson: Annotated[Path | None, typer.Option("--geojson", help="Write GeoJSON here.")] = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Write a PNG map here.")] = None,
+    network: Annotated[
+        str | None, typer.Option("--network", help="Network id (default: the latest).")
+    ] = None,
+    config: ConfigOpt = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Plan a battery-aware route: least energy, time, cost or weighted, with charging stops.
+
+    Examples:
+
+      evfleet route --from 37.79,-122.41 --to 37.80,-122.44 --vehicle nissan_leaf --soc 0.3
+
+      evfleet route --from 123 --to 456 --vehicle EV0003 --objective time --pareto --json
+    """
+    if energy_model not in ("physics", "ml"):
+        msg = f"--energy-model must be physics or ml, got {energy_model!r}"
+        raise InputDataError(msg)
+    if not (math.isfinite(soc) and 0.0 <= soc <= 1.0):
+        msg = f"--soc must be within [0, 1], got {soc}"
+        raise InputDataError(msg)
+    root = workspace_path(workspace)
+    cfg = effective_config(
+        config, {"optimization.algorithm": algorithm, "optimization.soc_objective": objective}
+    )
+    try:
+        when = pd.Timestamp(depart) if depart else pd.Timestamp.now().floor("min")
+    except ValueError:
+        msg = f"--depart must be an ISO date-time, got {depart!r}"
+        raise InputDataError(msg) from None
+    ws = Workspace(root)
+    folder = ws.stage_dir("network", ws.resolve("network", network))
+    graph = RoadGraph.load(folder)
+    o, d = _endpoint(graph, orig, "from"), _endpoint(graph, dest, "to")
+    ctx = _context(root, vehicle, when, temp_c)
+    source = None
+    if energy_model == "ml":
+        source, ctx = _ml_source(root, folder, vehicle, ctx)
+    from evfleet.fleet.charging import Tariff
+    from evfleet.vehicles import get_vehicle
+
+    tariff = Tariff.from_config(cfg.charging)
+    model = EdgeCostModel(graph, tariff=tariff, energy_source=source)
+    w = model.weights(ctx)
+    opts = RoutingOptions.from_config(cfg)
+    goal = cfg.optimization.soc_objective
+    if pareto:
+        plans = pareto_routes(graph, w, o, d, options=opts, soc_start=soc)
+    else:
+        stations = StationSet.build(
+            graph, get_vehicle(ctx.model), tariff, depart_clock_s=fractional_hour(when) * 3600
+        )
+        plans = [plan_trip(graph, w, stations, o, d, objective=goal, options=opts, soc_start=soc)]
+    plans = [
+        replace(p, physics_energy_kwh=simulate_route_energy(model.net, ctx, p.edges)) for p in plans
+    ]
+    if geojson is not None:
+        geojson.parent.mkdir(parents=True, exist_ok=True)
+        geojson.write_text(json.dumps(route_geojson(graph, plans)), encoding="utf-8")
+    if plot is not None:
+        plot_routes(graph, plans, plot)
+    if as_json:
+        payload = [p.to_dict() for p in plans]
+        typer.echo(json.dumps(payload if pareto else payload[0]))
+        return
+    _print(plans)
+    console.print(
+        f"energy model: {w.source}; planned vs physics re-evaluated energy per route above"
+    )
