@@ -2,8 +2,10 @@
 
 One suite per table (:mod:`expectations.suites`), cross-table checks in pandas
 (:mod:`evfleet.invariants`, :mod:`expectations.derived`), a runner that validates and
-scores a dataset (:func:`validate_dataset`) and the report it returns
-(:class:`QualityReport`). Importing this package is cheap; GX loads on first validation.
+scores a dataset in bounded memory (:func:`validate_dataset`: tables read in chunks and
+hash partitions by :mod:`expectations.sources`, validated piece by piece by
+:mod:`expectations.pieces`, merged exactly by :mod:`expectations.merge`) and the report it
+returns (:class:`QualityReport`). Importing this package is cheap; GX loads on first use.
 """
 
 from __future__ import annotations

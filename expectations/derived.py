@@ -3,11 +3,20 @@
 They complement :mod:`evfleet.invariants` and are run together by :func:`run_all_checks`;
 the suites read their results from ``check__<name>`` columns. Limits come from the vehicle
 catalogue (:mod:`evfleet.vehicles`) when a model is known, else from generic ceilings.
+
+Adding a check is one :class:`CheckSpec` in :data:`EXTRA_CHECKS` (the table it blames, the
+columns it reads in ``needs``) plus its vectorised function in :func:`_run_extra`; the suite
+rule follows (critical unless named in ``suites._WARNING_CHECKS``). The quality gate streams
+it without more code: a check reading one row plus that vehicle's ``fleet_info`` row runs on
+each chunk of its table. A check relating several rows through an id belongs in
+:mod:`evfleet.invariants` instead (``CHECKS`` and ``_runner``) with that id in
+:data:`evfleet.invariants.GROUP_KEYS`; it then runs per hash partition of the id.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from functools import cache
 
 import numpy as np
@@ -107,6 +116,8 @@ EXTRA_CHECKS: tuple[CheckSpec, ...] = (
       for t in SOFT_COLUMNS),
 )  # fmt: skip
 """Checks run by the quality suites in addition to :data:`evfleet.invariants.CHECKS`."""
+ALL_CHECKS: tuple[CheckSpec, ...] = (*invariants.CHECKS, *EXTRA_CHECKS)
+"""Every check the quality suites read, in the order they run."""
 
 
 @cache
@@ -262,11 +273,15 @@ def _run_extra(spec: CheckSpec, t: Tables) -> pd.DataFrame:
     return rate_mismatches(table)
 
 
-def run_all_checks(tables: Tables) -> list[CheckResult]:
-    """Invariants of :mod:`evfleet.invariants` plus :data:`EXTRA_CHECKS`, skipping unrunnable."""
+def run_all_checks(tables: Tables, checks: Iterable[CheckSpec] | None = None) -> list[CheckResult]:
+    """Invariants of :mod:`evfleet.invariants` plus :data:`EXTRA_CHECKS` (or only ``checks``).
+
+    Checks whose inputs ``tables`` lack are skipped, not errors.
+    """
+    chosen = list(ALL_CHECKS if checks is None else checks)
     encoded = EncodedIds(tables)
-    results = invariants.run_checks(encoded)
-    for spec in EXTRA_CHECKS:
+    results = invariants.run_checks(encoded, tuple(c for c in chosen if c in invariants.CHECKS))
+    for spec in (c for c in chosen if c in EXTRA_CHECKS):
         missing = spec.missing_inputs(tables)
         if missing:
             results.append(CheckResult(spec, None, f"missing {', '.join(missing)}"))

@@ -6,13 +6,19 @@ folder ``<table>/`` of Parquet or CSV parts). Columns are brought to the contrac
 datetime unit -> ``datetime64[us]``, ISO text in CSV -> dates/times, integral floats ->
 ``int64``); a column that cannot be converted keeps its dtype, so its type expectation
 fails and names it. Missing tables and columns are recorded by name, never raised.
+
+Parquet tables are not read here: :func:`load_user_dataset` opens them as
+:class:`~expectations.sources.ParquetSource` and decides each column's conversion for the
+whole table (streaming only the columns whose conversion depends on their values), so that
+every chunk the runner reads later is converted the same way. CSV tables (a user's own,
+small files) and in-memory tables are normalised whole, as before.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,9 +28,12 @@ import pyarrow as pa
 
 from evfleet.errors import InputDataError
 from evfleet.schema import TABLES, missing_columns
-from evfleet.storage import read_table
+from expectations.sources import FrameSource, ParquetSource, TableSource, table_files
 
 logger = logging.getLogger(__name__)
+
+STREAM_CHUNK_ROWS = 500_000
+"""Rows per chunk when a conversion decision streams a column."""
 
 _DATE = "date32[day][pyarrow]"
 _DATETIME = "datetime64[us]"
@@ -34,17 +43,44 @@ _FALSE = {"false", "f", "0", "no"}
 
 @dataclass
 class Dataset:
-    """Tables ready for validation plus what is missing or mistyped, by name."""
+    """Tables ready for validation plus what is missing or mistyped, by name.
 
-    tables: dict[str, pd.DataFrame]
+    ``sources`` give each table's rows in bounded pieces; :meth:`normalise` brings a piece
+    to the contract dtypes (except the ``bad_types`` columns, which keep their own).
+    """
+
+    sources: dict[str, TableSource]
     source: str = "in-memory"
     missing_tables: list[str] = field(default_factory=list)
     missing_columns: dict[str, list[str]] = field(default_factory=dict)
     bad_types: dict[str, dict[str, str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every table whole and normalised (for small data; validation streams instead)."""
+        out = {}
+        for table, src in self.sources.items():
+            chunks = [self.normalise(table, c) for c in src.chunks(max(src.n_rows, 1))]
+            out[table] = chunks[0]
+        return out
+
+    def columns(self, table: str) -> list[str]:
+        """Column names of ``table``."""
+        return list(self.sources[table].raw.columns)
+
+    def usable_columns(self, table: str) -> list[str]:
+        """Columns of ``table`` without its mistyped contract columns (for the checks)."""
+        bad = self.bad_types.get(table, {})
+        return [c for c in self.columns(table) if c not in bad]
+
+    def normalise(self, table: str, piece: pd.DataFrame) -> pd.DataFrame:
+        """``piece`` of ``table`` with its convertible contract columns at their dtypes."""
+        skip = set(self.bad_types.get(table, {}))
+        return convert_columns(table, piece, skip=skip)
+
     def usable(self, table: str) -> pd.DataFrame:
-        """``table`` without its mistyped contract columns (for the pandas checks)."""
+        """``table`` whole without its mistyped contract columns (small data only)."""
         return self.tables[table].drop(columns=list(self.bad_types.get(table, {})))
 
     def problems(self) -> list[str]:
@@ -125,6 +161,26 @@ def _parse_text(s: pd.Series, contract: str) -> pd.Series | None:
     return out
 
 
+def convert_columns(table: str, df: pd.DataFrame, *, skip: Iterable[str] = ()) -> pd.DataFrame:
+    """``df`` with each contract column (except ``skip``) cast to its dtype where lossless."""
+    skipped, casts = set(skip), {}
+    for col, contract in TABLES[table].items():
+        if col not in df.columns or col in skipped or str(df[col].dtype) == contract:
+            continue
+        cast = _cast(df[col], contract)
+        if cast is not None:
+            casts[col] = cast
+    return df.assign(**casts) if casts else df
+
+
+def _record(result: Dataset, table: str, columns: pd.Index, bad: dict[str, str]) -> None:
+    missing = missing_columns(table, pd.DataFrame(columns=columns))
+    if missing:
+        result.missing_columns[table] = missing
+    if bad:
+        result.bad_types[table] = bad
+
+
 def normalise_table(table: str, df: pd.DataFrame, *, text: bool = False) -> Dataset:
     """Bring ``df``'s contract columns to their dtypes where lossless (a one-table Dataset).
 
@@ -147,13 +203,31 @@ def normalise_table(table: str, df: pd.DataFrame, *, text: bool = False) -> Data
             bad[col] = str(out[col].dtype)
         else:
             out[col] = cast
-    result = Dataset({table: out})
-    missing = missing_columns(table, out)
-    if missing:
-        result.missing_columns[table] = missing
-    if bad:
-        result.bad_types[table] = bad
+    result = Dataset({table: FrameSource(out)})
+    _record(result, table, out.columns, bad)
     return result
+
+
+def _stream_bad_types(table: str, src: ParquetSource) -> dict[str, str]:
+    """Contract columns of a Parquet table that no lossless conversion fits, over all rows.
+
+    Only columns whose stored dtype differs from the contract are streamed (none, for our own
+    datasets), and only those columns are read.
+    """
+    raw = src.raw
+    todo = {
+        c: contract
+        for c, contract in TABLES[table].items()
+        if c in raw.columns and str(raw[c].dtype) != contract
+    }
+    bad: dict[str, str] = {}
+    if not todo:
+        return bad
+    for chunk in src.chunks(STREAM_CHUNK_ROWS, columns=list(todo)):
+        for col, contract in todo.items():
+            if col not in bad and _cast(chunk[col], contract) is None:
+                bad[col] = str(raw[col].dtype)
+    return {c: bad[c] for c in todo if c in bad}
 
 
 def prepare_dataset(tables: Mapping[str, pd.DataFrame], *, source: str = "in-memory",
@@ -168,7 +242,7 @@ def prepare_dataset(tables: Mapping[str, pd.DataFrame], *, source: str = "in-mem
             result.missing_tables.append(table)
             continue
         one = normalise_table(table, tables[table], text=table in text_tables)
-        result.tables[table] = one.tables[table]
+        result.sources[table] = one.sources[table]
         result.missing_columns.update(one.missing_columns)
         result.bad_types.update(one.bad_types)
     return result
@@ -179,56 +253,45 @@ def _read_csv(paths: list[Path]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
-def _find(folder: Path, table: str) -> tuple[str, list[Path]] | None:
-    """(format, files) of ``table`` in ``folder``, or None."""
-    for ext in ("parquet", "csv"):
-        path = folder / f"{table}.{ext}"
-        if path.is_file():
-            return ext, [path]
-        if path.is_dir():
-            parts = sorted(path.glob(f"*.{ext}"))
-            if parts:
-                return ext, parts
-    sub = folder / table
-    if sub.is_dir():
-        for ext in ("parquet", "csv"):
-            parts = sorted(sub.glob(f"*.{ext}"))
-            if parts:
-                return ext, parts
-    return None
-
-
 def load_user_dataset(path: str | Path) -> Dataset:
-    """Read a dataset folder (Parquet or CSV, a file or folder of parts per table).
+    """Open a dataset folder (Parquet or CSV, a file or folder of parts per table).
 
     Raises :class:`InputDataError` when ``path`` is not a folder or holds none of the
     tables; otherwise missing tables, missing columns and unconvertible columns are recorded
-    in the returned :class:`Dataset` (and become failing critical expectations).
+    in the returned :class:`Dataset` (and become failing critical expectations). Parquet
+    tables stay on disk (see the module docstring); CSV tables are read.
     """
     folder = Path(path)
     if not folder.is_dir():
         msg = f"dataset folder not found: {folder}"
         raise InputDataError(msg)
-    raw: dict[str, pd.DataFrame] = {}
-    text: set[str] = set()
+    csv: dict[str, pd.DataFrame] = {}
+    result = Dataset({}, source=str(folder))
     for table in TABLES:
-        found = _find(folder, table)
+        found = table_files(folder, table)
         if found is None:
             continue
         fmt, files = found
         try:
             if fmt == "csv":
-                raw[table] = _read_csv(files)
-                text.add(table)
+                csv[table] = _read_csv(files)
             else:
-                frames = [read_table(f) for f in files]
-                raw[table] = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+                src = ParquetSource(files)
+                result.sources[table] = src
+                _record(result, table, src.raw.columns, _stream_bad_types(table, src))
         except (OSError, ValueError, pa.ArrowException) as exc:
             msg = f"cannot read table {table} from {files[0]}: {exc}"
             raise InputDataError(msg) from None
-        logger.info("read %s (%s, %d rows) from %s", table, fmt, len(raw[table]), folder)
-    if not raw:
+        logger.info("opened %s (%s, %d rows) in %s", table, fmt, result.sources[table].n_rows
+                    if table in result.sources else len(csv[table]), folder)  # fmt: skip
+    if not result.sources and not csv:
         names = ", ".join(f"{t}.parquet|csv" for t in TABLES)
         msg = f"no tables found in {folder}; expected files named {names}"
         raise InputDataError(msg)
-    return prepare_dataset(raw, source=str(folder), text_tables=frozenset(text))
+    texts = prepare_dataset(csv, source=str(folder), text_tables=frozenset(csv))
+    result.sources.update(texts.sources)
+    result.missing_columns.update(texts.missing_columns)
+    result.bad_types.update(texts.bad_types)
+    result.sources = {t: result.sources[t] for t in TABLES if t in result.sources}
+    result.missing_tables = [t for t in TABLES if t not in result.sources]
+    return result

@@ -1,10 +1,20 @@
-"""Validate a dataset with the suites: pandas checks, one quiet GX run per table, Data Docs.
+"""Validate a dataset with the suites in bounded memory: checks, GX per chunk, Data Docs.
 
-Heavy cross-table work runs once in vectorised pandas (:func:`expectations.derived.
-run_all_checks`) on the full tables and reaches GX as ``check__<name>`` columns; GX then
-validates each table (optionally a random sample of large tables that always keeps the rows
-flagged by a check or with a null key) in an ephemeral context without progress bars,
-analytics or network.
+No table is ever held whole (``chunk_rows`` bounds every piece):
+
+1. Cross-table checks that relate rows by an id (:data:`evfleet.invariants.GROUP_KEYS`) run
+   per hash partition of that id over narrow projections of the tables
+   (:func:`evfleet.invariants.run_partitioned`).
+2. Each table is then read in consecutive chunks; per chunk the row-local checks run
+   (:func:`expectations.derived.run_all_checks`, with ``fleet_info`` as lookup), every check
+   reaches GX as a ``check__<name>`` column, an optional random sample is drawn (always
+   keeping rows flagged by a check or with a null key) and GX validates the chunk.
+3. Key uniqueness is validated per hash partition of the key (duplicates share a partition).
+4. The pieces' results (:mod:`expectations.pieces`) are merged exactly
+   (:mod:`expectations.merge`) into the result of the whole table, which scores the table
+   and, stored like a ``ValidationDefinition`` run, feeds the Data Docs.
+
+GX runs in an ephemeral context without progress bars, analytics or network.
 """
 
 from __future__ import annotations
@@ -15,6 +25,7 @@ import os
 import time
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from unittest import mock
@@ -22,15 +33,27 @@ from unittest import mock
 import numpy as np
 import pandas as pd
 
-from evfleet.invariants import CheckResult
+from evfleet.config import QUALITY_CHUNK_ROWS
+from evfleet.invariants import (
+    GROUP_KEYS,
+    LOOKUP_TABLE,
+    CheckResult,
+    CheckSpec,
+    merge_rows,
+    run_partitioned,
+)
 from evfleet.schema import TABLES
-from expectations.derived import run_all_checks
+from expectations.derived import ALL_CHECKS, run_all_checks
 from expectations.loading import Dataset, load_user_dataset, prepare_dataset
+from expectations.merge import merge_expectation, merge_suite
+from expectations.pieces import SAMPLE_ROWS_SHOWN, GxTarget, gx_target, store_result, validate_piece
 from expectations.report import Outcome, QualityReport, jsonable, table_score
-from expectations.suites import CHECK_PREFIX, SUITES, UNIQUE_KEYS, Rule, build_suite
+from expectations.sources import ROW, partitions_for
+from expectations.suites import CHECK_PREFIX, SUITES, UNIQUE_KEYS, Rule
 
 if TYPE_CHECKING:
     from great_expectations.core.expectation_validation_result import (
+        ExpectationSuiteValidationResult,
         ExpectationValidationResult,
     )
     from great_expectations.data_context import AbstractDataContext
@@ -39,8 +62,11 @@ logger = logging.getLogger(__name__)
 
 SAMPLE_MIN_ROWS = 100_000
 """Tables smaller than this are always validated in full."""
-SAMPLE_ROWS_SHOWN = 5
 DOCS_SITE = "evfleet"
+CHUNK_ROWS = QUALITY_CHUNK_ROWS
+"""Default rows per chunk and per partition (peak memory follows it, not the table size)."""
+KEY_RULES = ("ExpectColumnValuesToBeUnique", "ExpectCompoundColumnsToBeUnique")
+"""Expectations judged per hash partition of the key instead of per chunk."""
 
 
 def quiet_context(docs_dir: str | Path | None = None) -> AbstractDataContext:
@@ -121,20 +147,11 @@ def _keep_mask(frame: pd.DataFrame, table: str) -> np.ndarray:
     return keep
 
 
-def _sample(frame: pd.DataFrame, table: str, fraction: float, seed: int) -> pd.DataFrame:
-    if fraction >= 1 or len(frame) < SAMPLE_MIN_ROWS:
-        return frame
-    rng = np.random.default_rng(seed)
-    mask = (rng.random(len(frame)) < fraction) | _keep_mask(frame, table)
-    logger.info("validating %s on a sample: %d of %d rows", table, mask.sum(), len(frame))
-    return frame[mask]
-
-
 def _skip_reason(rule: Rule, ds: Dataset, checks: Mapping[str, CheckResult]) -> str | None:
     if rule.name == "columns":
         return None
     if rule.check is not None:
-        return checks[rule.check].skipped
+        return checks[rule.check].skipped if rule.check in checks else None
     missing = [c for c in rule.columns if c in ds.missing_columns.get(rule.table, ())]
     if missing:
         return f"missing column {', '.join(missing)}"
@@ -193,55 +210,178 @@ def _gx_outcome(rule: Rule, res: ExpectationValidationResult, ds: Dataset,
     )  # fmt: skip
 
 
-def _run_gx(context: AbstractDataContext, table: str, frame: pd.DataFrame, rules: list[Rule],
-            *, store: bool) -> dict[str, ExpectationValidationResult]:  # fmt: skip
-    """Validate ``frame`` with ``rules``; ``store`` keeps the result for Data Docs."""
-    import great_expectations as gx
+@dataclass
+class _Run:
+    """What the validation of every table shares."""
 
-    source = context.data_sources.add_pandas(f"evfleet_{table}")
-    batch_def = source.add_dataframe_asset(table).add_batch_definition_whole_dataframe("all")
-    suite = context.suites.add(build_suite(table, rules))
-    keys = [c for c in UNIQUE_KEYS[table] if c in frame.columns]
-    result_format: Any = {
-        "result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_ROWS_SHOWN,
-        "unexpected_index_column_names": keys, "return_unexpected_index_query": False,
-    }  # fmt: skip
-    params = {"dataframe": frame}
-    if store:
-        vd = context.validation_definitions.add(
-            gx.ValidationDefinition(name=table, data=batch_def, suite=suite)
-        )
-        run = vd.run(batch_parameters=params, result_format=result_format)
-    else:
-        run = batch_def.get_batch(batch_parameters=params).validate(
-            suite, result_format=result_format
-        )
-    return {r.expectation_config.meta["rule"]: r for r in run.results if r.expectation_config}
+    context: AbstractDataContext
+    ds: Dataset
+    checks: dict[str, CheckResult]
+    row_checks: list[CheckSpec]
+    fleet: pd.DataFrame | None
+    fraction: float
+    seed: int
+    store: bool
+    chunk_rows: int
 
 
-def _validate_table(context: AbstractDataContext, table: str, ds: Dataset,
-                    checks: Mapping[str, CheckResult], fraction: float, seed: int,
-                    store: bool) -> tuple[list[Outcome], int]:  # fmt: skip
-    df = ds.tables[table]
-    mine = {k: c for k, c in checks.items() if c.spec.table == table and c.rows is not None}
-    columns = {
-        CHECK_PREFIX + c.spec.name: _check_column(len(df), c.rows, df.index, c.spec.description)
-        for c in mine.values()
-        if c.rows is not None
-    }
-    frame = _sample(df.assign(**columns) if columns else df, table, fraction, seed)
+def _in_chunk(rows: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
+    """Offending rows (sorted by row label) that fall in a chunk of consecutive rows."""
+    if not len(index):
+        return rows.iloc[:0]
+    lo = rows.index.searchsorted(index[0], side="left")
+    hi = rows.index.searchsorted(index[-1], side="right")
+    return rows.iloc[lo:hi]
+
+
+@dataclass
+class _Chunks:
+    """What the chunk pass over one table found."""
+
+    pieces: list[ExpectationSuiteValidationResult]
+    local: dict[str, list[pd.DataFrame]]
+    sample: np.ndarray | None
+    validated: int
+
+
+def _chunk_pass(run: _Run, table: str, target: GxTarget, ids: set[str]) -> _Chunks:
+    """Row-local checks and GX on consecutive chunks of ``table`` (rules ``ids``)."""
+    ds, src = run.ds, run.ds.sources[table]
+    local_specs = [s for s in run.row_checks if s.table == table]
+    mine = [s for s in ALL_CHECKS if s.table == table and (s in local_specs or (
+        s.key in run.checks and run.checks[s.key].rows is not None))]  # fmt: skip
+    bad = list(ds.bad_types.get(table, {}))
+    sampling = run.fraction < 1 and src.n_rows >= SAMPLE_MIN_ROWS
+    rng = np.random.default_rng(run.seed)
+    suite = target.sub_suite(ids)
+    out = _Chunks([], {s.key: [] for s in local_specs}, None, 0)
+    masks, last = [], None
+    for raw in src.chunks(run.chunk_rows):
+        chunk = ds.normalise(table, raw)
+        lookup = {} if table == LOOKUP_TABLE or run.fleet is None else {LOOKUP_TABLE: run.fleet}
+        usable = chunk.drop(columns=bad)
+        found = {r.spec.key: r.rows for r in run_all_checks({table: usable, **lookup}, local_specs)}
+        columns = {}
+        for spec in mine:
+            if spec.key in found:
+                rows = found[spec.key]
+                out.local[spec.key].append(rows)
+            else:
+                rows = _in_chunk(run.checks[spec.key].rows, chunk.index)
+            columns[CHECK_PREFIX + spec.name] = _check_column(
+                len(chunk), rows, chunk.index, spec.description
+            )
+        frame = chunk.assign(**columns) if columns else chunk
+        if sampling:
+            mask = (rng.random(len(frame)) < run.fraction) | _keep_mask(frame, table)
+            masks.append(mask)
+            frame = frame[mask]
+        out.validated += len(frame)
+        last = frame
+        if len(frame) or not src.n_rows:
+            out.pieces.append(validate_piece(target, suite, frame, target.result_format))
+    if not out.pieces and last is not None:
+        out.pieces.append(validate_piece(target, suite, last, target.result_format))
+    if sampling:
+        out.sample = np.concatenate(masks)
+        logger.info("validating %s on a sample: %d of %d rows", table, out.validated, src.n_rows)
+    return out
+
+
+def _key_pass(run: _Run, table: str, target: GxTarget, ids: set[str],
+              sample: np.ndarray | None) -> list[ExpectationSuiteValidationResult]:  # fmt: skip
+    """Key uniqueness per hash partition of the key's first column (sampled rows only)."""
+    ds, src = run.ds, run.ds.sources[table]
+    keys = list(target.result_format["unexpected_index_column_names"])
+    result_format = {**target.result_format, "unexpected_index_column_names": [*keys, ROW]}
+    suite = target.sub_suite(ids)
+    n = partitions_for(src, chunk_rows=run.chunk_rows)
+    pieces: list[ExpectationSuiteValidationResult] = []
+    for k in range(n):
+        part = ds.normalise(table, src.partition(keys, keys[0], n, k))
+        if sample is not None:
+            part = part[sample[part.index.to_numpy()]]
+        if len(part) or (k == n - 1 and not pieces):
+            part = part.assign(**{ROW: part.index.to_numpy(dtype=np.int64)})
+            pieces.append(validate_piece(target, suite, part, result_format))
+    return pieces
+
+
+def _validate_table(run: _Run, table: str) -> tuple[list[Outcome], int]:
+    ds = run.ds
     runnable, outcomes = [], []
     for rule in SUITES[table]:
-        reason = _skip_reason(rule, ds, checks)
+        reason = _skip_reason(rule, ds, run.checks)
         if reason is None:
             runnable.append(rule)
         else:
             outcomes.append(_outcome(rule, "skipped", message=f"skipped: {reason}"))
-    results = _run_gx(context, table, frame, runnable, store=store) if runnable else {}
-    for rule in runnable:
-        check = checks.get(rule.check) if rule.check else None
-        outcomes.append(_gx_outcome(rule, results[rule.id], ds, check, len(df)))
-    return outcomes, len(frame)
+    if not runnable:
+        return outcomes, 0
+    keys = [c for c in UNIQUE_KEYS[table] if c in ds.columns(table)]
+    target = gx_target(run.context, table, runnable, keys, store=run.store)
+    by_key = {r.id for r in runnable if r.gx_type in KEY_RULES and keys}
+    chunks = _chunk_pass(run, table, target, {r.id for r in runnable} - by_key)
+    for spec in run.row_checks:
+        if spec.key in chunks.local:
+            run.checks[spec.key] = CheckResult(spec, merge_rows(chunks.local[spec.key]))
+    pieces: dict[str, list[ExpectationValidationResult]] = {r.id: [] for r in runnable}
+    key_pieces = _key_pass(run, table, target, by_key, chunks.sample) if by_key else []
+    for piece in [*chunks.pieces, *key_pieces]:
+        for res in piece.results:
+            if res.expectation_config is not None:
+                pieces[res.expectation_config.meta["rule"]].append(res)
+    merged = [merge_expectation(r, pieces[r.id], target.result_format) for r in runnable]
+    if run.store:
+        store_result(run.context, target, merge_suite(table, chunks.pieces[0], merged))
+    n_rows = ds.sources[table].n_rows
+    for rule, res in zip(runnable, merged, strict=True):
+        check = run.checks.get(rule.check) if rule.check else None
+        outcomes.append(_gx_outcome(rule, res, ds, check, n_rows))
+    return outcomes, chunks.validated
+
+
+def _plan_checks(ds: Dataset, chosen: list[str]) -> tuple[dict[str, CheckResult], list[CheckSpec],
+                                                         list[CheckSpec]]:  # fmt: skip
+    """Skipped checks (inputs missing), grouped checks and row-local checks of ``chosen``."""
+    schema = {t: ds.sources[t].raw[ds.usable_columns(t)] for t in ds.sources}
+    skipped, grouped, local = {}, [], []
+    for spec in ALL_CHECKS:
+        if spec.table not in chosen:
+            continue
+        missing = spec.missing_inputs(schema)
+        if missing:
+            skipped[spec.key] = CheckResult(spec, None, f"missing {', '.join(missing)}")
+        elif spec.name in GROUP_KEYS:
+            grouped.append(spec)
+        else:
+            local.append(spec)
+    return skipped, grouped, local
+
+
+def run_checks_streamed(ds: Dataset, chosen: list[str], chunk_rows: int) -> tuple[
+        dict[str, CheckResult], list[CheckSpec], pd.DataFrame | None]:  # fmt: skip
+    """Grouped checks of ``chosen`` tables, partition by partition; row-local ones still to run.
+
+    Returns the results so far (grouped checks and skipped ones), the row-local checks that
+    the chunk pass runs, and the ``fleet_info`` lookup they read.
+    """
+    skipped, grouped, local = _plan_checks(ds, chosen)
+
+    def read(table: str, columns: tuple[str, ...], key: str, n: int, k: int) -> pd.DataFrame:
+        return ds.normalise(table, ds.sources[table].partition(columns, key, n, k))
+
+    def n_parts(tables: list[str]) -> int:
+        return partitions_for(*(ds.sources[t] for t in tables), chunk_rows=chunk_rows)
+
+    results = {r.spec.key: r for r in run_partitioned(grouped, read, n_parts)}
+    fleet = None
+    if LOOKUP_TABLE in ds.sources and any(LOOKUP_TABLE in s.needs for s in local):
+        src = ds.sources[LOOKUP_TABLE]
+        whole = ds.normalise(LOOKUP_TABLE, next(iter(src.chunks(max(src.n_rows, 1)))))
+        fleet = whole[ds.usable_columns(LOOKUP_TABLE)]
+    checks = {**skipped, **results}
+    return {s.key: checks[s.key] for s in ALL_CHECKS if s.key in checks}, local, fleet
 
 
 def _missing_table(table: str) -> list[Outcome]:
@@ -263,6 +403,7 @@ def validate_dataset(
     seed: int = 0,
     name: str | None = None,
     tables: Iterable[str] | None = None,
+    chunk_rows: int | None = None,
 ) -> QualityReport:
     """Validate the six tables against their suites and score the dataset.
 
@@ -283,6 +424,9 @@ def validate_dataset(
     tables
         Validate only these tables' suites (cross-table checks still read every table);
         the overall score is then the mean over these tables. None validates all six.
+    chunk_rows
+        Rows per chunk and per hash partition (default :data:`CHUNK_ROWS`): peak memory
+        follows it, never the table size. Results do not depend on it.
     """
     if not 0 < sample_fraction <= 1:
         msg = f"sample_fraction must be in (0, 1], got {sample_fraction}"
@@ -292,34 +436,48 @@ def validate_dataset(
     if unknown:
         msg = f"unknown tables {sorted(unknown)}; expected some of {', '.join(TABLES)}"
         raise ValueError(msg)
+    chunk_rows = CHUNK_ROWS if chunk_rows is None else chunk_rows
+    if chunk_rows < 1:
+        msg = f"chunk_rows must be at least 1, got {chunk_rows}"
+        raise ValueError(msg)
     start = time.perf_counter()
     ds = _as_dataset(data)
-    usable = {t: ds.usable(t) for t in ds.tables}
-    checks = {c.spec.key: c for c in run_all_checks(usable)}
-    logger.info("pandas checks done in %.2f s", time.perf_counter() - start)
+    try:
+        return _validate(ds, chosen, sample_fraction=sample_fraction, docs_dir=docs_dir,
+                         seed=seed, name=name, chunk_rows=chunk_rows, start=start)  # fmt: skip
+    finally:
+        for src in ds.sources.values():
+            src.close()
+
+
+def _validate(ds: Dataset, chosen: list[str], *, sample_fraction: float,
+              docs_dir: str | Path | None, seed: int, name: str | None, chunk_rows: int,
+              start: float) -> QualityReport:  # fmt: skip
+    checks, row_checks, fleet = run_checks_streamed(ds, chosen, chunk_rows)
+    logger.info("grouped checks done in %.2f s", time.perf_counter() - start)
     outcomes: list[Outcome] = []
     validated: dict[str, int] = {}
     with warnings.catch_warnings(), _no_batch_fingerprint():
         warnings.simplefilter("ignore")
-        context = quiet_context(docs_dir)
+        run = _Run(quiet_context(docs_dir), ds, checks, row_checks, fleet, sample_fraction, seed,
+                   docs_dir is not None, chunk_rows)  # fmt: skip
         for table in chosen:
-            if table not in ds.tables:
+            if table not in ds.sources:
                 outcomes += _missing_table(table)
                 continue
-            table_outcomes, validated[table] = _validate_table(
-                context, table, ds, checks, sample_fraction, seed, docs_dir is not None
-            )
+            table_outcomes, validated[table] = _validate_table(run, table)
             outcomes += table_outcomes
+        context = run.context
         if docs_dir is not None:
             context.build_data_docs(site_names=[DOCS_SITE])
     scores = {
-        t: table_score(o for o in outcomes if o.table == t) if t in ds.tables else 0.0
+        t: table_score(o for o in outcomes if o.table == t) if t in ds.sources else 0.0
         for t in chosen
     }
     report = QualityReport(
         dataset=name or ds.source, outcomes=outcomes, table_scores=scores,
         score=round(sum(scores.values()) / len(scores), 2),
-        rows={t: len(df) for t, df in ds.tables.items()}, rows_validated=validated,
+        rows={t: src.n_rows for t, src in ds.sources.items()}, rows_validated=validated,
         sample_fraction=sample_fraction, elapsed_s=round(time.perf_counter() - start, 3),
         problems=ds.problems(),
         docs_path=str(Path(docs_dir).resolve() / "index.html") if docs_dir else None,

@@ -7,6 +7,8 @@ private ephemeral server in *each* process, which worker processes (Dask) cannot
 that every worker process reports to it. :func:`flow_session` wraps it for the CLI: one
 writer per workspace (the lock also keeps two Prefect servers from migrating the
 workspace's Prefect DB at once), and SIGTERM stops the temporary server like Ctrl-C does.
+:func:`deployment_session` is the same writer lock for flows started by a deployment (their
+worker already talks to a Prefect server).
 """
 
 from __future__ import annotations
@@ -110,3 +112,19 @@ def flow_session(workspace: str | Path, *, purpose: str, wait_s: float = 0.0) ->
     ):
         env.quiet_libraries()
         yield url
+
+
+@contextlib.contextmanager
+def deployment_session(workspace: str | None, *, purpose: str, wait_s: float) -> Iterator[str]:
+    """The workspace lock for a deployment's flow run; yields the resolved workspace path.
+
+    A scheduled run that finds the workspace busy (a CLI run, another deployment) waits up
+    to ``wait_s`` seconds, then fails naming the holder, exactly like ``evfleet ... --wait``.
+    ``workspace`` defaults to ``$EVFLEET_WORKSPACE`` (or ./evfleet-data). Libraries' INFO
+    chatter (Optuna trials, MLflow notices) stays out of the run's output, as in a quiet CLI
+    run; the numbers are in MLflow and the Prefect logs.
+    """
+    ws = Workspace(workspace)
+    with ws.lock(purpose, wait_s=wait_s):
+        env.set_verbose(False)
+        yield str(ws.root)

@@ -10,11 +10,15 @@ and :data:`CHALLENGER_ALIAS` at a newer one that did not beat it.
 MLflow stores artifact locations as absolute paths. :func:`use_workspace` rewrites those
 of a workspace that was copied or moved (everything before ``/mlartifacts`` is the old
 root), so a copy reads and writes its own artifacts, never the original's.
+
+A shared tracking server (the container stack's) replaces the sqlite store when
+``$EVFLEET_MLFLOW_TRACKING_URI`` names it; artifacts still go to the workspace.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sqlite3
 from contextlib import closing
@@ -36,6 +40,7 @@ REGISTERED_MODEL: Final = "evfleet-segment-energy"
 CHAMPION_ALIAS: Final = "champion"
 CHALLENGER_ALIAS: Final = "challenger"
 EXPERIMENT_PREFIX: Final = "evfleet-energy-"
+TRACKING_ENV: Final = "EVFLEET_MLFLOW_TRACKING_URI"
 EXPERIMENT_KIND_TAG: Final = "mlflow.experimentKind"
 """Experiment tag MLflow 3's UI reads to choose the GenAI or the model-training view."""
 TRAINING_KIND: Final = "custom_model_development"
@@ -53,8 +58,8 @@ _OLD_ROOT = re.compile(rf"^(?P<scheme>file://)?(?P<root>/.*?)/{ARTIFACTS_DIR}(?=
 
 
 def tracking_uri(workspace: str | Path) -> str:
-    """The sqlite tracking URI of a workspace."""
-    return f"sqlite:///{Workspace(workspace).mlflow_db}"
+    """``$EVFLEET_MLFLOW_TRACKING_URI`` if set, else the workspace's sqlite tracking URI."""
+    return os.environ.get(TRACKING_ENV) or f"sqlite:///{Workspace(workspace).mlflow_db}"
 
 
 def relocate_store(workspace: str | Path) -> int:

@@ -21,7 +21,10 @@ QUALITY_TABLES = {"quality": "quality.parquet", "quality_scores": "quality_score
 
 
 def quality_id(config: StudioConfig, dataset_id: str) -> str:
-    """Stage id of a validation: the sampling knob, the dataset id and the suites' code."""
+    """Stage id of a validation: the sampling knob, the dataset id and the suites' code.
+
+    ``quality_chunk_rows`` is not part of it: it bounds memory, the results do not depend on it.
+    """
     section = {"sample_fraction": config.performance.quality_sample_fraction}
     suites = source_fingerprint(*QUALITY_SOURCES)
     return stage_id("quality", section, inputs=[dataset_id], extra={"suites": suites})
@@ -55,6 +58,7 @@ def validate_dataset_task(
         report = validate_dataset(
             dataset.path,
             sample_fraction=config.performance.quality_sample_fraction,
+            chunk_rows=config.performance.quality_chunk_rows,
             docs_dir=tmp / "docs",
             name=dataset.id,
         )

@@ -55,16 +55,18 @@ WaitOpt = Annotated[
 def fleet_overrides(
     vehicles: int | None,
     days: int | None,
-    start_date: dt.datetime | None,
+    start_date: dt.date | None,
     seed: int | None,
     runner: str | None,
     dask_address: str | None,
 ) -> dict[str, Any]:
     """Dotted config overrides of the fleet and runner flags (``None`` = not given)."""
+    if isinstance(start_date, dt.datetime):  # typer parses dates as datetimes
+        start_date = start_date.date()
     return {
         "fleet.n_vehicles": vehicles,
         "fleet.days": days,
-        "fleet.start_date": start_date.date() if start_date else None,
+        "fleet.start_date": start_date,
         "fleet.seed": seed,
         "performance.runner": runner,
         "performance.dask_address": dask_address,

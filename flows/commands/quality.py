@@ -79,6 +79,9 @@ def check(
     path: Annotated[Path, typer.Option("--path", help="Folder of Parquet or CSV tables.")],
     sample_fraction: Annotated[float, typer.Option(help="Share of rows to validate.")] = 1.0,
     docs: Annotated[Path | None, typer.Option(help="Build Data Docs into this folder.")] = None,
+    chunk_rows: Annotated[
+        int | None, typer.Option(help="Rows validated at a time (lower it to use less memory).")
+    ] = None,
 ) -> None:
     """Validate a dataset of your own laid out like ours (one file or folder per table).
 
@@ -98,8 +101,9 @@ def check(
         msg = f"dataset folder not found: {path}"
         raise WorkspaceError(msg)
     report = validate_dataset(
-        load_user_dataset(path), sample_fraction=sample_fraction, docs_dir=docs, name=str(path)
-    )
+        load_user_dataset(path), sample_fraction=sample_fraction, docs_dir=docs, name=str(path),
+        chunk_rows=chunk_rows,
+    )  # fmt: skip
     _show(report)
     if not report.passed:
         raise DataQualityError(f"{len(report.critical_failures)} critical expectation(s) failed")

@@ -153,8 +153,10 @@ def mlflow_ui(
 
 
 @app.command("dashboard")
-def dashboard(workspace: WorkspaceOpt = None, port: PortOpt = None) -> None:
-    """Start the evfleet studio (Streamlit dashboard) on the workspace, on 127.0.0.1.
+def dashboard(
+    workspace: WorkspaceOpt = None, port: PortOpt = None, host: HostOpt = LOCALHOST
+) -> None:
+    """Start the evfleet studio (Streamlit dashboard) on the workspace (127.0.0.1 unless --host).
 
     Pages: configuration, data generation, model training, analytics. Offline: maps and
     charts load nothing from the internet.
@@ -165,12 +167,12 @@ def dashboard(workspace: WorkspaceOpt = None, port: PortOpt = None) -> None:
 
     workspace_path(workspace)
     port = port or 8501
-    check_port(LOCALHOST, port)
+    check_port(host, port)
     entry = os.path.join(os.path.dirname(os.path.abspath(studio.__file__)), "main.py")
     cmd = [
         sys.executable, "-m", "streamlit", "run", entry,
-        "--server.address", LOCALHOST, "--server.port", str(port),
+        "--server.address", host, "--server.port", str(port),
         "--server.headless", "true", "--server.fileWatcherType", "none",
         "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer",
     ]  # fmt: skip
-    serve(cmd, _browser_url(LOCALHOST, port), "evfleet studio", dict(os.environ))
+    serve(cmd, _browser_url(host, port), "evfleet studio", dict(os.environ))

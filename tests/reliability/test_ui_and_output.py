@@ -53,6 +53,20 @@ def test_ui_binds_localhost_by_default(
     assert "http://127.0.0.1:4271" in out
 
 
+def test_dashboard_binds_localhost_unless_a_host_is_given(
+    fake_server: list[Any], ready_ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run_cli(["ui", "dashboard", "--port", "4272", "-w", str(ready_ws)], capsys)
+    assert code == 0
+    cmd, _ = fake_server[0]
+    assert cmd[cmd.index("--server.address") + 1] == "127.0.0.1"
+    assert "http://127.0.0.1:4272" in out
+    run_cli(["ui", "dashboard", "--port", "4273", "--host", "0.0.0.0", "-w", str(ready_ws)], capsys)
+    cmd, _ = fake_server[1]
+    assert cmd[cmd.index("--server.address") + 1] == "0.0.0.0"
+    assert cmd[cmd.index("--server.port") + 1] == "4273"
+
+
 def test_prefect_ui_api_follows_the_chosen_host_and_port(
     fake_server: list[Any], ready_ws: Path, capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,

@@ -13,6 +13,7 @@ from evfleet.errors import InputDataError, WorkspaceError
 from evfleet.storage import Workspace, source_fingerprint
 from tasks import network as network_tasks
 from tasks import quality as quality_tasks
+from tasks import registry as registry_tasks
 from tasks import synthesize as synth_tasks
 from tasks import train as train_tasks
 from tasks.common import IO_RETRIES, stage_cache_key, transient_failure
@@ -70,7 +71,7 @@ def test_only_transient_failures_are_retried() -> None:
     assert transient_failure(None, None, _State(OSError("connection reset")))  # type: ignore[arg-type]
     assert transient_failure(None, None, _State(RuntimeError("database is locked")))  # type: ignore[arg-type]
     assert not transient_failure(None, None, _State(InputDataError("bad file")))  # type: ignore[arg-type]
-    for task in (train_tasks.tune_family_task, train_tasks.register_champion_task):
+    for task in (train_tasks.tune_family_task, registry_tasks.register_champion_task):
         assert task.retries == IO_RETRIES["retries"]
         assert task.retry_condition_fn is transient_failure
     assert network_tasks.build_network_task.retry_condition_fn is transient_failure
