@@ -77,6 +77,17 @@ class PlanningMode(StrEnum):
     ROLLING_HORIZON = "rolling_horizon"
 
 
+class Strategy(StrEnum):
+    """Fleet-optimisation presets (see :data:`STRATEGY_PRESETS`); ``custom``: the configured
+    objective and weights as they are."""
+
+    CUSTOM = "custom"
+    ENERGY_FIRST = "energy_first"
+    COST_CONSCIOUS = "cost_conscious"
+    TIME_CRITICAL = "time_critical"
+    BALANCED = "balanced"
+
+
 class Runner(StrEnum):
     LOCAL = "local"
     DASK = "dask"
@@ -240,6 +251,15 @@ class ChargingConfig(_Section):
     peak_multiplier: float = Field(default=1.8, ge=0, description="price factor in peak hours")
     peak_hours: tuple[int, int] = Field(default=(16, 21), description="[start, end) hour of peak")
     max_detour_km: float = Field(default=3.0, ge=0, le=100)
+    site_power_cap_kw: float = Field(
+        default=0.0,
+        ge=0,
+        le=100_000,
+        description="power limit of a home/depot site shared by its vehicles, kW (0: no cap)",
+    )
+    demand_charge_usd_per_kw: float = Field(
+        default=0.0, ge=0, le=1_000, description="charge on a site's peak power, USD per kW"
+    )
 
     @field_validator("peak_hours")
     @classmethod
@@ -301,6 +321,13 @@ class OptimizationConfig(_Section):
     pareto_exact_max_nodes: int = Field(
         default=10_000, ge=0, description="networks up to this size get exact Pareto sets"
     )
+    strategy: Strategy = Field(
+        default=Strategy.CUSTOM,
+        description="preset of objective and weights (STRATEGY_PRESETS); custom: as configured",
+    )
+    strict: bool = Field(
+        default=False, description="fail the optimisation stage on any infeasible trip"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -315,6 +342,44 @@ class OptimizationConfig(_Section):
                     raise ValueError(msg)
                 data[new] = data.pop(old)
         return data
+
+
+STRATEGY_PRESETS: dict[Strategy, dict[str, Any]] = {  # every strategy but custom
+    Strategy.ENERGY_FIRST: {
+        "soc_objective": SocObjective.ENERGY,
+        "energy_weight": 1.0,
+        "time_penalty_kwh_per_h": 0.0,
+        "price_weight_kwh_per_usd": 0.0,
+    },
+    Strategy.COST_CONSCIOUS: {
+        "soc_objective": SocObjective.COST,
+        "energy_weight": 0.0,
+        "time_penalty_kwh_per_h": 0.0,
+        "price_weight_kwh_per_usd": 1.0,
+    },
+    Strategy.TIME_CRITICAL: {
+        "soc_objective": SocObjective.TIME,
+        "energy_weight": 0.0,
+        "time_penalty_kwh_per_h": 1.0,
+        "price_weight_kwh_per_usd": 0.0,
+    },
+    Strategy.BALANCED: {
+        "soc_objective": SocObjective.WEIGHTED,
+        "energy_weight": 1.0,
+        "time_penalty_kwh_per_h": 4.0,
+        "price_weight_kwh_per_usd": 3.0,
+    },
+}
+"""The seed's four strategies as overrides of the ``optimization`` section."""
+
+
+def with_strategy(cfg: StudioConfig, strategy: Strategy | str | None) -> StudioConfig:
+    """``cfg`` with a strategy preset applied (``None``: the configured strategy)."""
+    chosen = Strategy(strategy) if strategy is not None else cfg.optimization.strategy
+    if chosen is Strategy.CUSTOM:
+        return cfg.with_overrides({"optimization.strategy": chosen.value})
+    preset = {f"optimization.{k}": v for k, v in STRATEGY_PRESETS[chosen].items()}
+    return cfg.with_overrides({**preset, "optimization.strategy": chosen.value})
 
 
 class TrainingConfig(_Section):

@@ -40,6 +40,10 @@ class DataQualityError(EvfleetError):
     """A dataset failed a critical data-quality expectation."""
 
 
+class OptimizationError(EvfleetError):
+    """A fleet plan cannot be made (e.g. an infeasible trip in strict mode, a site cap)."""
+
+
 class OrchestrationError(EvfleetError):
     """The orchestration layer (Prefect server, task runner) could not be started."""
 

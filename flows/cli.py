@@ -16,7 +16,19 @@ import typer
 
 from evfleet.errors import ConfigError, EvfleetError
 from flows import env
-from flows.commands import config, energy, network, quality, route, run, sql, synth, train, ui
+from flows.commands import (
+    config,
+    energy,
+    network,
+    optimize,
+    quality,
+    route,
+    run,
+    sql,
+    synth,
+    train,
+    ui,
+)
 from flows.commands.common import err_console
 
 app = typer.Typer(
@@ -32,6 +44,7 @@ app.command("synth")(synth.synth)
 app.command("train")(train.train)
 app.command("predict")(train.predict)
 app.command("route")(route.route)
+app.command("optimize")(optimize.optimize)
 app.add_typer(config.app, name="config")
 app.add_typer(network.app, name="network")
 app.add_typer(energy.app, name="energy")

@@ -9,6 +9,7 @@ from prefect import flow
 from evfleet.config import StudioConfig
 from evfleet.storage import Workspace
 from flows.network import network_flow
+from flows.optimize import optimize_with_runner
 from flows.quality import quality_flow
 from flows.synthesize import synthesize_with_runner
 from flows.train import train_flow
@@ -28,7 +29,8 @@ def end_to_end_flow(
     dataset = synthesize_with_runner(config, workspace, network)
     quality = quality_flow(config, workspace, dataset)
     training = train_flow(config, workspace, dataset.id)
+    optimisation = optimize_with_runner(config, workspace, dataset_id=dataset.id)
     return {
-        "stages": [network, dataset, quality, training["features"]],
+        "stages": [network, dataset, quality, training["features"], optimisation],
         "champion": training["champion"],
     }

@@ -184,6 +184,7 @@ def drive(
     rng: np.random.Generator,
     start_date: dt.date,
     parked_s: float = PARKED_COLD_S,
+    draws: np.ndarray | None = None,
 ) -> Driven:
     """Profile, weather and energy of routed trips of one vehicle.
 
@@ -210,6 +211,9 @@ def drive(
         Time the vehicle has been parked before the first trip, s (cabin and tyres soak
         towards ambient; the default is fully soaked). Later trips of the batch park
         from their predecessor's arrival to their departure.
+    draws
+        Uniform draws ``(4, n_edges)`` replacing ``rng`` (common random numbers, see
+        :func:`evfleet.physics.generate_profile`).
 
     Returns
     -------
@@ -235,6 +239,7 @@ def drive(
         rng=rng,
         vehicle=spec,
         road_load=road_load_bound(weather),
+        draws=draws,
     )
     duration = trace.edge_duration_s
     start = _edge_starts(duration, offsets, depart)

@@ -426,6 +426,7 @@ def generate_profile(
     step_s: float = 1.0,
     vehicle: VehicleSpec | None = None,
     road_load: RoadLoadBound | None = None,
+    draws: NDArray[np.float64] | None = None,
 ) -> SpeedTrace:
     """Generate the speed trace of one or many trips over their edges.
 
@@ -448,6 +449,9 @@ def generate_profile(
         deliver (:func:`evfleet.physics.power.power_limited`); ``None``: the style alone.
     road_load
         Worst road-load conditions of the period for that limit (default: mild, calm).
+    draws
+        Uniform draws ``(4, n_edges)`` to use instead of ``rng`` (common random numbers:
+        the same edge of the same trip gets the same draws on any route).
 
     Returns
     -------
@@ -473,7 +477,11 @@ def generate_profile(
         raise InputDataError(msg)
     trips = _trip_offsets(trip_offsets, n)
     factor = _congestion(congestion, n)
-    draws = np.random.default_rng(rng).random((4, n))
+    if draws is None:
+        draws = np.random.default_rng(rng).random((4, n))
+    elif np.shape(draws) != (4, n):
+        msg = f"draws must have shape (4, {n}), got {np.shape(draws)}"
+        raise InputDataError(msg)
     free_speed_mps = edges.speed_limit_kph / 3.6 * params.cruise_factor
     cruise = free_speed_mps * factor * (1.0 - params.speed_spread * draws[0])
     control = edges.junction_control

@@ -8,21 +8,37 @@ from typing import Annotated
 import typer
 import yaml
 
-from evfleet.config import StudioConfig, load_config
+from evfleet.config import Strategy, StudioConfig, load_config, with_strategy
+from evfleet.errors import ConfigError
 from flows.commands.common import ConfigOpt, console
 
 app = typer.Typer(help="Show or validate the configuration.", no_args_is_help=True)
 
 
 @app.command("show")
-def show(config: ConfigOpt = None) -> None:
+def show(
+    config: ConfigOpt = None,
+    strategy: Annotated[
+        str | None,
+        typer.Option(
+            help="Apply a fleet-optimisation preset: "
+            + "|".join(s.value for s in Strategy)
+            + " (default: optimization.strategy)."
+        ),
+    ] = None,
+) -> None:
     """Print the effective configuration as YAML.
 
     The output is a complete config file that ``evfleet config validate`` accepts unchanged.
+    With a strategy (``--strategy`` or ``optimization.strategy``) the ``optimization``
+    section shows the preset's objective and weights (``STRATEGY_PRESETS``).
 
-    Example: ``evfleet config show > my.yaml``
+    Examples: ``evfleet config show > my.yaml``, ``evfleet config show --strategy balanced``
     """
-    typer.echo(load_config(config).to_yaml(), nl=False)
+    if strategy is not None and strategy not in {s.value for s in Strategy}:  # incl. custom
+        msg = f"--strategy must be one of {', '.join(s.value for s in Strategy)}, got {strategy!r}"
+        raise ConfigError(msg)
+    typer.echo(with_strategy(load_config(config), strategy).to_yaml(), nl=False)
 
 
 @app.command("validate")

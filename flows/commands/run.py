@@ -60,6 +60,16 @@ def describe_stage(folder: Path, stage: str) -> str:
             f"score {report.score:.1f}/100: {counts['passed']} expectations passed, "
             f"{len(report.warnings)} warnings, {len(report.critical_failures)} critical"
         )
+    if stage == "optimization":
+        from tasks.optimize import comparison
+
+        rows = comparison(folder)
+        base, opt = rows.iloc[0], rows.iloc[1]
+        return (
+            f"{opt['strategy']}/{opt['planning_mode']}: {base['energy_kwh']:,.1f} -> "
+            f"{opt['energy_kwh']:,.1f} kWh, {base['cost_usd']:,.2f} -> {opt['cost_usd']:,.2f} "
+            f"USD, {opt['stranded_trips']:.0f} stranded trips"
+        )
     return ""
 
 

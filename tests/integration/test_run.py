@@ -32,16 +32,16 @@ def test_run_builds_then_reuses_everything(
 ) -> None:
     code, out, err = run_cli(["run", "-c", str(tiny_config), "-w", str(workspace)], capsys)
     assert code == 0, err
-    assert out.count("built") >= 4
+    assert out.count("built") >= 5
     assert "Energy model:" in out
     assert "physics prior alone" in out
     stages = {p.parent.parent.name for p in workspace.glob("*/*/manifest.json")}
-    assert {"network", "datasets", "quality", "features"} <= stages
+    assert {"network", "datasets", "quality", "features", "optimization"} <= stages
 
     code, out, err = run_cli(["run", "-c", str(tiny_config), "-w", str(workspace)], capsys)
     assert code == 0, err
     assert "built" not in out
-    assert out.count("reused") >= 4
+    assert out.count("reused") >= 5
 
     code, out, _ = run_cli(
         ["sql", "--json", "-w", str(workspace), "select count(*) n from edges"], capsys
