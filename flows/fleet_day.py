@@ -1,4 +1,5 @@
-"""Nightly fleet day: synthesise the fleet's previous day, gate its quality, publish KPIs.
+"""Nightly fleet day: synthesise the fleet's previous day, gate its quality, optimise it with
+the configured strategy, publish KPIs.
 
 The day is the parameter ``day``, or, when it is empty (the nightly schedule), the day
 before the run's scheduled time in ``timezone``: the 02:00 run of 28 Nov (Los Angeles)
@@ -18,6 +19,7 @@ from prefect.runtime import flow_run
 
 from evfleet.config import StudioConfig
 from flows.network import network_flow
+from flows.optimize import optimize_flow
 from flows.parameters import LOCK_WAIT_S, deployment_config
 from flows.quality import quality_flow
 from flows.runtime import deployment_session
@@ -25,7 +27,16 @@ from flows.synthesize import synthesize_with_runner
 from tasks.common import StageResult
 from tasks.fleet_day import publish_fleet_kpis_task
 
-DAY_STAGES: tuple[Callable[[StudioConfig, str, StageResult], StageResult], ...] = (quality_flow,)
+
+def _optimise_day(config: StudioConfig, workspace: str, dataset: StageResult) -> StageResult:
+    """Re-plan the night's dataset with the configured strategy and planning mode."""
+    return optimize_flow(config, workspace, dataset_id=dataset.id)
+
+
+DAY_STAGES: tuple[Callable[[StudioConfig, str, StageResult], StageResult], ...] = (
+    quality_flow,
+    _optimise_day,
+)
 """Stages run on each night's dataset, in order, as ``stage(config, workspace, dataset)``.
 
 A stage that fails (the quality gate on a critical issue) stops the night."""

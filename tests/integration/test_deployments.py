@@ -44,7 +44,9 @@ def _run(name: str, **params: Any) -> Any:
 
 def test_every_entrypoint_imports_and_is_a_flow() -> None:
     specs = load_deployment_specs()
-    assert {s["name"] for s in specs} == {"fleet-day-nightly", "retrain-weekly", "synthesize"}
+    assert {s["name"] for s in specs} == {
+        "fleet-day-nightly", "retrain-weekly", "synthesize", "optimize"
+    }
     for spec in specs:
         assert isinstance(load_flow(spec["entrypoint"]), Flow)
         assert spec["work_pool"]["name"] == "evfleet-local"
@@ -114,9 +116,11 @@ def test_fleet_day_synthesises_one_day_gates_it_and_reports_kpis(
     nights: dict[str, dict[str, Any]],
 ) -> None:
     first = nights["first"]
-    _network, dataset, quality = first["stages"]
-    assert [s.stage for s in first["stages"]] == ["network", "datasets", "quality"]
+    _network, dataset, quality, optimised = first["stages"]
+    assert [s.stage for s in first["stages"]] == ["network", "datasets", "quality", "optimization"]
     assert QualityReport.read(quality.path).passed
+    kpis = read_table(Path(optimised.path) / "kpis.parquet")
+    assert set(kpis["side"]) == {"baseline", "optimised"}  # the night is re-planned and scored
     manifest = json.loads((Path(dataset.path) / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["days"] == 1
     assert manifest["n_vehicles"] == SMALL_CONFIG["fleet"]["n_vehicles"]
@@ -136,6 +140,7 @@ def test_the_same_day_is_a_cache_hit_and_a_new_day_a_new_dataset(
     assert following[0].id == first[0].id  # the network does not depend on the day
     assert following[1].id != first[1].id
     assert following[2].id != first[2].id
+    assert following[3].id != first[3].id  # a new day is optimised anew
     assert not following[1].reused
 
 
