@@ -23,7 +23,7 @@ export PREFECT_HOME ?= $(abspath $(WORKSPACE))/prefect
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,server]'
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
