@@ -10,16 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-EXPERIMENT_PREFIX: Final = "evfleet-energy-"
-REGISTERED_MODEL: Final = "evfleet-segment-energy"
-ALIASES: Final = ("champion", "challenger")
+from tasks import mlflow_names
+
+EXPERIMENT_PREFIX: Final = mlflow_names.EXPERIMENT_PREFIX
+REGISTERED_MODEL: Final = mlflow_names.REGISTERED_MODEL
+ALIASES: Final = (mlflow_names.CHAMPION_ALIAS, mlflow_names.CHALLENGER_ALIAS)
 TAG_KIND: Final = "evfleet.kind"
 KIND_FAMILY: Final = "family"
 TAG_FAMILY: Final = "evfleet.family"
 TAG_DATASET: Final = "evfleet.dataset_id"
 TAG_PARENT: Final = "mlflow.parentRunId"
 TRIAL_NUMBER_TAG: Final = "optuna.trial"
-SELECTION_METRIC: Final = "valid/uncalibrated/seg_kwh_mae"
+SELECTION_METRIC: Final = mlflow_names.SELECTION_METRIC
 IMPORTANCE_ARTIFACT: Final = "plots/feature_importance.csv"
 PRED_VS_ACTUAL_ARTIFACT: Final = "plots/pred_vs_actual.png"
 

@@ -33,13 +33,14 @@ from mlflow.utils.mlflow_tags import MLFLOW_EXPERIMENT_PRIMARY_METRIC_NAME, MLFL
 from evfleet.errors import WorkspaceError
 from evfleet.models import EnergyModel
 from evfleet.storage import Workspace
+from tasks.mlflow_names import (
+    CHAMPION_ALIAS,
+    EXPERIMENT_PREFIX,
+    REGISTERED_MODEL,
+)
 
 logger = logging.getLogger(__name__)
 
-REGISTERED_MODEL: Final = "evfleet-segment-energy"
-CHAMPION_ALIAS: Final = "champion"
-CHALLENGER_ALIAS: Final = "challenger"
-EXPERIMENT_PREFIX: Final = "evfleet-energy-"
 TRACKING_ENV: Final = "EVFLEET_MLFLOW_TRACKING_URI"
 EXPERIMENT_KIND_TAG: Final = "mlflow.experimentKind"
 """Experiment tag MLflow 3's UI reads to choose the GenAI or the model-training view."""

@@ -1,7 +1,7 @@
 """Registration, promotion and the training session's report.
 
 The family with the lowest validation MAE (the fastest among near-ties) is registered as a
-new version of :data:`~tasks.mlflow_utils.REGISTERED_MODEL`, described by a model card and
+new version of :data:`~tasks.mlflow_names.REGISTERED_MODEL`, described by a model card and
 tagged with its dataset id and feature-set hash. It becomes ``@champion`` only if it beats
 the current champion on the same held-out evaluation: both are scored on the held-out
 vehicles of this dataset's feature table (calibrated per vehicle, segment-energy MAE);
@@ -38,7 +38,8 @@ from evfleet.models import (
 )
 from evfleet.storage import Workspace
 from tasks.common import IO_RETRIES, StageResult, run_logger
-from tasks.mlflow_utils import CHALLENGER_ALIAS, CHAMPION_ALIAS, REGISTERED_MODEL, use_workspace
+from tasks.mlflow_names import CHALLENGER_ALIAS, CHAMPION_ALIAS, REGISTERED_MODEL
+from tasks.mlflow_utils import use_workspace
 from tasks.train import SELECTION_METRIC, feature_table
 
 NOISE_FLOOR_DIR: Final = "noise_floor"

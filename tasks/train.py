@@ -49,6 +49,7 @@ from evfleet.models import (
 )
 from evfleet.storage import Workspace, read_table, source_fingerprint, stage_id, write_parquet
 from tasks.common import IO_RETRIES, StageResult, reuse, run_logger, stage_cache_key
+from tasks.mlflow_names import SELECTION_METRIC
 from tasks.mlflow_utils import experiment_id, find_run, use_workspace
 
 FEATURE_SOURCES: Final = ("evfleet.features", "evfleet.physics")
@@ -61,8 +62,6 @@ THROUGHPUT_ROWS: Final = 100_000
 SCHEMA_ROWS: Final = 1000
 FEATURE_FILE: Final = "features.parquet"
 DAILY_FILE: Final = "daily_history.parquet"
-SELECTION_METRIC: Final = "valid/uncalibrated/seg_kwh_mae"
-"""Validation-vehicle segment-energy MAE (kWh) that selects trials and families."""
 INPUT_SPLITS: Final = (("vehicle", "train"), ("vehicle", "valid"), ("vehicle", "test"),
                        ("time", "test"))  # fmt: skip
 """Row sets logged as each family run's MLflow inputs (context: ``train``, ``valid``,
