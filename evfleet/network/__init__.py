@@ -15,7 +15,7 @@ from evfleet.network.build import build_network
 from evfleet.network.graph import RoadGraph, Route, RouteBatch
 from evfleet.network.io import NetworkData, network_summary, save_network, to_networkx
 from evfleet.network.plot import plot_network
-from evfleet.network.terrain import TerrainModel
+from evfleet.network.synthetic import TerrainModel
 
 __all__ = [
     "NetworkData",

@@ -15,8 +15,8 @@ from scipy.sparse.csgraph import connected_components
 from evfleet.config import NetworkConfig
 from evfleet.errors import NetworkSourceError
 from evfleet.network import NetworkData, TerrainModel, build_network, save_network
-from evfleet.network import geography as geo_facts
 from evfleet.network.geo import segments_cross_polygon
+from evfleet.network.synthetic import bay_area_facts as geo_facts
 
 SMALL = 0.2
 TINY = 0.05
