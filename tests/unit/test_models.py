@@ -41,12 +41,12 @@ from evfleet.models.families import boosting_rounds
 from evfleet.models.metrics import select_champion
 from evfleet.models.preprocess import CategoryCoder
 from evfleet.models.training import PREDICTORS, refit_model, tuning_frames
-from tests.fixtures.ml_dataset import MLDataset, make_ml_dataset
+from tests.fixtures.ml_dataset import MLDataset
 
 
 @pytest.fixture(scope="module")
-def data() -> MLDataset:
-    return make_ml_dataset(n_vehicles=9, days=3, trips_per_day=2, seed=5)
+def data(ml_dataset: MLDataset) -> MLDataset:
+    return ml_dataset
 
 
 @pytest.fixture(scope="module")
