@@ -68,6 +68,22 @@ def model(table: pd.DataFrame) -> EnergyModel:
     )
 
 
+def test_a_model_trained_on_simulator_output_predicts_held_out_trips(
+    table: pd.DataFrame, model: EnergyModel
+) -> None:
+    # End to end on the real generator: simulator -> features -> splits -> LightGBM ->
+    # held-out days. Measured: trip MAPE 11.1 % (train-mean baseline 32.9 %), segment
+    # kWh/km R^2 0.85, over 91 held-out trips; the bounds leave a wide margin.
+    frames = split_frames(table)
+    test = frames["test"]
+    metrics = evaluate(test, model.predict(test))
+    baseline = evaluate(test, np.full(len(test), frames["train"]["kwh_per_km"].mean()))
+    assert metrics["n_trips"] >= 50
+    assert metrics["trip_kwh_mape"] < 20.0
+    assert metrics["trip_kwh_mape"] < 0.5 * baseline["trip_kwh_mape"]
+    assert metrics["seg_kwh_per_km_r2"] > 0.6
+
+
 @pytest.mark.parametrize("family", list(ModelFamily))
 def test_each_family_beats_the_mean_baseline(table: pd.DataFrame, family: ModelFamily) -> None:
     result = tune_family(table, family, n_trials=1, timeout_s=30, seed=0, n_jobs=2)
