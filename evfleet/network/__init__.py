@@ -1,5 +1,9 @@
 """Road network stage: sources, cleaning, elevation, stations, files and the routing core.
 
+Two jobs: :mod:`evfleet.network.synthetic` generates the embedded Bay Area network (the
+offline default source); the modules here turn any source (that network, an OSM file, a
+download) into the canonical tables and route on them (:class:`RoadGraph`).
+
 Public API::
 
     data = build_network(cfg, cache_dir=...)   # embedded synthetic / OSM file / download
