@@ -55,6 +55,7 @@ def trained(
         "second": second,
         "third": third,
         "network_id": network_id,
+        "vehicle_id": str(ml_dataset.fleet_info["vehicle_id"].iloc[1]),
     }
 
 
@@ -255,7 +256,7 @@ def test_cli_predict_writes_per_edge_energy(trained: dict, tmp_path: Path) -> No
         "--workspace",
         str(trained["ws"]),
         "--vehicle",
-        "EV0001",
+        trained["vehicle_id"],
         "--hour",
         "8.5",
         "--temp-c",
