@@ -1,4 +1,4 @@
-"""Shared fixtures: offline environment, a throwaway Prefect home, test-data location."""
+"""Shared fixtures: offline environment, Prefect home, test data, one small network per session."""
 
 from __future__ import annotations
 
@@ -6,8 +6,13 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from evfleet.network import NetworkData, RoadGraph
+    from tests.fixtures.ml_dataset import MLDataset
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 _PREFECT_HOME = Path(tempfile.mkdtemp(prefix="evfleet-prefect-home-"))
@@ -49,3 +54,45 @@ def workspace(tmp_path: Path) -> Path:
     ws = tmp_path / "ws"
     ws.mkdir()
     return ws
+
+
+SMALL_NETWORK = {"scale": 0.1, "seed": 42}
+"""The session's network: the embedded synthetic Bay Area at scale 0.1 (~4,500 nodes, ~3 s)."""
+
+
+@pytest.fixture(scope="session")
+def small_network() -> NetworkData:
+    """The embedded synthetic network, built once per session. Treat as read-only."""
+    from evfleet.config import NetworkConfig
+    from evfleet.network import build_network
+
+    return build_network(NetworkConfig(**SMALL_NETWORK))
+
+
+@pytest.fixture(scope="session")
+def small_network_folder(
+    small_network: NetworkData, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """The session's network saved as a network folder (nodes, edges, stations, graphml, meta)."""
+    from evfleet.network import save_network
+
+    folder = tmp_path_factory.mktemp("small-network")
+    save_network(small_network, folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def road_graph(small_network: NetworkData) -> RoadGraph:
+    """The routing core of the session's network (shared: do not change its tables)."""
+    from evfleet.network import RoadGraph
+
+    data = small_network
+    return RoadGraph(data.nodes, data.edges, crs=str(data.meta["crs"]), stations=data.stations)
+
+
+@pytest.fixture(scope="session")
+def ml_dataset(small_network: NetworkData, road_graph: RoadGraph) -> MLDataset:
+    """The ML stage's input tables from a small fleet-simulator run (8 vehicles x 4 days)."""
+    from tests.fixtures.ml_dataset import simulate_ml_dataset
+
+    return simulate_ml_dataset(small_network, road_graph)

@@ -20,13 +20,13 @@ import pandas as pd
 from evfleet.config import DriverProfile
 from evfleet.errors import InputDataError
 from evfleet.fleet.behaviour import PROFILES
-from evfleet.fleet.network_adapter import nodes_frame
 from evfleet.fleet.places import Places
 from evfleet.schema import conform
 from evfleet.vehicles import get_vehicle
 
 if TYPE_CHECKING:
     from evfleet.config import StudioConfig
+    from evfleet.network import RoadGraph
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ def fleet_from_places(cfg: StudioConfig, places: Places) -> pd.DataFrame:
     return conform("fleet_info", frame)
 
 
-def generate_fleet(cfg: StudioConfig, graph: Any) -> pd.DataFrame:
+def generate_fleet(cfg: StudioConfig, graph: RoadGraph) -> pd.DataFrame:
     """Draw the fleet: one row per vehicle, deterministic from ``cfg.fleet.seed``.
 
     Parameters
@@ -134,7 +134,7 @@ def generate_fleet(cfg: StudioConfig, graph: Any) -> pd.DataFrame:
     pandas.DataFrame
         The ``fleet_info`` table.
     """
-    table = fleet_from_places(cfg, Places.from_nodes(nodes_frame(graph)))
+    table = fleet_from_places(cfg, Places.from_nodes(graph.nodes_frame()))
     logger.info(
         "fleet: %d vehicles, %s", len(table), table["driver_profile"].value_counts().to_dict()
     )

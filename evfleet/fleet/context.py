@@ -21,8 +21,8 @@ from evfleet.errors import InputDataError
 from evfleet.fleet.behaviour import PERSONALITIES, PersonalitySpec
 from evfleet.fleet.charging import StationArrays, Tariff
 from evfleet.fleet.composition import vehicle_index
-from evfleet.fleet.network_adapter import NetArrays, Router
 from evfleet.fleet.places import Places
+from evfleet.fleet.road_arrays import NetArrays, Router
 from evfleet.fleet.trips import Driven, drive
 from evfleet.fleet.weather import WeatherLookup
 from evfleet.physics import PARKED_COLD_S

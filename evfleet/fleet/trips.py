@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evfleet.fleet.network_adapter import NetArrays
+from evfleet.fleet.road_arrays import NetArrays
 from evfleet.fleet.weather import WeatherLookup
 from evfleet.network.geo import heading_change_deg
 from evfleet.physics import (

@@ -1,5 +1,9 @@
 """Road network stage: sources, cleaning, elevation, stations, files and the routing core.
 
+Two jobs: :mod:`evfleet.network.synthetic` generates the embedded Bay Area network (the
+offline default source); the modules here turn any source (that network, an OSM file, a
+download) into the canonical tables and route on them (:class:`RoadGraph`).
+
 Public API::
 
     data = build_network(cfg, cache_dir=...)   # embedded synthetic / OSM file / download
@@ -15,7 +19,7 @@ from evfleet.network.build import build_network
 from evfleet.network.graph import RoadGraph, Route, RouteBatch
 from evfleet.network.io import NetworkData, network_summary, save_network, to_networkx
 from evfleet.network.plot import plot_network
-from evfleet.network.terrain import TerrainModel
+from evfleet.network.synthetic import TerrainModel
 
 __all__ = [
     "NetworkData",

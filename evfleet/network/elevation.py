@@ -16,7 +16,7 @@ from scipy.spatial import cKDTree
 
 from evfleet.errors import NetworkSourceError
 from evfleet.network.geo import LocalKm
-from evfleet.network.terrain import TerrainModel
+from evfleet.network.synthetic import TerrainModel
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
-from evfleet.network import geography as geo_facts
+from evfleet.network.synthetic import bay_area_facts as geo_facts
 
 STYLE: dict[str, tuple[str, float, int]] = {
     "motorway": ("#d6604d", 1.6, 6),

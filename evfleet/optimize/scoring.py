@@ -18,7 +18,7 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
-from evfleet.fleet.network_adapter import NetArrays
+from evfleet.fleet.road_arrays import NetArrays
 from evfleet.fleet.trips import drive
 from evfleet.fleet.weather import WeatherLookup
 from evfleet.vehicles import VehicleSpec

@@ -18,7 +18,7 @@ import pandas as pd
 from evfleet.config import PlanningMode, SocObjective, StudioConfig
 from evfleet.features.network import PredictionContext
 from evfleet.fleet.charging import Tariff
-from evfleet.fleet.network_adapter import NetArrays
+from evfleet.fleet.road_arrays import NetArrays
 from evfleet.fleet.weather import WeatherLookup
 from evfleet.network import RoadGraph
 from evfleet.optimize.inputs import VehicleTrips

@@ -46,7 +46,7 @@ from evfleet.errors import RoutingError
 from evfleet.features.build import expected_speed_kph, fractional_hour
 from evfleet.features.network import PredictionContext
 from evfleet.fleet.charging import Tariff
-from evfleet.fleet.network_adapter import NetArrays
+from evfleet.fleet.road_arrays import NetArrays
 from evfleet.models import EnergyModel, predict_network
 from evfleet.network import RoadGraph
 from evfleet.network.graph import PreparedWeight

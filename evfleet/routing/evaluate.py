@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 from evfleet.features.build import fractional_hour
 from evfleet.features.network import PredictionContext
-from evfleet.fleet.network_adapter import NetArrays
+from evfleet.fleet.road_arrays import NetArrays
 from evfleet.fleet.trips import _congestion, _turns_deg
 from evfleet.physics import (
     Conditions,

@@ -23,19 +23,19 @@ from evfleet.models import PROMOTION_METRIC
 from evfleet.storage import Workspace, read_table
 from flows.commands.train import predict
 from tasks.train import SELECTION_METRIC
-from tests.fixtures.ml_dataset import make_ml_dataset, write_workspace
+from tests.fixtures.ml_dataset import MLDataset, write_workspace
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def trained(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> dict:
+def trained(
+    prefect_harness: None, ml_dataset: MLDataset, tmp_path_factory: pytest.TempPathFactory
+) -> dict:
     from flows.train import train_flow
 
     ws = tmp_path_factory.mktemp("train-ws")
-    dataset_id, network_id = write_workspace(
-        ws, make_ml_dataset(n_vehicles=8, days=3, trips_per_day=2)
-    )
+    dataset_id, network_id = write_workspace(ws, ml_dataset)
     cfg = StudioConfig().with_overrides(
         {
             "training.models": ["linear", "lightgbm"],
@@ -55,6 +55,7 @@ def trained(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> 
         "second": second,
         "third": third,
         "network_id": network_id,
+        "vehicle_id": str(ml_dataset.fleet_info["vehicle_id"].iloc[1]),
     }
 
 
@@ -255,7 +256,7 @@ def test_cli_predict_writes_per_edge_energy(trained: dict, tmp_path: Path) -> No
         "--workspace",
         str(trained["ws"]),
         "--vehicle",
-        "EV0001",
+        trained["vehicle_id"],
         "--hour",
         "8.5",
         "--temp-c",

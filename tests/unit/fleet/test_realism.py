@@ -1,7 +1,7 @@
 """Realism checks of the synthetic fleet (issue 5) on a small seeded week-long run.
 
-One default-settings week (40 vehicles x 7 days in January, embedded network at scale
-0.15) answers most checks; the cold-versus-mild comparison runs a second, May week.
+One default-settings week (40 vehicles x 7 days in January, the session's small embedded
+network) answers most checks; the cold-versus-mild comparison runs a second, May week.
 """
 
 from __future__ import annotations
@@ -9,19 +9,17 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from evfleet.config import DriverProfile, NetworkConfig, StudioConfig
+from evfleet.config import DriverProfile, StudioConfig
 from evfleet.fleet import generate_fleet, generate_weather, simulate_chunk
 from evfleet.fleet.behaviour import PROFILES
-from evfleet.network import RoadGraph, build_network
+from evfleet.network import NetworkData, RoadGraph
 
 PEAK_HOURS = range(16, 21)
 
 
 @pytest.fixture(scope="module")
-def network() -> tuple[RoadGraph, pd.DataFrame]:
-    data = build_network(NetworkConfig(scale=0.15, seed=42))
-    graph = RoadGraph(data.nodes, data.edges, crs=str(data.meta["crs"]), stations=data.stations)
-    return graph, data.stations
+def network(road_graph: RoadGraph, small_network: NetworkData) -> tuple[RoadGraph, pd.DataFrame]:
+    return road_graph, small_network.stations
 
 
 def _run(network, **fleet: object) -> dict[str, pd.DataFrame]:

@@ -9,21 +9,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evfleet.config import NetworkConfig
 from evfleet.errors import NetworkSourceError, RoutingError
-from evfleet.network import NetworkData, RoadGraph, build_network, save_network, to_networkx
+from evfleet.network import NetworkData, RoadGraph, to_networkx
 
 
 @pytest.fixture(scope="module")
-def data() -> NetworkData:
-    return build_network(NetworkConfig(scale=0.2, seed=11))
+def data(small_network: NetworkData) -> NetworkData:
+    return small_network
 
 
 @pytest.fixture(scope="module")
-def graph(data: NetworkData, tmp_path_factory: pytest.TempPathFactory) -> RoadGraph:
-    folder = tmp_path_factory.mktemp("net")
-    save_network(data, folder)
-    return RoadGraph.load(folder)
+def graph(small_network_folder: Path) -> RoadGraph:
+    return RoadGraph.load(small_network_folder)
 
 
 @pytest.fixture(scope="module")

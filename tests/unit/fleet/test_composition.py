@@ -41,12 +41,12 @@ def _nodes(n: int = 900, seed: int = 3) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def graph() -> SimpleNamespace:
-    return SimpleNamespace(nodes=_nodes())
+    return SimpleNamespace(nodes_frame=_nodes)
 
 
 @pytest.fixture(scope="module")
 def places(graph: SimpleNamespace) -> Places:
-    return Places.from_nodes(graph.nodes)
+    return Places.from_nodes(graph.nodes_frame())
 
 
 def _cfg(**overrides: object) -> StudioConfig:
@@ -62,8 +62,8 @@ def test_fleet_info_follows_the_contract_and_the_mix(graph: SimpleNamespace) -> 
     counts = fleet["driver_profile"].value_counts()
     assert counts.to_dict() == {"commuter": 20, "rideshare": 8, "delivery": 6, "casual": 6}
     assert fleet["has_home_charger"].sum() == 28  # 70 % of 40
-    assert set(fleet["home_node"]) <= set(graph.nodes["node_id"])
-    assert set(fleet["work_node"]) <= set(graph.nodes["node_id"])
+    assert set(fleet["home_node"]) <= set(graph.nodes_frame()["node_id"])
+    assert set(fleet["work_node"]) <= set(graph.nodes_frame()["node_id"])
     assert fleet["initial_soc"].between(0, 1).all()
     for row in fleet.itertuples():
         spec = get_vehicle(row.model)

@@ -15,16 +15,15 @@ from scipy.sparse.csgraph import connected_components
 from evfleet.config import NetworkConfig
 from evfleet.errors import NetworkSourceError
 from evfleet.network import NetworkData, TerrainModel, build_network, save_network
-from evfleet.network import geography as geo_facts
 from evfleet.network.geo import segments_cross_polygon
+from evfleet.network.synthetic import bay_area_facts as geo_facts
 
-SMALL = 0.2
 TINY = 0.05
 
 
 @pytest.fixture(scope="module")
-def small() -> NetworkData:
-    return build_network(NetworkConfig(scale=SMALL, seed=7))
+def small(small_network: NetworkData) -> NetworkData:
+    return small_network
 
 
 def _hashes(folder: Path) -> dict[str, str]:
@@ -33,7 +32,10 @@ def _hashes(folder: Path) -> dict[str, str]:
 
 def test_same_seed_gives_identical_files(small: NetworkData, tmp_path: Path) -> None:
     save_network(small, tmp_path / "a")
-    save_network(build_network(NetworkConfig(scale=SMALL, seed=7)), tmp_path / "b")
+    save_network(
+        build_network(NetworkConfig(scale=small.meta["scale"], seed=small.meta["seed"])),
+        tmp_path / "b",
+    )
     hashes = _hashes(tmp_path / "a")
     assert set(hashes) == {
         "nodes.parquet",

@@ -20,10 +20,10 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
-from evfleet.network import geography as geo_facts
-from evfleet.network.builder import LINE_CLASSES, MPH_TO_KPH, RoadBuilder
 from evfleet.network.geo import LocalKm
-from evfleet.network.terrain import TerrainModel, crosses_water
+from evfleet.network.synthetic import bay_area_facts as geo_facts
+from evfleet.network.synthetic.road_builder import LINE_CLASSES, MPH_TO_KPH, RoadBuilder
+from evfleet.network.synthetic.terrain import TerrainModel, crosses_water
 
 logger = logging.getLogger(__name__)
 

@@ -6,14 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evfleet.config import NetworkConfig, StudioConfig
+from evfleet.config import StudioConfig
 from evfleet.errors import InputDataError
 from evfleet.fleet import generate_fleet, generate_weather, simulate_chunk
 from evfleet.fleet.charging import Tariff
 from evfleet.fleet.context import open_stations
 from evfleet.fleet.weather import zone_names
 from evfleet.invariants import check_all
-from evfleet.network import RoadGraph, build_network
+from evfleet.network import NetworkData, RoadGraph
 from evfleet.schema import TABLES, conform
 from evfleet.vehicles import get_vehicle
 
@@ -21,10 +21,8 @@ TABLE_NAMES = ("routes", "segments", "charging_sessions", "vehicle_states")
 
 
 @pytest.fixture(scope="module")
-def network() -> tuple[RoadGraph, pd.DataFrame]:
-    data = build_network(NetworkConfig(scale=0.1, seed=42))
-    graph = RoadGraph(data.nodes, data.edges, crs=str(data.meta["crs"]), stations=data.stations)
-    return graph, data.stations
+def network(road_graph: RoadGraph, small_network: NetworkData) -> tuple[RoadGraph, pd.DataFrame]:
+    return road_graph, small_network.stations
 
 
 @pytest.fixture(scope="module")

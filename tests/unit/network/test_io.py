@@ -10,30 +10,25 @@ import osmnx as ox
 import pandas as pd
 import pytest
 
-from evfleet.config import NetworkConfig
 from evfleet.errors import NetworkSourceError
 from evfleet.network import (
     NetworkData,
     RoadGraph,
-    build_network,
     network_summary,
     plot_network,
-    save_network,
 )
 from evfleet.network.clean import EDGE_COLUMNS, NODE_COLUMNS
 from evfleet.network.stations import STATION_COLUMNS
 
 
 @pytest.fixture(scope="module")
-def data() -> NetworkData:
-    return build_network(NetworkConfig(scale=0.05, seed=3))
+def data(small_network: NetworkData) -> NetworkData:
+    return small_network
 
 
 @pytest.fixture(scope="module")
-def folder(data: NetworkData, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("network")
-    save_network(data, out)
-    return out
+def folder(small_network_folder: Path) -> Path:
+    return small_network_folder
 
 
 def test_tables_have_the_contract_columns(folder: Path) -> None:

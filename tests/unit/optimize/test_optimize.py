@@ -11,7 +11,6 @@ import pytest
 
 from evfleet.config import (
     STRATEGY_PRESETS,
-    NetworkConfig,
     PlanningMode,
     Strategy,
     StudioConfig,
@@ -19,7 +18,7 @@ from evfleet.config import (
 )
 from evfleet.errors import OptimizationError
 from evfleet.fleet import generate_fleet, generate_weather, simulate_chunk
-from evfleet.network import RoadGraph, build_network
+from evfleet.network import NetworkData, RoadGraph
 from evfleet.optimize import (
     HorizonInput,
     Settings,
@@ -149,9 +148,8 @@ def test_crn_draws_depend_on_the_key_only() -> None:
 
 
 @pytest.fixture(scope="module")
-def world() -> dict[str, object]:
-    data = build_network(NetworkConfig(scale=0.1, seed=42))
-    graph = RoadGraph(data.nodes, data.edges, crs=str(data.meta["crs"]), stations=data.stations)
+def world(road_graph: RoadGraph, small_network: NetworkData) -> dict[str, object]:
+    data, graph = small_network, road_graph
     cfg = StudioConfig().with_overrides({"fleet.n_vehicles": 4, "fleet.days": 2, "fleet.seed": 11})
     fleet = generate_fleet(cfg, graph)
     # low batteries, one without a home charger, one with: every mode must charge

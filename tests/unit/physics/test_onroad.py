@@ -26,7 +26,7 @@ from evfleet.physics.onroad import (
 )
 from evfleet.vehicles import DEFAULT_MARKET_SHARES, MOTOR_LOAD_GRID, get_vehicle, list_vehicles
 
-from .test_physics_model import split, urban_trace
+from .test_model import split, urban_trace
 
 SPEED = urban_trace(11, n_stops=20)
 TRIP_TIME_S = np.arange(SPEED.size, dtype=float)  # 1 s steps from departure

@@ -13,13 +13,13 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from evfleet.network import geography as geo_facts
 from evfleet.network.geo import (
     LocalKm,
     distance_to_polygon_edges_km,
     points_in_polygon,
     segments_cross_polygon,
 )
+from evfleet.network.synthetic import bay_area_facts as geo_facts
 
 SHORE_M = 2.0
 INLAND_RISE_M = 25.0

@@ -23,12 +23,12 @@ from evfleet.features import (
 from evfleet.features.build import expected_speed_kph, fractional_hour
 from evfleet.models import route_features
 from evfleet.schema import ENERGY_COMPONENTS
-from tests.fixtures.ml_dataset import MLDataset, make_ml_dataset
+from tests.fixtures.ml_dataset import MLDataset
 
 
 @pytest.fixture(scope="module")
-def data() -> MLDataset:
-    return make_ml_dataset(n_vehicles=8, days=4, trips_per_day=2, seed=3)
+def data(ml_dataset: MLDataset) -> MLDataset:
+    return ml_dataset
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,10 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy.spatial import Delaunay, cKDTree
 
-from evfleet.network import geography as geo_facts
-from evfleet.network.builder import MPH_TO_KPH, RoadBuilder
 from evfleet.network.geo import LocalKm
-from evfleet.network.terrain import TerrainModel, crosses_water, limit_grade_cut
+from evfleet.network.synthetic import bay_area_facts as geo_facts
+from evfleet.network.synthetic.road_builder import MPH_TO_KPH, RoadBuilder
+from evfleet.network.synthetic.terrain import TerrainModel, crosses_water, limit_grade_cut
 
 logger = logging.getLogger(__name__)
 

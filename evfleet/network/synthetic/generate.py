@@ -1,12 +1,13 @@
 """The embedded synthetic Bay Area road network (the offline, deterministic default).
 
-Anchored on the embedded geography (:mod:`evfleet.network.geography`): street grids around
-every city sized by population (:mod:`evfleet.network.grids`), freeways along the real
-corridors with the seven bay bridges and interchanges, and rural arterials between
-neighbouring places (:mod:`evfleet.network.corridors`). Nothing is built on water; the only
-edges over the bay are bridge edges. Elevations come from the
-:class:`~evfleet.network.terrain.TerrainModel` (freeways and arterials are graded through
-hills; bridges get a deck profile).
+Anchored on the embedded geography (:mod:`~evfleet.network.synthetic.bay_area_facts`):
+street grids around every city sized by population
+(:mod:`~evfleet.network.synthetic.city_grids`), freeways along the real corridors with the
+seven bay bridges and interchanges, and rural arterials between neighbouring places
+(:mod:`~evfleet.network.synthetic.corridors`). Nothing is built on water; the only edges over
+the bay are bridge edges. Elevations come from the
+:class:`~evfleet.network.synthetic.terrain.TerrainModel` (freeways and arterials are graded
+through hills; bridges get a deck profile).
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ import logging
 import numpy as np
 import pandas as pd
 
-from evfleet.network.builder import RoadBuilder
-from evfleet.network.corridors import add_arterials, add_freeways
 from evfleet.network.geo import LocalKm, haversine_m
-from evfleet.network.grids import add_city_grids, layout, stitch_grids
-from evfleet.network.terrain import TerrainModel
+from evfleet.network.synthetic.city_grids import add_city_grids, layout, stitch_grids
+from evfleet.network.synthetic.corridors import add_arterials, add_freeways
+from evfleet.network.synthetic.road_builder import RoadBuilder
+from evfleet.network.synthetic.terrain import TerrainModel
 
 logger = logging.getLogger(__name__)
 

@@ -1,10 +1,11 @@
-"""The road network as flat arrays for the simulator, and a cached router.
+"""The road network as flat per-node and per-edge arrays for the simulator, and a cached router.
 
-:class:`NetArrays` gathers the node and edge columns the simulator needs once per chunk
-(positions 0..n-1 index nodes; edge indices are the routing core's edge indices), so trips
-gather their edge attributes by fancy indexing. :class:`Router` wraps the routing core of
-:mod:`evfleet.network` with a per-chunk cache of origin-destination paths and batches the
-searches: one search per origin for all its destinations.
+:class:`NetArrays` gathers, once per graph, the node and edge columns the simulator needs
+on top of :class:`~evfleet.network.RoadGraph`'s own arrays (node rows ``0..n-1`` and edge
+indices are the routing core's), so trips gather their edge attributes by fancy indexing:
+the weather zone of each node, the junction control at each edge's head, the road-class
+code and compass bearing of each edge. :class:`Router` wraps the routing core with a
+per-chunk cache of origin-destination paths and batches the searches.
 """
 
 from __future__ import annotations
@@ -13,19 +14,21 @@ import contextlib
 import logging
 import weakref
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from evfleet.errors import InputDataError, RoutingError
 from evfleet.fleet.weather import zone_index
+from evfleet.network.geo import bearing_deg
 from evfleet.physics import JunctionControl, road_class_codes
+
+if TYPE_CHECKING:
+    from evfleet.network import RoadGraph
 
 logger = logging.getLogger(__name__)
 
-_NODE_COLUMNS = ("node_id", "lat", "lon")
-_EDGE_COLUMNS = ("u", "v", "length_m", "travel_time_s", "speed_kph", "grade", "highway")
 _CONTROL_CODES = {
     "signal": JunctionControl.SIGNAL,
     "traffic_signals": JunctionControl.SIGNAL,
@@ -33,39 +36,7 @@ _CONTROL_CODES = {
     "stop_sign": JunctionControl.STOP_SIGN,
 }
 _MIN_JUNCTION_DEGREE = 3
-_NET_CACHE: weakref.WeakKeyDictionary[Any, NetArrays] = weakref.WeakKeyDictionary()
-
-
-def nodes_frame(graph: Any) -> pd.DataFrame:
-    """The network's nodes table (``node_id, lat, lon`` and optional weights)."""
-    nodes = getattr(graph, "nodes", None)
-    if not isinstance(nodes, pd.DataFrame):
-        msg = "the road graph has no nodes table (expected RoadGraph.nodes as a DataFrame)"
-        raise InputDataError(msg)
-    return nodes
-
-
-def _edges_frame(graph: Any) -> pd.DataFrame:
-    edges = getattr(graph, "edges", None)
-    if not isinstance(edges, pd.DataFrame):
-        msg = "the road graph has no edges table (expected RoadGraph.edges as a DataFrame)"
-        raise InputDataError(msg)
-    return edges
-
-
-def _require(frame: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        msg = f"network {what} table lacks columns: {', '.join(missing)}"
-        raise InputDataError(msg)
-
-
-def _bearing(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dlon = np.radians(lon2 - lon1)
-    x = np.sin(dlon) * np.cos(p2)
-    y = np.cos(p1) * np.sin(p2) - np.sin(p1) * np.cos(p2) * np.cos(dlon)
-    return np.degrees(np.arctan2(x, y)) % 360.0
+_NET_CACHE: weakref.WeakKeyDictionary[RoadGraph, NetArrays] = weakref.WeakKeyDictionary()
 
 
 def _control_codes(nodes: pd.DataFrame, degree: np.ndarray) -> np.ndarray:
@@ -81,22 +52,6 @@ def _control_codes(nodes: pd.DataFrame, degree: np.ndarray) -> np.ndarray:
     return np.where(mapped >= 0, mapped, junction).astype(np.int8)
 
 
-class _Lookup:
-    """Vectorised node id -> position map."""
-
-    def __init__(self, node_id: np.ndarray, order: np.ndarray) -> None:
-        self.sorted_ids, self.order = node_id[order], order
-
-    def __call__(self, ids: np.ndarray) -> np.ndarray:
-        ids = np.asarray(ids, dtype=np.int64)
-        idx = np.clip(np.searchsorted(self.sorted_ids, ids), 0, self.sorted_ids.size - 1)
-        if ids.size and not np.array_equal(self.sorted_ids[idx], ids):
-            bad = ids[self.sorted_ids[idx] != ids][:5]
-            msg = f"node ids not in the network: {bad.tolist()}"
-            raise InputDataError(msg)
-        return self.order[idx]
-
-
 def _neighbour_counts(u: np.ndarray, v: np.ndarray, n: int) -> np.ndarray:
     """Number of distinct neighbours of each node (either direction)."""
     lo, hi = np.minimum(u, v), np.maximum(u, v)
@@ -106,7 +61,12 @@ def _neighbour_counts(u: np.ndarray, v: np.ndarray, n: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class NetArrays:
-    """Node and edge columns as arrays (node positions, edge indices)."""
+    """Node and edge columns as arrays (node rows, edge indices of the routing core).
+
+    Columns the simulator takes as they are come straight from :class:`RoadGraph`; speeds
+    and grades are clipped to the physics' range, and the derived arrays (weather zone,
+    junction control, road class, bearing) are computed once.
+    """
 
     nodes: pd.DataFrame
     node_id: np.ndarray
@@ -125,10 +85,11 @@ class NetArrays:
     road_class: np.ndarray
     control: np.ndarray
     bearing_deg: np.ndarray
-    lookup: _Lookup
+    graph_ref: weakref.ReferenceType[RoadGraph]
+    """The graph the arrays came from (weak: the per-graph cache must not keep it alive)."""
 
     @classmethod
-    def of(cls, graph: Any) -> NetArrays:
+    def of(cls, graph: RoadGraph) -> NetArrays:
         """Arrays of a road graph, cached per graph object."""
         try:
             return _NET_CACHE[graph]
@@ -140,54 +101,52 @@ class NetArrays:
         return net
 
     @classmethod
-    def from_graph(cls, graph: Any) -> NetArrays:
+    def from_graph(cls, graph: RoadGraph) -> NetArrays:
         """Arrays of a road graph."""
-        nodes, edges = nodes_frame(graph), _edges_frame(graph)
-        _require(nodes, _NODE_COLUMNS, "nodes")
-        _require(edges, _EDGE_COLUMNS, "edges")
-        node_id = nodes["node_id"].to_numpy(dtype=np.int64)
-        order = np.argsort(node_id, kind="stable")
-        lookup = _Lookup(node_id, order)
-        u_pos, v_pos = lookup(edges["u"].to_numpy()), lookup(edges["v"].to_numpy())
-        lat, lon = nodes["lat"].to_numpy(dtype=float), nodes["lon"].to_numpy(dtype=float)
-        elev = (
-            nodes["elevation_m"].to_numpy(dtype=float)
-            if "elevation_m" in nodes
-            else np.zeros(lat.size)
-        )
-        degree = _neighbour_counts(u_pos, v_pos, lat.size)
+        nodes, edges = graph.nodes_frame(), graph.edges_frame()
+        u_pos, v_pos = graph.edge_u, graph.edge_v
+        lat, lon = graph.lat, graph.lon
+        degree = _neighbour_counts(u_pos, v_pos, graph.n_nodes)
         bearing = (
             edges["bearing_deg"].to_numpy(dtype=float)
             if "bearing_deg" in edges.columns
-            else _bearing(lat[u_pos], lon[u_pos], lat[v_pos], lon[v_pos])
+            else bearing_deg(lat[u_pos], lon[u_pos], lat[v_pos], lon[v_pos])
         )
         highway = edges["highway"].astype(str).to_numpy(dtype=object)
         return cls(
             nodes=nodes,
-            node_id=node_id,
+            node_id=graph.node_ids,
             lat=lat,
             lon=lon,
-            elevation_m=np.nan_to_num(elev),
+            elevation_m=np.nan_to_num(graph.elevation_m),
             node_zone=zone_index(lat, lon),
             u_pos=u_pos,
             v_pos=v_pos,
             key=edges["key"].to_numpy(dtype=np.int64)
             if "key" in edges
-            else np.zeros(len(edges), np.int64),
-            length_m=edges["length_m"].to_numpy(dtype=float),
-            travel_time_s=edges["travel_time_s"].to_numpy(dtype=float),
-            speed_kph=np.clip(edges["speed_kph"].to_numpy(dtype=float), 5.0, 200.0),
-            grade=np.clip(np.nan_to_num(edges["grade"].to_numpy(dtype=float)), -0.3, 0.3),
+            else np.zeros(graph.n_edges, np.int64),
+            length_m=graph.length_m,
+            travel_time_s=graph.travel_time_s,
+            speed_kph=np.clip(graph.speed_kph, 5.0, 200.0),
+            grade=np.clip(np.nan_to_num(graph.grade), -0.3, 0.3),
             highway=highway,
             road_class=road_class_codes(highway.astype(str)),
             control=_control_codes(nodes, degree)[v_pos],
             bearing_deg=np.nan_to_num(bearing),
-            lookup=lookup,
+            graph_ref=weakref.ref(graph),
         )
 
     def positions(self, ids: np.ndarray) -> np.ndarray:
-        """Node positions of node ids (raises on unknown ids)."""
-        return self.lookup(np.asarray(ids))
+        """Node rows of node ids (:meth:`RoadGraph.node_index`; raises on unknown ids)."""
+        graph = self.graph_ref()
+        if graph is None:
+            msg = "the road graph of these arrays is gone; build them again with NetArrays.of"
+            raise RuntimeError(msg)
+        try:
+            return graph.node_index(np.asarray(ids))
+        except RoutingError as exc:
+            msg = f"node ids not in the network: {exc}"
+            raise InputDataError(msg) from None
 
 
 class Router:
@@ -204,7 +163,7 @@ class Router:
         Its arrays (for id <-> position mapping).
     """
 
-    def __init__(self, graph: Any, net: NetArrays) -> None:
+    def __init__(self, graph: RoadGraph, net: NetArrays) -> None:
         self.graph, self.net = graph, net
         self._cache: dict[tuple[int, int], np.ndarray] = {}
         self.pairs_routed = 0

@@ -2,7 +2,7 @@
 
 ``tests/fixtures/quality_golden.json`` was captured by running the quality gate as it was
 before it streamed (every table loaded whole into pandas) on the faulty dataset of
-:mod:`tests.fixtures.faulty_dataset` (``python -m tests.unit.test_quality_streaming``
+:mod:`tests.fixtures.faulty_dataset` (``python -m tests.unit.quality.test_streaming``
 rewrites it from the current code). The streamed runner must reproduce it exactly while
 cutting every table into many small chunks and partitions.
 """
