@@ -10,16 +10,6 @@ from numpy.typing import ArrayLike, NDArray
 
 MPH_TO_KPH = 1.609344
 
-HIGHWAY_RANK: dict[str, int] = {
-    "residential": 0,
-    "tertiary": 1,
-    "secondary": 2,
-    "primary": 3,
-    "motorway_link": 4,
-    "motorway": 5,
-}
-"""Road classes of the synthetic network, least to most important."""
-
 LINE_CLASSES = ("residential", "tertiary", "secondary", "primary")
 
 NODE_DEFAULTS: dict[str, Any] = {
