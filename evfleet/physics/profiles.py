@@ -437,7 +437,7 @@ def generate_profile(
     style
         Driving style (acceleration limits, cruise factor).
     congestion
-        Speed factor in (0, 1], scalar or per edge (see :func:`time_of_day_congestion`).
+        Speed factor in (0, 1], scalar or per edge (see :func:`.roads.trip_congestion`).
     trip_offsets
         Edges of trip ``k`` are ``trip_offsets[k]:trip_offsets[k + 1]`` (default: one trip).
     rng
