@@ -44,6 +44,7 @@ import pandas as pd
 
 from evfleet.errors import InputDataError
 from evfleet.schema import ENERGY_COMPONENTS
+from evfleet.units import M_PER_KM
 
 logger = logging.getLogger(__name__)
 
@@ -361,7 +362,7 @@ def segment_sum_mismatches(
     known = idx.trip_pos >= 0
     pos, n = idx.trip_pos[known], len(routes)
     seg_energy = segments["energy_kwh"].to_numpy(dtype=float)[known]
-    seg_km = segments["length_m"].to_numpy(dtype=float)[known] / 1000.0
+    seg_km = segments["length_m"].to_numpy(dtype=float)[known] / M_PER_KM
     out = routes[["trip_id", "energy_kwh", "distance_km"]].assign(
         segments_energy_kwh=np.bincount(pos, weights=seg_energy, minlength=n),
         segments_distance_km=np.bincount(pos, weights=seg_km, minlength=n),

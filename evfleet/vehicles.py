@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from evfleet.errors import InputDataError
+from evfleet.units import HOUR_S
 
 logger = logging.getLogger(__name__)
 
@@ -309,7 +310,7 @@ class VehicleSpec:
         )
         with np.errstate(divide="ignore"):
             inv = np.where(power > 0, 1.0 / power, np.inf)
-        steps = 0.5 * (inv[1:] + inv[:-1]) * np.diff(soc_grid) * capacity * 3600.0
+        steps = 0.5 * (inv[1:] + inv[:-1]) * np.diff(soc_grid) * capacity * HOUR_S
         return soc_grid, np.concatenate(([0.0], np.cumsum(steps)))
 
 

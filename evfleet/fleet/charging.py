@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from numpy.typing import ArrayLike
 
+from evfleet.network.geo import haversine_km
 from evfleet.schema import DC_CHARGING_KINDS
+from evfleet.units import DAY_S, HOUR_S, MINUTE_S
 from evfleet.vehicles import ChargerKind
 
 if TYPE_CHECKING:
@@ -33,28 +34,17 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-DAY_S = 86_400.0
-HOUR_S = 3_600.0
 VALUE_OF_TIME_USD_PER_H = 20.0
 """Driver's value of time used to trade detour and charging time against price."""
 ROADSIDE_POWER_KW = 20.0
 """Battery-side output of a mobile roadside DC charger (van-mounted units: 15-25 kW)."""
-ROADSIDE_RESPONSE_S = 75 * 60.0
+ROADSIDE_RESPONSE_S = 75 * MINUTE_S
 """Time from the call until roadside assistance arrives (US average ~60-90 min)."""
 ROADSIDE_CALLOUT_USD = 150.0
 """Call-out fee of a roadside charging / towing service without a membership."""
 ROADSIDE_USD_PER_KWH = 0.9
 """Price of the energy a mobile charger delivers, USD per grid kWh (diesel-generator or
 battery-van supply, about twice a DC fast charger)."""
-_EARTH_RADIUS_KM = 6371.0088
-
-
-def haversine_km(lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayLike) -> np.ndarray:
-    """Great-circle distance in km (vectorised, broadcasting)."""
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dlat, dlon = p2 - p1, np.radians(np.asarray(lon2) - np.asarray(lon1))
-    a = np.sin(dlat / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlon / 2) ** 2
-    return np.asarray(2 * _EARTH_RADIUS_KM * np.arcsin(np.sqrt(a)))
 
 
 @dataclass(frozen=True, slots=True)

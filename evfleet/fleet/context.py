@@ -26,6 +26,7 @@ from evfleet.fleet.places import Places
 from evfleet.fleet.trips import Driven, drive
 from evfleet.fleet.weather import WeatherLookup
 from evfleet.physics import PARKED_COLD_S
+from evfleet.units import DAY_S, HOUR_S
 from evfleet.vehicles import VehicleSpec, get_vehicle
 
 if TYPE_CHECKING:
@@ -90,7 +91,7 @@ class ChunkContext:
         self.cfg = cfg
         self.start: dt.date = cfg.fleet.start_date
         self.days = cfg.fleet.days
-        self.period_end_s = self.days * 86_400.0
+        self.period_end_s = self.days * DAY_S
         self.net = NetArrays.of(graph)
         self.router = Router(graph, self.net)
         self.places = Places.from_nodes(self.net.nodes)
@@ -178,7 +179,7 @@ class ChunkContext:
     def queue_wait_s(self, rng: np.random.Generator, kind: str, t_s: float) -> float:
         """Time waiting for a free port at a public station."""
         busy_p, off_p, mean_min = _QUEUE[kind]
-        hour = (t_s % 86_400.0) / 3600.0
+        hour = (t_s % DAY_S) / HOUR_S
         p = busy_p if _BUSY_HOURS[0] <= hour < _BUSY_HOURS[1] else off_p
         draw, wait = rng.random(), rng.exponential(mean_min)
         return 60.0 * min(wait, _MAX_WAIT_MIN) if draw < p else 0.0
@@ -187,6 +188,6 @@ class ChunkContext:
 def expected_queue_wait_s(kind: str, t_s: float) -> float:
     """Mean of :meth:`ChunkContext.queue_wait_s` (the wait a planner should expect), s."""
     busy_p, off_p, mean_min = _QUEUE[kind]
-    hour = (t_s % 86_400.0) / 3600.0
+    hour = (t_s % DAY_S) / HOUR_S
     p = busy_p if _BUSY_HOURS[0] <= hour < _BUSY_HOURS[1] else off_p
     return 60.0 * p * mean_min * -np.expm1(-_MAX_WAIT_MIN / mean_min)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from evfleet.errors import InputDataError
-from evfleet.fleet.charging import haversine_km
+from evfleet.network.geo import haversine_km
 
 logger = logging.getLogger(__name__)
 

@@ -26,9 +26,8 @@ import numpy as np
 from evfleet.config import DriverProfile
 from evfleet.fleet.behaviour import PROFILES
 from evfleet.fleet.places import Places
+from evfleet.units import DAY_S, HOUR_S, MINUTE_S
 
-HOUR_S = 3600.0
-DAY_S = 86_400.0
 _CIRCUITY = 1.35
 _LATEST_TOUR_START_H = 19.5
 _SHIFT_END_H = 21.5
@@ -84,7 +83,7 @@ class _DayBuilder:
         self.here = dest
 
     def dwell(self, minutes: float) -> None:
-        self.t_s += minutes * 60.0
+        self.t_s += minutes * MINUTE_S
 
     def wait_until(self, t_s: float) -> None:
         self.t_s = max(self.t_s, t_s)

@@ -43,7 +43,6 @@ from evfleet.fleet.behaviour import (
     PersonalitySpec,
 )
 from evfleet.fleet.charging import (
-    DAY_S,
     ROADSIDE_CALLOUT_USD,
     ROADSIDE_POWER_KW,
     ROADSIDE_RESPONSE_S,
@@ -53,6 +52,7 @@ from evfleet.fleet.charging import (
     rank_stations,
 )
 from evfleet.physics import PARKED_COLD_S, usable_capacity_kwh
+from evfleet.units import DAY_S, HOUR_S, M_PER_KM, MINUTE_S
 
 if TYPE_CHECKING:
     from evfleet.fleet.context import ChunkContext, VehicleInputs
@@ -63,17 +63,17 @@ logger = logging.getLogger(__name__)
 
 GAP_S = 60.0
 PLUG_IN_S = 120.0
-MIN_HOME_DWELL_S = 3600.0
+MIN_HOME_DWELL_S = HOUR_S
 MAX_STOPS_PER_TRIP = 3
 _CANDIDATES = 3
 MAX_PUBLIC_TARGET_SOC = 0.98
-_EN_ROUTE_L2_MAX_S = 2.5 * 3600.0
-_LAST_NIGHT_S = 10 * 3600.0
-NIGHT_S = 3 * 3600.0
+_EN_ROUTE_L2_MAX_S = 2.5 * HOUR_S
+_LAST_NIGHT_S = 10 * HOUR_S
+NIGHT_S = 3 * HOUR_S
 """A home session is ``overnight`` when the car stays plugged in through 03:00."""
 RESCUE_RESERVE_SOC = 0.1
 """Usable SOC a rescued vehicle (charged before departure) keeps at the destination."""
-_RESCUE_MAX_S = 12 * 3600.0
+_RESCUE_MAX_S = 12 * HOUR_S
 
 
 @dataclass(frozen=True)
@@ -213,7 +213,7 @@ class VehicleWalk:
             start + _RESCUE_MAX_S,
             target=target,
             trigger="stranded",
-            wait_min=ROADSIDE_RESPONSE_S / 60.0,
+            wait_min=ROADSIDE_RESPONSE_S / MINUTE_S,
         )
         self._stranded = self._stranded or ok
         return ok
@@ -249,7 +249,7 @@ class VehicleWalk:
     def _record(self, batch: Driven, k: int, purpose: str) -> None:
         lo, hi = batch.offsets[k], batch.offsets[k + 1]
         energy = float(batch.components_kwh[lo:hi].sum())
-        distance_km = float(self.ctx.net.length_m[batch.edge[lo:hi]].sum()) / 1000.0
+        distance_km = float(self.ctx.net.length_m[batch.edge[lo:hi]].sum()) / M_PER_KM
         soc_end = self.soc - energy / self.v.spec.battery_kwh
         start, end = float(batch.start_s[lo]), batch.end_s(k)
         dest = int(self.ctx.net.v_pos[batch.edge[hi - 1]])
@@ -295,7 +295,7 @@ class VehicleWalk:
         next_dep = self.plan.depart_s[i] if has_next else self.ctx.period_end_s + _LAST_NIGHT_S
         if self.pos == self.v.home and self.v.has_home_charger:
             self._home_session(next_dep)
-        elif has_next and next_dep - self.t_free >= MIN_OPPORTUNISTIC_DWELL_MIN * 60.0:
+        elif has_next and next_dep - self.t_free >= MIN_OPPORTUNISTIC_DWELL_MIN * MINUTE_S:
             self._dwell_stop(i, next_dep)
 
     def _home_session(self, next_dep: float) -> None:
@@ -307,7 +307,7 @@ class VehicleWalk:
         start = self.t_free + PLUG_IN_S
         if self.p.shifts_to_off_peak:
             off_peak = self.ctx.tariff.off_peak_from(start)
-            if off_peak + 3600.0 <= next_dep:
+            if off_peak + HOUR_S <= next_dep:
                 start = off_peak
         overnight = np.floor((next_dep - NIGHT_S) / DAY_S) >= np.ceil((start - NIGHT_S) / DAY_S)
         self._session(
@@ -388,7 +388,7 @@ class VehicleWalk:
         late = batch.end_s(0) > self.ctx.period_end_s
         if late or self.soc < self._needed_soc(batch, 0, dep) + MIN_ARRIVAL_SOC:
             return None
-        return batch, float(self.ctx.net.length_m[batch.edge].sum()) / 1000.0
+        return batch, float(self.ctx.net.length_m[batch.edge].sum()) / M_PER_KM
 
     def _charge_en_route(self, s: int, leg: tuple[Driven, float], trigger: str, i: int) -> bool:
         batch, leg_km = leg
@@ -397,7 +397,7 @@ class VehicleWalk:
         kind = "dcfc" if ctx.stations.is_dcfc[s] else "l2"
         wait_s = ctx.queue_wait_s(self.v.rng, kind, self.t_free)
         start = self.t_free + wait_s
-        latest = start + (_EN_ROUTE_L2_MAX_S if kind == "l2" else 4 * 3600.0)
+        latest = start + (_EN_ROUTE_L2_MAX_S if kind == "l2" else 4 * HOUR_S)
         target = min(MAX_PUBLIC_TARGET_SOC, max(self.p.public_target_soc, self.soc + 0.3))
         ok = self._session(
             s,
@@ -405,7 +405,7 @@ class VehicleWalk:
             latest,
             target=target,
             trigger=trigger,
-            wait_min=wait_s / 60.0,
+            wait_min=wait_s / MINUTE_S,
         )
         self._set_pending(ok, leg_km, i)
         return True
@@ -419,7 +419,7 @@ class VehicleWalk:
         if self._planned is None:
             return 0.0
         lo, hi = self._planned.offsets[i], self._planned.offsets[i + 1]
-        return float(self.ctx.net.length_m[self._planned.edge[lo:hi]].sum()) / 1000.0
+        return float(self.ctx.net.length_m[self._planned.edge[lo:hi]].sum()) / M_PER_KM
 
     def _session(
         self,

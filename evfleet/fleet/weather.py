@@ -26,6 +26,7 @@ import pandas as pd
 
 from evfleet.errors import ConfigError, InputDataError
 from evfleet.schema import TABLES, WEATHER_ZONES, conform
+from evfleet.units import HOUR_S
 
 if TYPE_CHECKING:
     from evfleet.config import StudioConfig
@@ -335,7 +336,7 @@ class WeatherLookup:
 
     def hour_index(self, t_s: np.ndarray) -> np.ndarray:
         """Row of each time (seconds since the start), clipped to the table's hours."""
-        idx = np.floor(np.asarray(t_s, dtype=float) / 3600.0).astype(np.int64)
+        idx = np.floor(np.asarray(t_s, dtype=float) / HOUR_S).astype(np.int64)
         return np.clip(idx, 0, self.n_hours - 1)
 
     def get(self, field: str, t_s: np.ndarray, zone: np.ndarray) -> np.ndarray:

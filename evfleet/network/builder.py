@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-MPH_TO_KPH = 1.609344
+from evfleet.units import KM_PER_MILE
+
+MPH_TO_KPH = KM_PER_MILE
 
 LINE_CLASSES = ("residential", "tertiary", "secondary", "primary")
 

@@ -40,6 +40,7 @@ from evfleet.physics.roads import (
     RoadClass,
     road_class_codes,
 )
+from evfleet.units import KPH_PER_MPS
 from evfleet.vehicles import VehicleSpec
 
 logger = logging.getLogger(__name__)
@@ -482,7 +483,7 @@ def generate_profile(
     elif np.shape(draws) != (4, n):
         msg = f"draws must have shape (4, {n}), got {np.shape(draws)}"
         raise InputDataError(msg)
-    free_speed_mps = edges.speed_limit_kph / 3.6 * params.cruise_factor
+    free_speed_mps = edges.speed_limit_kph / KPH_PER_MPS * params.cruise_factor
     cruise = free_speed_mps * factor * (1.0 - params.speed_spread * draws[0])
     control = edges.junction_control
     stop = draws[1] < STOP_PROBABILITY[edges.road_class, control]
