@@ -7,6 +7,8 @@ Energy components are in kWh at the battery: ``regen_kwh`` is negative (energy r
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pandas as pd
 
 from evfleet.errors import InputDataError
@@ -155,6 +157,18 @@ def missing_columns(table: str, df: pd.DataFrame) -> list[str]:
     return [c for c in TABLES[table] if c not in df.columns]
 
 
+def require_columns(df: pd.DataFrame, columns: Iterable[str], what: str) -> None:
+    """Raise :class:`InputDataError` naming the columns of ``columns`` that ``df`` lacks.
+
+    The one required-column check of the library: ``what`` names the table in the message
+    ("<what> is missing columns: a, b").
+    """
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        msg = f"{what} is missing columns: {', '.join(missing)}"
+        raise InputDataError(msg)
+
+
 def conform(table: str, df: pd.DataFrame) -> pd.DataFrame:
     """Return ``df`` with exactly the contract's columns, order and dtypes.
 
@@ -163,10 +177,7 @@ def conform(table: str, df: pd.DataFrame) -> pd.DataFrame:
     if table not in TABLES:
         msg = f"unknown table {table!r}; expected one of {', '.join(TABLES)}"
         raise InputDataError(msg)
-    missing = missing_columns(table, df)
-    if missing:
-        msg = f"table {table} is missing columns: {', '.join(missing)}"
-        raise InputDataError(msg)
+    require_columns(df, TABLES[table], f"table {table}")
     out = df.loc[:, list(TABLES[table])].copy()
     for col, dtype in TABLES[table].items():
         if str(out[col].dtype) != dtype:

@@ -29,6 +29,7 @@ from evfleet.physics.onroad import (
     solar_irradiance_w_m2,
     standard_time,
 )
+from evfleet.schema import require_columns
 from evfleet.units import HOUR_S, KPH_PER_MPS, M_PER_KM, MINUTE_S, W_PER_KW
 from evfleet.vehicles import get_vehicle
 
@@ -71,14 +72,6 @@ _MIN_SPEED_KPH: Final = 3.0
 _SEASONS: Final = np.array(
     ["winter"] * 2 + ["spring"] * 3 + ["summer"] * 3 + ["autumn"] * 3 + ["winter"]
 )
-
-
-def require_columns(df: pd.DataFrame, columns: tuple[str, ...] | list[str], what: str) -> None:
-    """Raise :class:`InputDataError` naming the columns of ``columns`` that ``df`` lacks."""
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        msg = f"{what} is missing columns: {', '.join(missing)}"
-        raise InputDataError(msg)
 
 
 def vehicle_attributes(fleet_info: pd.DataFrame) -> pd.DataFrame:

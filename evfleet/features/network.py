@@ -21,12 +21,12 @@ from evfleet.features.build import (
     calendar,
     edge_heading_deg,
     feature_frame,
-    require_columns,
     vehicle_attributes,
 )
 from evfleet.features.catalog import HISTORY_FEATURES
 from evfleet.features.history import history_as_of
 from evfleet.network.geo import bearing_deg
+from evfleet.schema import require_columns
 from evfleet.vehicles import get_vehicle
 
 NETWORK_EDGE_COLUMNS = ("u", "v", "key", "length_m", "highway", "speed_kph", "grade")

@@ -16,12 +16,12 @@ from evfleet.features.build import (
     edge_heading_deg,
     feature_frame,
     planned_route,
-    require_columns,
     vehicle_attributes,
 )
 from evfleet.features.catalog import ENERGY, FEATURES, HISTORY_FEATURES, KEYS, TARGET
 from evfleet.features.history import daily_totals, history_by_day
 from evfleet.fleet.weather import zone_names
+from evfleet.schema import require_columns
 from evfleet.units import M_PER_KM
 
 logger = logging.getLogger(__name__)

@@ -21,6 +21,7 @@ import pandas as pd
 from evfleet.errors import InputDataError, RoutingError
 from evfleet.fleet.weather import zone_index
 from evfleet.physics import JunctionControl, road_class_codes
+from evfleet.schema import require_columns
 
 logger = logging.getLogger(__name__)
 
@@ -51,13 +52,6 @@ def _edges_frame(graph: Any) -> pd.DataFrame:
         msg = "the road graph has no edges table (expected RoadGraph.edges as a DataFrame)"
         raise InputDataError(msg)
     return edges
-
-
-def _require(frame: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        msg = f"network {what} table lacks columns: {', '.join(missing)}"
-        raise InputDataError(msg)
 
 
 def _bearing(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
@@ -143,8 +137,8 @@ class NetArrays:
     def from_graph(cls, graph: Any) -> NetArrays:
         """Arrays of a road graph."""
         nodes, edges = nodes_frame(graph), _edges_frame(graph)
-        _require(nodes, _NODE_COLUMNS, "nodes")
-        _require(edges, _EDGE_COLUMNS, "edges")
+        require_columns(nodes, _NODE_COLUMNS, "network nodes table")
+        require_columns(edges, _EDGE_COLUMNS, "network edges table")
         node_id = nodes["node_id"].to_numpy(dtype=np.int64)
         order = np.argsort(node_id, kind="stable")
         lookup = _Lookup(node_id, order)

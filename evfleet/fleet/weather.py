@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from evfleet.errors import ConfigError, InputDataError
-from evfleet.schema import TABLES, WEATHER_ZONES, conform
+from evfleet.schema import TABLES, WEATHER_ZONES, conform, require_columns
 from evfleet.units import HOUR_S
 
 if TYPE_CHECKING:
@@ -308,10 +308,7 @@ class WeatherLookup:
     """
 
     def __init__(self, weather: pd.DataFrame, start: dt.date) -> None:
-        missing = [c for c in TABLES["weather"] if c not in weather.columns]
-        if missing:
-            msg = f"weather table is missing columns: {', '.join(missing)}"
-            raise InputDataError(msg)
+        require_columns(weather, TABLES["weather"], "weather table")
         days = (pd.to_datetime(weather["date"].astype(str)) - pd.Timestamp(start)).dt.days
         hour = days.to_numpy() * 24 + weather["hour"].to_numpy()
         zone = pd.Categorical(weather["zone"], categories=list(WEATHER_ZONES)).codes
