@@ -20,34 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from evfleet.errors import ConfigError
 from evfleet.vehicles import DEFAULT_MARKET_SHARES, list_vehicles
+from evfleet.vocab import ChargingPersonality, DriverProfile, DrivingStyle
 
 SHARE_TOLERANCE = 1e-6
-
-
-class DriverProfile(StrEnum):
-    """How a vehicle is used during the day."""
-
-    COMMUTER = "commuter"
-    RIDESHARE = "rideshare"
-    DELIVERY = "delivery"
-    CASUAL = "casual"
-
-
-class ChargingPersonality(StrEnum):
-    """When and where a driver chooses to charge."""
-
-    ANXIOUS = "anxious"
-    OPTIMIZER = "optimizer"
-    CONVENIENCE = "convenience"
-    PROCRASTINATOR = "procrastinator"
-
-
-class DrivingStyle(StrEnum):
-    """Acceleration limits and cruise speed relative to the limit."""
-
-    ECO = "eco"
-    NORMAL = "normal"
-    AGGRESSIVE = "aggressive"
 
 
 class NetworkSource(StrEnum):

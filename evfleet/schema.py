@@ -144,11 +144,6 @@ TABLES: dict[str, dict[str, str]] = {
 }
 """Table name -> ordered column name -> dtype."""
 
-CHARGING_KINDS = ("home", "l2", "dcfc", "roadside")
-"""``roadside``: a mobile DC charger called to a stranded vehicle (no station reachable)."""
-DC_CHARGING_KINDS = ("dcfc", "roadside")
-"""Kinds whose rating is a battery-side DC output (the others are grid-side AC)."""
-CHARGING_TRIGGERS = ("threshold", "emergency", "opportunistic", "overnight", "stranded")
 WEATHER_ZONES = ("sf_coast", "bay_side", "inland")
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from evfleet.config import ChargingPersonality, DriverProfile, DrivingStyle
+from evfleet.vocab import ChargingPersonality, DriverProfile, DrivingStyle
 
 
 @dataclass(frozen=True, slots=True)

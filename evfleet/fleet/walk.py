@@ -53,6 +53,7 @@ from evfleet.fleet.charging import (
 )
 from evfleet.physics import PARKED_COLD_S, usable_capacity_kwh
 from evfleet.units import DAY_S, HOUR_S, M_PER_KM, MINUTE_S
+from evfleet.vocab import ChargingKind, ChargingTrigger, TripPurpose
 
 if TYPE_CHECKING:
     from evfleet.fleet.context import ChunkContext, VehicleInputs
@@ -84,7 +85,7 @@ class TripRecord:
     k: int
     origin: int
     destination: int
-    purpose: str
+    purpose: TripPurpose
     start_s: float
     end_s: float
     distance_km: float
@@ -203,7 +204,7 @@ class VehicleWalk:
         if self.pos == self.v.home and self.v.has_home_charger:
             start = max(dep, self.t_free) + PLUG_IN_S
             if self._session(
-                None, start, start + _RESCUE_MAX_S, target=target, trigger="emergency"
+                None, start, start + _RESCUE_MAX_S, target=target, trigger=ChargingTrigger.EMERGENCY
             ):
                 return True
         start = max(dep, self.t_free) + ROADSIDE_RESPONSE_S
@@ -212,7 +213,7 @@ class VehicleWalk:
             start,
             start + _RESCUE_MAX_S,
             target=target,
-            trigger="stranded",
+            trigger=ChargingTrigger.STRANDED,
             wait_min=ROADSIDE_RESPONSE_S / MINUTE_S,
         )
         self._stranded = self._stranded or ok
@@ -246,7 +247,7 @@ class VehicleWalk:
         route = self.ctx.route(self.pos, plan.destination[i])
         return self.ctx.drive(self.v, [route], np.array([dep]), self._parked_s(dep)), 0
 
-    def _record(self, batch: Driven, k: int, purpose: str) -> None:
+    def _record(self, batch: Driven, k: int, purpose: TripPurpose) -> None:
         lo, hi = batch.offsets[k], batch.offsets[k + 1]
         energy = float(batch.components_kwh[lo:hi].sum())
         distance_km = float(self.ctx.net.length_m[batch.edge[lo:hi]].sum()) / M_PER_KM
@@ -259,7 +260,7 @@ class VehicleWalk:
         )  # fmt: skip
         self._stranded = False
         self.out.trips.append(record)
-        if purpose != "charging":
+        if purpose != TripPurpose.CHARGING:
             self._resolve_pending(distance_km)
         self.soc, self.t_free, self.t_arrive, self.pos = soc_end, end, end, dest
 
@@ -273,7 +274,7 @@ class VehicleWalk:
         self._pending = None
 
     # -- decisions -------------------------------------------------------------------
-    def _stop_needed(self, batch: Driven, k: int, i: int, dep: float) -> list[str]:
+    def _stop_needed(self, batch: Driven, k: int, i: int, dep: float) -> list[ChargingTrigger]:
         """Triggers of a charging stop before a trip, in the order to try them."""
         lo, hi = batch.offsets[k], batch.offsets[k + 1]
         energy = float(batch.components_kwh[lo:hi].sum())
@@ -284,9 +285,9 @@ class VehicleWalk:
         reserve = min(self.p.reserve_soc, 0.08) if home_next else self.p.reserve_soc
         triggers = []
         if usable < self.p.threshold_soc and not (home_next and after >= reserve):
-            triggers.append("threshold")
+            triggers.append(ChargingTrigger.THRESHOLD)
         if after < reserve:
-            triggers.append("emergency")
+            triggers.append(ChargingTrigger.EMERGENCY)
         return triggers
 
     def _after_arrival(self, i: int) -> None:
@@ -315,19 +316,19 @@ class VehicleWalk:
             start,
             next_dep - 300.0,
             target=self.p.home_target_soc,
-            trigger="overnight" if overnight else "opportunistic",
+            trigger=ChargingTrigger.OVERNIGHT if overnight else ChargingTrigger.OPPORTUNISTIC,
         )
 
     def _dwell_stop(self, i: int, next_dep: float) -> None:
         floor = self._floor(self.t_free)
         usable = self._usable(self.soc, floor)
         if usable < self.p.threshold_soc:
-            trigger = "threshold"
+            trigger = ChargingTrigger.THRESHOLD
         elif (
             usable < self.p.public_target_soc - 0.1
             and self.v.rng.random() < self.p.opportunistic_prob
         ):
-            trigger = "opportunistic"
+            trigger = ChargingTrigger.OPPORTUNISTIC
         else:
             return
         ctx = self.ctx
@@ -344,17 +345,17 @@ class VehicleWalk:
         arrive = batch.end_s(0)
         if next_dep - arrive < 1800.0:
             return
-        self._record(batch, 0, "charging")
+        self._record(batch, 0, TripPurpose.CHARGING)
         ok = self._session(
             s, arrive + GAP_S, next_dep - GAP_S, target=self.p.public_target_soc, trigger=trigger
         )
         self._set_pending(ok, leg_km, i)
 
-    def _en_route_stop(self, trigger: str, i: int, dep: float) -> bool:
+    def _en_route_stop(self, trigger: ChargingTrigger, i: int, dep: float) -> bool:
         ctx, plan = self.ctx, self.plan
         origin, dest = ctx.latlon(self.pos), ctx.latlon(plan.destination[i])
         need_kwh = self.v.spec.battery_kwh * max(0.2, self.p.public_target_soc - self.soc)
-        emergency = trigger == "emergency"
+        emergency = trigger == ChargingTrigger.EMERGENCY
         want_dc = emergency or self.v.rng.random() < self.p.prefers_dcfc
         budget = ctx.max_detour_km * (3.0 if emergency else 1.0)
 
@@ -390,14 +391,16 @@ class VehicleWalk:
             return None
         return batch, float(self.ctx.net.length_m[batch.edge].sum()) / M_PER_KM
 
-    def _charge_en_route(self, s: int, leg: tuple[Driven, float], trigger: str, i: int) -> bool:
+    def _charge_en_route(
+        self, s: int, leg: tuple[Driven, float], trigger: ChargingTrigger, i: int
+    ) -> bool:
         batch, leg_km = leg
-        self._record(batch, 0, "charging")
+        self._record(batch, 0, TripPurpose.CHARGING)
         ctx = self.ctx
-        kind = "dcfc" if ctx.stations.is_dcfc[s] else "l2"
+        kind = ChargingKind.DCFC if ctx.stations.is_dcfc[s] else ChargingKind.L2
         wait_s = ctx.queue_wait_s(self.v.rng, kind, self.t_free)
         start = self.t_free + wait_s
-        latest = start + (_EN_ROUTE_L2_MAX_S if kind == "l2" else 4 * HOUR_S)
+        latest = start + (_EN_ROUTE_L2_MAX_S if kind == ChargingKind.L2 else 4 * HOUR_S)
         target = min(MAX_PUBLIC_TARGET_SOC, max(self.p.public_target_soc, self.soc + 0.3))
         ok = self._session(
             s,
@@ -428,20 +431,21 @@ class VehicleWalk:
         latest: float,
         *,
         target: float,
-        trigger: str,
+        trigger: ChargingTrigger,
         wait_min: float = 0.0,
     ) -> bool:
         """Charge at public station ``station`` (``None``: home charger, -1: roadside)."""
         ctx = self.ctx
         fee = 0.0
         if station is None:
-            kind, place, power, factor = "home", ctx.home_place(self.v), self.v.home_power_kw, 1.0
+            kind, place, factor = ChargingKind.HOME, ctx.home_place(self.v), 1.0
+            power = self.v.home_power_kw
         elif station < 0:
-            kind, place, factor = "roadside", ("ROADSIDE", *ctx.latlon(self.pos)), 1.0
+            kind, place, factor = ChargingKind.ROADSIDE, ("ROADSIDE", *ctx.latlon(self.pos)), 1.0
             power, fee = ROADSIDE_POWER_KW, ROADSIDE_CALLOUT_USD
         else:
             st = ctx.stations
-            kind = "dcfc" if st.is_dcfc[station] else "l2"
+            kind = ChargingKind.DCFC if st.is_dcfc[station] else ChargingKind.L2
             place, power = ctx.station_place(station), float(st.power_kw[station])
             factor = float(st.price_factor[station])
         session = charge(

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from enum import IntEnum, StrEnum
+from enum import IntEnum
 from typing import Final
 
 import numba as nb
@@ -42,6 +42,7 @@ from evfleet.physics.roads import (
 )
 from evfleet.units import KPH_PER_MPS
 from evfleet.vehicles import VehicleSpec
+from evfleet.vocab import DrivingStyle
 
 logger = logging.getLogger(__name__)
 
@@ -49,14 +50,6 @@ MAX_SPEED_LIMIT_KPH: Final = 200.0
 TURN_MIN_DEG: Final = 45.0
 """A heading change onto the next edge from which the driver slows to the turn speed."""
 _MIN_PHASE_S: Final = 1e-3
-
-
-class DrivingStyle(StrEnum):
-    """Driving style of a driver."""
-
-    ECO = "eco"
-    NORMAL = "normal"
-    AGGRESSIVE = "aggressive"
 
 
 @dataclass(frozen=True, slots=True)
