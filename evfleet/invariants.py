@@ -50,8 +50,6 @@ logger = logging.getLogger(__name__)
 
 BALANCE_ABS_TOL_KWH = 0.01
 """Absolute tolerance of the per-vehicle energy balance, kWh."""
-BALANCE_REL_TOL = 1e-6
-"""Relative tolerance of the energy balance, as a share of charged + consumed energy."""
 SUM_ABS_TOL_KWH = 1e-3
 """Tolerance of segment energies summing to their trip's energy, kWh (plus 1e-6 relative)."""
 SUM_ABS_TOL_KM = 1e-3

@@ -273,23 +273,21 @@ def simulate_weather(start: dt.date, days: int, seed: int) -> pd.DataFrame:
     return conform("weather", frame[list(TABLES["weather"])])
 
 
-def generate_weather(cfg: StudioConfig, graph: object | None = None) -> pd.DataFrame:
+def generate_weather(cfg: StudioConfig) -> pd.DataFrame:
     """Weather table of the configured period, seeded by the fleet seed.
+
+    The three zones are fixed Bay Area climate zones, so the network plays no part.
 
     Parameters
     ----------
     cfg
         Studio configuration (``fleet.start_date``, ``fleet.days``, ``fleet.seed``).
-    graph
-        Unused: the three zones are fixed Bay Area climate zones; accepted so that callers
-        can pass the network they simulate on.
 
     Returns
     -------
     pandas.DataFrame
         Hourly rows per zone (``days * 24 * 3`` rows).
     """
-    del graph
     fleet = cfg.fleet
     table = simulate_weather(fleet.start_date, fleet.days, fleet.seed)
     logger.info("weather: %d days x 3 zones, mean %.1f degC", fleet.days, table["temp_c"].mean())
