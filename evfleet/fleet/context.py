@@ -187,7 +187,7 @@ class ChunkContext:
 
 def expected_queue_wait_s(kind: ChargingKind | str, t_s: float) -> float:
     """Mean of :meth:`ChunkContext.queue_wait_s` (the wait a planner should expect), s."""
-    busy_p, off_p, mean_min = _QUEUE[kind]
+    busy_p, off_p, mean_min = _QUEUE[ChargingKind(kind)]
     hour = (t_s % DAY_S) / HOUR_S
     p = busy_p if _BUSY_HOURS[0] <= hour < _BUSY_HOURS[1] else off_p
     return 60.0 * p * mean_min * -np.expm1(-_MAX_WAIT_MIN / mean_min)
