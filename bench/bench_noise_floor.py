@@ -80,7 +80,7 @@ def _small_week() -> tuple[StudioConfig, RoadGraph, dict[str, pd.DataFrame]]:
     data = build_network(NetworkConfig(scale=0.15, seed=42))
     graph = RoadGraph(data.nodes, data.edges, crs=str(data.meta["crs"]), stations=data.stations)
     fleet = generate_fleet(cfg, graph)
-    weather = generate_weather(cfg, graph)
+    weather = generate_weather(cfg)
     tables = simulate_chunk(cfg, graph, data.stations, fleet, weather)
     print("seeded week: 12 vehicles x 7 January days, embedded network at scale 0.15")
     return cfg, graph, {"routes": tables["routes"], "fleet_info": fleet, "weather": weather}

@@ -44,7 +44,7 @@ def bench(
     start = cfg.fleet.start_date
     t0 = time.perf_counter()
     fleet = generate_fleet(cfg, graph)
-    weather = generate_weather(cfg, graph)
+    weather = generate_weather(cfg)
     chunks = []
     for lo in range(0, n, args.chunk):
         part = fleet.iloc[lo : lo + args.chunk]

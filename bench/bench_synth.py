@@ -39,7 +39,7 @@ def bench(graph: RoadGraph, stations: object, n_vehicles: int, days: int, chunk:
     )
     started = time.perf_counter()
     fleet = generate_fleet(cfg, graph)
-    weather = generate_weather(cfg, graph)
+    weather = generate_weather(cfg)
     trips = segments = sessions = 0
     for lo in range(0, n_vehicles, chunk):
         tables = simulate_chunk(cfg, graph, stations, fleet.iloc[lo : lo + chunk], weather)

@@ -16,6 +16,7 @@ import pandas as pd
 
 from evfleet.errors import InputDataError
 from evfleet.schema import ENERGY_COMPONENTS
+from evfleet.units import M_PER_KM
 
 TEMP_BIN_C: Final = 5.0
 """Width of the temperature bands of :func:`efficiency_by_temperature`, °C."""
@@ -189,7 +190,7 @@ def edge_energy(segments: pd.DataFrame) -> pd.DataFrame:
         length_m=("length_m", "sum"),
         energy_kwh=("energy_kwh", "sum"),
     )
-    km = out["length_m"].to_numpy(dtype=np.float64) / 1000.0
+    km = out["length_m"].to_numpy(dtype=np.float64) / M_PER_KM
     kwh = out["energy_kwh"].to_numpy(dtype=np.float64)
     out["kwh_per_km"] = np.divide(kwh, km, out=np.full_like(kwh, np.nan), where=km > 0)
     return out.drop(columns="length_m").reset_index()

@@ -16,38 +16,21 @@ from pathlib import Path
 from typing import Any, Self
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from evfleet.errors import ConfigError
 from evfleet.vehicles import DEFAULT_MARKET_SHARES, list_vehicles
+from evfleet.vocab import ChargingPersonality, DriverProfile, DrivingStyle
 
 SHARE_TOLERANCE = 1e-6
-
-
-class DriverProfile(StrEnum):
-    """How a vehicle is used during the day."""
-
-    COMMUTER = "commuter"
-    RIDESHARE = "rideshare"
-    DELIVERY = "delivery"
-    CASUAL = "casual"
-
-
-class ChargingPersonality(StrEnum):
-    """When and where a driver chooses to charge."""
-
-    ANXIOUS = "anxious"
-    OPTIMIZER = "optimizer"
-    CONVENIENCE = "convenience"
-    PROCRASTINATOR = "procrastinator"
-
-
-class DrivingStyle(StrEnum):
-    """Acceleration limits and cruise speed relative to the limit."""
-
-    ECO = "eco"
-    NORMAL = "normal"
-    AGGRESSIVE = "aggressive"
 
 
 class NetworkSource(StrEnum):
@@ -103,21 +86,6 @@ class ModelFamily(StrEnum):
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, use_enum_values=False)
-
-
-def _check_shares(shares: dict[Any, float], what: str) -> dict[Any, float]:
-    if not shares:
-        msg = f"{what} must not be empty"
-        raise ValueError(msg)
-    negative = [str(k) for k, v in shares.items() if v < 0 or not math.isfinite(v)]
-    if negative:
-        msg = f"{what} must be finite and non-negative (bad: {', '.join(negative)})"
-        raise ValueError(msg)
-    total = sum(shares.values())
-    if abs(total - 1.0) > SHARE_TOLERANCE:
-        msg = f"{what} must sum to 1 (tolerance {SHARE_TOLERANCE:g}), got {total:.6g}"
-        raise ValueError(msg)
-    return shares
 
 
 class NetworkConfig(_Section):
@@ -187,7 +155,7 @@ class FleetConfig(_Section):
 
     @field_validator("market_shares")
     @classmethod
-    def _market(cls, v: dict[str, float]) -> dict[str, float]:
+    def _known_models(cls, v: dict[str, float]) -> dict[str, float]:
         known = set(list_vehicles())
         unknown = sorted(set(v) - known)
         if unknown:
@@ -196,24 +164,25 @@ class FleetConfig(_Section):
                 f"known models: {', '.join(sorted(known))}"
             )
             raise ValueError(msg)
-        return _check_shares(v, "market_shares")
+        return v
 
-    @field_validator("driver_profiles")
+    @field_validator("market_shares", "driver_profiles", "charging_personalities", "driving_styles")
     @classmethod
-    def _drivers(cls, v: dict[DriverProfile, float]) -> dict[DriverProfile, float]:
-        return _check_shares(v, "driver_profiles")
-
-    @field_validator("charging_personalities")
-    @classmethod
-    def _personalities(
-        cls, v: dict[ChargingPersonality, float]
-    ) -> dict[ChargingPersonality, float]:
-        return _check_shares(v, "charging_personalities")
-
-    @field_validator("driving_styles")
-    @classmethod
-    def _styles(cls, v: dict[DrivingStyle, float]) -> dict[DrivingStyle, float]:
-        return _check_shares(v, "driving_styles")
+    def _shares(cls, v: dict[Any, float], info: ValidationInfo) -> dict[Any, float]:
+        """Every mix of the fleet: non-empty, finite non-negative shares summing to 1."""
+        what = info.field_name
+        if not v:
+            msg = f"{what} must not be empty"
+            raise ValueError(msg)
+        negative = [str(k) for k, share in v.items() if share < 0 or not math.isfinite(share)]
+        if negative:
+            msg = f"{what} must be finite and non-negative (bad: {', '.join(negative)})"
+            raise ValueError(msg)
+        total = sum(v.values())
+        if abs(total - 1.0) > SHARE_TOLERANCE:
+            msg = f"{what} must sum to 1 (tolerance {SHARE_TOLERANCE:g}), got {total:.6g}"
+            raise ValueError(msg)
+        return v
 
 
 class ChargingConfig(_Section):

@@ -44,13 +44,12 @@ import pandas as pd
 
 from evfleet.errors import InputDataError
 from evfleet.schema import ENERGY_COMPONENTS
+from evfleet.units import M_PER_KM
 
 logger = logging.getLogger(__name__)
 
 BALANCE_ABS_TOL_KWH = 0.01
 """Absolute tolerance of the per-vehicle energy balance, kWh."""
-BALANCE_REL_TOL = 1e-6
-"""Relative tolerance of the energy balance, as a share of charged + consumed energy."""
 SUM_ABS_TOL_KWH = 1e-3
 """Tolerance of segment energies summing to their trip's energy, kWh (plus 1e-6 relative)."""
 SUM_ABS_TOL_KM = 1e-3
@@ -361,7 +360,7 @@ def segment_sum_mismatches(
     known = idx.trip_pos >= 0
     pos, n = idx.trip_pos[known], len(routes)
     seg_energy = segments["energy_kwh"].to_numpy(dtype=float)[known]
-    seg_km = segments["length_m"].to_numpy(dtype=float)[known] / 1000.0
+    seg_km = segments["length_m"].to_numpy(dtype=float)[known] / M_PER_KM
     out = routes[["trip_id", "energy_kwh", "distance_km"]].assign(
         segments_energy_kwh=np.bincount(pos, weights=seg_energy, minlength=n),
         segments_distance_km=np.bincount(pos, weights=seg_km, minlength=n),

@@ -7,6 +7,8 @@ Energy components are in kWh at the battery: ``regen_kwh`` is negative (energy r
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pandas as pd
 
 from evfleet.errors import InputDataError
@@ -142,17 +144,24 @@ TABLES: dict[str, dict[str, str]] = {
 }
 """Table name -> ordered column name -> dtype."""
 
-CHARGING_KINDS = ("home", "l2", "dcfc", "roadside")
-"""``roadside``: a mobile DC charger called to a stranded vehicle (no station reachable)."""
-DC_CHARGING_KINDS = ("dcfc", "roadside")
-"""Kinds whose rating is a battery-side DC output (the others are grid-side AC)."""
-CHARGING_TRIGGERS = ("threshold", "emergency", "opportunistic", "overnight", "stranded")
 WEATHER_ZONES = ("sf_coast", "bay_side", "inland")
 
 
 def missing_columns(table: str, df: pd.DataFrame) -> list[str]:
     """Contract columns of ``table`` that ``df`` lacks."""
     return [c for c in TABLES[table] if c not in df.columns]
+
+
+def require_columns(df: pd.DataFrame, columns: Iterable[str], what: str) -> None:
+    """Raise :class:`InputDataError` naming the columns of ``columns`` that ``df`` lacks.
+
+    The one required-column check of the library: ``what`` names the table in the message
+    ("<what> is missing columns: a, b").
+    """
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        msg = f"{what} is missing columns: {', '.join(missing)}"
+        raise InputDataError(msg)
 
 
 def conform(table: str, df: pd.DataFrame) -> pd.DataFrame:
@@ -163,10 +172,7 @@ def conform(table: str, df: pd.DataFrame) -> pd.DataFrame:
     if table not in TABLES:
         msg = f"unknown table {table!r}; expected one of {', '.join(TABLES)}"
         raise InputDataError(msg)
-    missing = missing_columns(table, df)
-    if missing:
-        msg = f"table {table} is missing columns: {', '.join(missing)}"
-        raise InputDataError(msg)
+    require_columns(df, TABLES[table], f"table {table}")
     out = df.loc[:, list(TABLES[table])].copy()
     for col, dtype in TABLES[table].items():
         if str(out[col].dtype) != dtype:

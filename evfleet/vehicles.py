@@ -20,6 +20,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from evfleet.errors import InputDataError
+from evfleet.units import HOUR_S
+from evfleet.vocab import ChargerKind
 
 logger = logging.getLogger(__name__)
 
@@ -44,21 +46,6 @@ class HvacKind(StrEnum):
 
     HEAT_PUMP = "heat_pump"
     RESISTIVE = "resistive"
-
-
-class ChargerKind(StrEnum):
-    """AC (on-board charger, flat power) or DC (off-board, power tapers with SOC)."""
-
-    AC = "ac"
-    DC = "dc"
-
-
-def _charger_kind(kind: ChargerKind | str) -> ChargerKind:
-    try:
-        return ChargerKind(kind)
-    except ValueError:
-        msg = f"unknown charger kind {kind!r}; valid: {', '.join(k.value for k in ChargerKind)}"
-        raise InputDataError(msg) from None
 
 
 def _check(condition: bool, vehicle_id: str, problem: str) -> None:
@@ -226,7 +213,7 @@ class VehicleSpec:
         if not 0.0 < efficiency <= 1.0:
             msg = f"charging efficiency must be within (0, 1], got {efficiency}"
             raise InputDataError(msg)
-        if _charger_kind(kind) is ChargerKind.DC:
+        if ChargerKind.parse(kind) is ChargerKind.DC:
             accepted = np.interp(s, self.dc_curve_soc, self.dc_curve_kw)
             return np.minimum(accepted, limit) * (s < 1.0)
         taper = np.clip((1.0 - s) / 0.03, 0.0, 1.0)
@@ -309,7 +296,7 @@ class VehicleSpec:
         )
         with np.errstate(divide="ignore"):
             inv = np.where(power > 0, 1.0 / power, np.inf)
-        steps = 0.5 * (inv[1:] + inv[:-1]) * np.diff(soc_grid) * capacity * 3600.0
+        steps = 0.5 * (inv[1:] + inv[:-1]) * np.diff(soc_grid) * capacity * HOUR_S
         return soc_grid, np.concatenate(([0.0], np.cumsum(steps)))
 
 

@@ -32,7 +32,8 @@ from evfleet.invariants import (
     lookup,
     shared_codes,
 )
-from evfleet.schema import DC_CHARGING_KINDS, TABLES
+from evfleet.schema import TABLES
+from evfleet.vocab import DC_CHARGING_KINDS
 
 logger = logging.getLogger(__name__)
 

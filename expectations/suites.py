@@ -15,9 +15,15 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from evfleet.config import ChargingPersonality, DriverProfile, DrivingStyle
 from evfleet.invariants import CHECKS
-from evfleet.schema import CHARGING_KINDS, CHARGING_TRIGGERS, TABLES, WEATHER_ZONES
+from evfleet.schema import TABLES, WEATHER_ZONES
+from evfleet.vocab import (
+    ChargingKind,
+    ChargingPersonality,
+    ChargingTrigger,
+    DriverProfile,
+    DrivingStyle,
+)
 from expectations.derived import EXTRA_CHECKS, KEY_COLUMNS, known_models
 
 if TYPE_CHECKING:
@@ -262,8 +268,8 @@ def _value_rules(t: str) -> list[Rule]:
     if t == "charging_sessions":
         return [
             _pair(t, "end_time", "start_time"),
-            _in_set(t, "kind", CHARGING_KINDS),
-            _in_set(t, "trigger", CHARGING_TRIGGERS),
+            _in_set(t, "kind", ChargingKind),
+            _in_set(t, "trigger", ChargingTrigger),
             _between(t, "soc_start", 0, 1, soc),
             _between(t, "soc_end", 0, 1, soc),
             _pair(t, "soc_end", "soc_start"),

@@ -9,11 +9,15 @@ from prefect import task
 
 from evfleet.config import NetworkConfig, NetworkSource
 from evfleet.errors import NetworkSourceError
-from evfleet.network import build_network, network_summary, save_network
+from evfleet.network import (
+    NETWORK_SCHEMA_VERSION,
+    build_network,
+    network_summary,
+    save_network,
+)
 from evfleet.storage import Workspace, file_fingerprint, stage_id
 from tasks.common import IO_RETRIES, StageResult, reuse, run_logger, stage_cache_key
 
-NETWORK_SCHEMA_VERSION = 1
 NETWORK_TABLES = {t: f"{t}.parquet" for t in ("nodes", "edges", "stations")}
 """Catalog view name -> file inside the network folder."""
 

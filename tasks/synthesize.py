@@ -83,7 +83,7 @@ def plan_dataset_task(workspace: str, config: StudioConfig, network: StageResult
         return SynthPlan(sid, network.path, "", (), reused=cached)
     graph = _graph(network.path)
     fleet = conform("fleet_info", generate_fleet(config, graph))
-    weather = conform("weather", generate_weather(config, graph))
+    weather = conform("weather", generate_weather(config))
     ws.sweep_staging("datasets", sid)
     staging = ws.begin_stage("datasets", sid)
     write_parquet(fleet, staging / "fleet_info.parquet")

@@ -18,8 +18,8 @@ from numpy.typing import ArrayLike, NDArray
 
 from evfleet.errors import InputDataError
 from evfleet.features.catalog import CATEGORICAL_FEATURES, HISTORY_FEATURES, NUMERIC_FEATURES
-from evfleet.network.geo import bearing_deg, heading_change_deg
-from evfleet.physics import air_density_kg_m3, road_class_codes, time_of_day_congestion
+from evfleet.network.geo import bearing_deg
+from evfleet.physics import air_density_kg_m3, congestion_factor, road_class_codes, trip_turns_deg
 from evfleet.physics.hvac import on_road_hvac_power_w
 from evfleet.physics.model import GRAVITY_MPS2
 from evfleet.physics.onroad import (
@@ -29,6 +29,8 @@ from evfleet.physics.onroad import (
     solar_irradiance_w_m2,
     standard_time,
 )
+from evfleet.schema import require_columns
+from evfleet.units import HOUR_S, KPH_PER_MPS, M_PER_KM, MINUTE_S, W_PER_KW
 from evfleet.vehicles import get_vehicle
 
 logger = logging.getLogger(__name__)
@@ -57,13 +59,11 @@ VEHICLE_COLUMNS: Final[tuple[str, ...]] = (
 )
 """Fleet-register columns every feature build needs."""
 
-WEEKEND_CONGESTION_SHARE: Final = 0.35
-"""Share of the weekday rush-hour slowdown expected at weekends (traffic prior)."""
 DRIVETRAIN_EFFICIENCY: Final = 0.9
 """Nominal battery-to-wheel efficiency of the physics prior."""
 REGEN_SHARE: Final = 0.6
 """Nominal share of downhill potential energy recovered, in the physics prior."""
-MAX_PARKED_H: Final = PARKED_COLD_S / 3600.0
+MAX_PARKED_H: Final = PARKED_COLD_S / HOUR_S
 """Parking time after which cabin and tyres are fully soaked (longer gaps are capped)."""
 DEFAULT_HUMIDITY: Final = 0.6
 """Relative humidity assumed for air density when the forecast has none."""
@@ -72,14 +72,6 @@ _MIN_SPEED_KPH: Final = 3.0
 _SEASONS: Final = np.array(
     ["winter"] * 2 + ["spring"] * 3 + ["summer"] * 3 + ["autumn"] * 3 + ["winter"]
 )
-
-
-def require_columns(df: pd.DataFrame, columns: tuple[str, ...] | list[str], what: str) -> None:
-    """Raise :class:`InputDataError` naming the columns of ``columns`` that ``df`` lacks."""
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        msg = f"{what} is missing columns: {', '.join(missing)}"
-        raise InputDataError(msg)
 
 
 def vehicle_attributes(fleet_info: pd.DataFrame) -> pd.DataFrame:
@@ -111,18 +103,17 @@ def expected_speed_kph(
 ) -> NDArray[np.float64]:
     """Speed limit times the typical congestion of the road class at that hour.
 
-    The weekday curve is :func:`evfleet.physics.profiles.time_of_day_congestion`; weekends
-    see :data:`WEEKEND_CONGESTION_SHARE` of the weekday slowdown. Realised speeds are never
-    used, so the value is known when the trip is planned.
+    The factor is the simulator's own rule, :func:`evfleet.physics.roads.congestion_factor`
+    (weekday rush hours, milder weekends). Realised speeds are never used, so the value is
+    known when the trip is planned.
     """
     classes = road_class_codes(np.asarray(highway.categories, dtype=str))
     if np.ndim(hour_of_day) == 0 and np.ndim(weekend) == 0:
         # one context: evaluate the curve once per road class, then gather
-        per_class = time_of_day_congestion(np.full(classes.size, hour_of_day), classes)
+        per_class = congestion_factor(np.full(classes.size, hour_of_day), classes, weekend)
         factor = per_class[highway.codes]
     else:
-        factor = time_of_day_congestion(hour_of_day, classes[highway.codes])
-    factor = np.where(weekend, 1.0 - WEEKEND_CONGESTION_SHARE * (1.0 - factor), factor)
+        factor = congestion_factor(hour_of_day, classes[highway.codes], weekend)
     limit = np.asarray(speed_limit_kph, dtype=np.float64)
     return np.asarray(np.maximum(limit * factor, _MIN_SPEED_KPH), dtype=np.float64)
 
@@ -178,8 +169,8 @@ def _on_road_hvac_w(
         ),
         (n,),
     )
-    elapsed = np.broadcast_to(cols["trip_elapsed_min"] * 60.0, (n,))
-    parked = np.broadcast_to(cols["parked_h"] * 3600.0, (n,))
+    elapsed = np.broadcast_to(cols["trip_elapsed_min"] * MINUTE_S, (n,))
+    parked = np.broadcast_to(cols["parked_h"] * HOUR_S, (n,))
     out = np.empty(n, dtype=np.float64)
     for code, name in enumerate(models.categories):
         rows = models.codes == code
@@ -206,23 +197,23 @@ def _physics_priors(cols: dict[str, Any], models: pd.Categorical) -> dict[str, N
     secant = np.sqrt(1.0 + cols["grade"] ** 2)
     cos_theta, sin_theta = 1.0 / secant, cols["grade"] / secant
     mass = cols["mass_kg"]
-    v_mps = cols["expected_speed_kph"] / 3.6
-    air_mps = v_mps + cols["headwind_kph"] / 3.6
-    h_per_km = cols["expected_time_s_per_km"] / 3600.0
-    on_edge_s = cols["expected_time_s_per_km"] * cols["length_m"] / 1000.0
+    v_mps = cols["expected_speed_kph"] / KPH_PER_MPS
+    air_mps = v_mps + cols["headwind_kph"] / KPH_PER_MPS
+    h_per_km = cols["expected_time_s_per_km"] / HOUR_S
+    on_edge_s = cols["expected_time_s_per_km"] * cols["length_m"] / M_PER_KM
     crr_factor = on_road_crr_factor(
         wet_road=cols["is_raining"],
-        trip_time_s=cols["trip_elapsed_min"] * 60.0,
+        trip_time_s=cols["trip_elapsed_min"] * MINUTE_S,
         duration_s=on_edge_s,
-        parked_s=cols["parked_h"] * 3600.0,
+        parked_s=cols["parked_h"] * HOUR_S,
     )
     rolling = mass * GRAVITY_MPS2 * cols["rolling_resistance"] * crr_factor * cos_theta
     rolling = rolling * _J_PER_M_TO_KWH_PER_KM
     grade = mass * GRAVITY_MPS2 * sin_theta * _J_PER_M_TO_KWH_PER_KM
     aero = 0.5 * cols["air_density_kg_m3"] * cols["cda_m2"] * air_mps * np.abs(air_mps)
     aero = aero * _J_PER_M_TO_KWH_PER_KM
-    aux = (cols["aux_w"] + ON_ROAD_AUX_EXTRA_W) / 1000.0 * h_per_km
-    hvac = _on_road_hvac_w(cols, models, on_edge_s) / 1000.0 * h_per_km
+    aux = (cols["aux_w"] + ON_ROAD_AUX_EXTRA_W) / W_PER_KW * h_per_km
+    hvac = _on_road_hvac_w(cols, models, on_edge_s) / W_PER_KW * h_per_km
     traction = rolling + np.maximum(grade, 0.0) + np.maximum(aero, 0.0)
     prior = (
         traction / DRIVETRAIN_EFFICIENCY
@@ -271,7 +262,7 @@ def route_context(
     highway = _category(edges["highway"], n)
     limit = edges["speed_limit_kph"].to_numpy(dtype=np.float64)
     speed = expected_speed_kph(limit, highway, hour_of_day, weekend)
-    minutes = edges["length_m"].to_numpy(dtype=np.float64) / 1000.0 / speed * 60.0
+    minutes = edges["length_m"].to_numpy(dtype=np.float64) / M_PER_KM / speed * 60.0
     heading = edge_heading_deg(edges)
     labels = np.zeros(n, dtype=np.int64) if trip is None else pd.factorize(np.asarray(trip))[0]
     first = np.ones(n, dtype=bool)
@@ -284,12 +275,12 @@ def route_context(
     running = pd.Series(minutes).groupby(labels, sort=False).cumsum().to_numpy()
     prev_speed = np.where(first, 0.0, np.roll(speed, 1))
     next_speed = np.where(last, 0.0, np.roll(speed, -1))
-    turn = heading_change_deg(heading, np.roll(heading, -1))
+    turn = trip_turns_deg(heading, np.append(np.flatnonzero(first), n))
     return {
         "trip_elapsed_min": np.asarray(running - minutes, dtype=np.float64),
         "prev_expected_speed_kph": np.asarray(prev_speed, dtype=np.float64),
         "next_expected_speed_kph": np.asarray(next_speed, dtype=np.float64),
-        "turn_deg": np.asarray(np.where(last, 0.0, turn), dtype=np.float64),
+        "turn_deg": turn,
     }
 
 
@@ -424,7 +415,7 @@ def feature_frame(
     cols["expected_speed_kph"] = expected_speed_kph(
         cols["speed_limit_kph"], highway, hour, weekday >= 5
     )
-    cols["expected_time_s_per_km"] = 3600.0 / cols["expected_speed_kph"]
+    cols["expected_time_s_per_km"] = HOUR_S / cols["expected_speed_kph"]
 
     for name in ("temp_c", "headwind_kph", "crosswind_kph", "humidity_pct"):
         cols[name] = _broadcast(weather[name], n).astype(np.float64)

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from evfleet.features.catalog import HISTORY_FEATURES
+from evfleet.units import M_PER_KM
 
 
 def daily_totals(
@@ -30,7 +31,7 @@ def daily_totals(
             "vehicle_id": vehicle_id.to_numpy(),
             "day": start_time.dt.normalize().to_numpy(),
             "energy_kwh": energy_kwh.to_numpy(dtype=np.float64),
-            "km": length_m.to_numpy(dtype=np.float64) / 1000.0,
+            "km": length_m.to_numpy(dtype=np.float64) / M_PER_KM,
             "prior_kwh": prior_kwh.to_numpy(dtype=np.float64),
         }
     )

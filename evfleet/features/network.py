@@ -21,13 +21,14 @@ from evfleet.features.build import (
     calendar,
     edge_heading_deg,
     feature_frame,
-    require_columns,
     vehicle_attributes,
 )
 from evfleet.features.catalog import HISTORY_FEATURES
 from evfleet.features.history import history_as_of
 from evfleet.network.geo import bearing_deg
+from evfleet.schema import require_columns
 from evfleet.vehicles import get_vehicle
+from evfleet.vocab import ChargingPersonality, DriverProfile, DrivingStyle
 
 NETWORK_EDGE_COLUMNS = ("u", "v", "key", "length_m", "highway", "speed_kph", "grade")
 NETWORK_NODE_COLUMNS = ("node_id", "lat", "lon", "elevation_m")
@@ -69,9 +70,9 @@ class PredictionContext:
     battery_kwh: float
     departure: pd.Timestamp
     temp_c: float
-    driver_profile: str = "commuter"
-    driving_style: str = "normal"
-    charging_personality: str = "convenience"
+    driver_profile: str = DriverProfile.COMMUTER
+    driving_style: str = DrivingStyle.NORMAL
+    charging_personality: str = ChargingPersonality.CONVENIENCE
     wind_kph: float = 0.0
     wind_from_deg: float = 0.0
     humidity_pct: float = 70.0

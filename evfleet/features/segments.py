@@ -16,12 +16,13 @@ from evfleet.features.build import (
     edge_heading_deg,
     feature_frame,
     planned_route,
-    require_columns,
     vehicle_attributes,
 )
 from evfleet.features.catalog import ENERGY, FEATURES, HISTORY_FEATURES, KEYS, TARGET
 from evfleet.features.history import daily_totals, history_by_day
 from evfleet.fleet.weather import zone_names
+from evfleet.schema import require_columns
+from evfleet.units import M_PER_KM
 
 logger = logging.getLogger(__name__)
 
@@ -174,7 +175,7 @@ def build_features(
     )
     out = pd.concat([segments.loc[:, list(KEYS)], feats], axis=1)
     out[ENERGY] = segments[ENERGY].to_numpy(dtype=np.float64)
-    out[TARGET] = out[ENERGY] / (out["length_m"] / 1000.0)
+    out[TARGET] = out[ENERGY] / (out["length_m"] / M_PER_KM)
     hist = history_by_day(daily_history_table(out))
     keys = pd.DataFrame({"vehicle_id": out["vehicle_id"].to_numpy(), "day": start.dt.normalize()})
     joined = keys.merge(hist, on=["vehicle_id", "day"], how="left")
@@ -186,7 +187,7 @@ def build_features(
 
 def daily_history_table(features: pd.DataFrame) -> pd.DataFrame:
     """Per vehicle-day totals (see :func:`daily_totals`) from a feature table."""
-    km = features["length_m"].to_numpy(dtype=np.float64) / 1000.0
+    km = features["length_m"].to_numpy(dtype=np.float64) / M_PER_KM
     return daily_totals(
         features["vehicle_id"],
         features["start_time"],

@@ -1,17 +1,17 @@
-"""Behaviour parameters: driver profiles, charging personalities and driving styles.
+"""Behaviour parameters: driver profiles and charging personalities.
 
 These tables are the "configured ranges" of the synthetic fleet: each driver profile's
 daily distance and trip-count ranges (the realism tests check the generated data against
-them), each charging personality's thresholds and targets, and each driving style's speed
-and acceleration factors. They are plain frozen dataclasses so that a study can read them
-and tests can quote them.
+them) and each charging personality's thresholds and targets. They are plain frozen
+dataclasses so that a study can read them and tests can quote them. Driving styles live
+with the speed profiles that use them (:data:`evfleet.physics.profiles.STYLES`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from evfleet.config import ChargingPersonality, DriverProfile, DrivingStyle
+from evfleet.vocab import ChargingPersonality, DriverProfile
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,29 +98,6 @@ PERSONALITIES: dict[ChargingPersonality, PersonalitySpec] = {
 }
 """Per-personality charging habits (SOC values are fractions of the usable capacity)."""
 
-
-@dataclass(frozen=True, slots=True)
-class StyleSpec:
-    """How a driving style drives.
-
-    Attributes
-    ----------
-    speed_factor
-        Cruise speed relative to the free-flow speed of the road.
-    accel_factor
-        Acceleration and deceleration relative to a normal driver.
-    """
-
-    speed_factor: float
-    accel_factor: float
-
-
-STYLES: dict[DrivingStyle, StyleSpec] = {
-    DrivingStyle.ECO: StyleSpec(0.93, 0.75),
-    DrivingStyle.NORMAL: StyleSpec(1.0, 1.0),
-    DrivingStyle.AGGRESSIVE: StyleSpec(1.08, 1.35),
-}
-"""Per-style speed and acceleration factors."""
 
 MIN_ARRIVAL_SOC = 0.015
 """Lowest SOC a driver accepts on arrival at a charger (else another charger is tried)."""

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from numpy.typing import ArrayLike
 
-from evfleet.schema import DC_CHARGING_KINDS
-from evfleet.vehicles import ChargerKind
+from evfleet.network.geo import haversine_km
+from evfleet.units import DAY_S, HOUR_S, MINUTE_S
+from evfleet.vocab import ChargingKind, ChargingTrigger
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -33,28 +33,17 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-DAY_S = 86_400.0
-HOUR_S = 3_600.0
 VALUE_OF_TIME_USD_PER_H = 20.0
 """Driver's value of time used to trade detour and charging time against price."""
 ROADSIDE_POWER_KW = 20.0
 """Battery-side output of a mobile roadside DC charger (van-mounted units: 15-25 kW)."""
-ROADSIDE_RESPONSE_S = 75 * 60.0
+ROADSIDE_RESPONSE_S = 75 * MINUTE_S
 """Time from the call until roadside assistance arrives (US average ~60-90 min)."""
 ROADSIDE_CALLOUT_USD = 150.0
 """Call-out fee of a roadside charging / towing service without a membership."""
 ROADSIDE_USD_PER_KWH = 0.9
 """Price of the energy a mobile charger delivers, USD per grid kWh (diesel-generator or
 battery-van supply, about twice a DC fast charger)."""
-_EARTH_RADIUS_KM = 6371.0088
-
-
-def haversine_km(lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayLike) -> np.ndarray:
-    """Great-circle distance in km (vectorised, broadcasting)."""
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dlat, dlon = p2 - p1, np.radians(np.asarray(lon2) - np.asarray(lon1))
-    a = np.sin(dlat / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlon / 2) ** 2
-    return np.asarray(2 * _EARTH_RADIUS_KM * np.arcsin(np.sqrt(a)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,13 +76,13 @@ class Tariff:
             peak_end_h=int(end),
         )
 
-    def base_price(self, kind: str) -> float:
+    def base_price(self, kind: ChargingKind | str) -> float:
         """Off-peak price of ``kind`` (home, l2, dcfc, roadside), USD per grid kWh."""
-        if kind == "home":
+        if kind == ChargingKind.HOME:
             return self.home_usd_per_kwh
-        if kind == "roadside":
+        if kind == ChargingKind.ROADSIDE:
             return ROADSIDE_USD_PER_KWH
-        base = self.l2_usd_per_kwh if kind == "l2" else self.dcfc_usd_per_kwh
+        base = self.l2_usd_per_kwh if kind == ChargingKind.L2 else self.dcfc_usd_per_kwh
         return base * self.public_multiplier
 
     def is_peak(self, t_s: np.ndarray | float) -> np.ndarray:
@@ -102,7 +91,7 @@ class Tariff:
         return np.asarray((hour >= self.peak_start_h) & (hour < self.peak_end_h))
 
     def price(
-        self, kind: str, t_s: np.ndarray | float, *, station_factor: float = 1.0
+        self, kind: ChargingKind | str, t_s: np.ndarray | float, *, station_factor: float = 1.0
     ) -> np.ndarray:
         """Price of ``kind`` at each time, USD per grid kWh.
 
@@ -132,7 +121,7 @@ class Tariff:
 class Session:
     """One charging session (times in seconds since the period start)."""
 
-    kind: str
+    kind: ChargingKind
     station_id: str
     lat: float
     lon: float
@@ -145,19 +134,15 @@ class Session:
     power_kw: float
     mean_power_kw: float
     cost_usd: float
-    trigger: str
+    trigger: ChargingTrigger
     detour_km: float = 0.0
     wait_min: float = 0.0
-
-
-def _charger_kind(kind: str) -> ChargerKind:
-    return ChargerKind.DC if kind in DC_CHARGING_KINDS else ChargerKind.AC
 
 
 def charge(
     spec: VehicleSpec,
     *,
-    kind: str,
+    kind: ChargingKind | str,
     charger_kw: float,
     soc_start: float,
     target_soc: float,
@@ -166,7 +151,7 @@ def charge(
     tariff: Tariff,
     efficiency: float,
     place: tuple[str, float, float],
-    trigger: str,
+    trigger: ChargingTrigger | str,
     station_factor: float = 1.0,
     wait_min: float = 0.0,
 ) -> Session | None:
@@ -177,7 +162,7 @@ def charge(
     spec
         The vehicle (charging curve, on-board charger, capacity).
     kind
-        ``home``, ``l2`` or ``dcfc``.
+        A :class:`ChargingKind` (or its value); an unknown kind is a ``ValueError``.
     charger_kw
         Charger power rating, kW (grid-side for AC, battery-side output for DC).
     soc_start, target_soc
@@ -198,7 +183,8 @@ def charge(
     Session or None
         ``None`` when nothing can be charged (already at target or no time).
     """
-    ckind = _charger_kind(kind)
+    kind, trigger = ChargingKind(kind), ChargingTrigger(trigger)
+    ckind = kind.charger
     target = min(1.0, target_soc)
     if target <= soc_start + 1e-4 or latest_end_s <= start_s:
         return None
@@ -239,7 +225,7 @@ def charge(
 
 def _session_cost(
     spec: VehicleSpec,
-    kind: str,
+    kind: ChargingKind,
     rate: dict[str, Any],
     socs: tuple[float, float],
     times: tuple[float, float],
@@ -289,7 +275,7 @@ class StationArrays:
         derated to it: their rating is what the session records.
         """
         ports = stations["ports"] if "ports" in stations.columns else np.ones(len(stations))
-        is_dcfc = (stations["kind"].astype(str) == "dcfc").to_numpy()
+        is_dcfc = (stations["kind"].astype(str) == ChargingKind.DCFC).to_numpy()
         rated = stations["power_kw"].to_numpy(dtype=float)
         return cls(
             station_id=stations["station_id"].astype(str).to_numpy(),
@@ -350,7 +336,10 @@ def rank_stations(
         return idx
     vehicle_kw = spec.max_dc_kw * 0.7 if want_dcfc else spec.max_ac_kw
     power = np.minimum(stations.power_kw[idx], vehicle_kw)
-    price = tariff.base_price("dcfc" if want_dcfc else "l2") * stations.price_factor[idx]
+    price = (
+        tariff.base_price(ChargingKind.DCFC if want_dcfc else ChargingKind.L2)
+        * stations.price_factor[idx]
+    )
     hours = detour[idx] / 40.0 + energy_kwh / np.maximum(power, 1.0)
     score = price * energy_kwh + VALUE_OF_TIME_USD_PER_H * hours - 0.01 * stations.ports[idx]
     return idx[np.argsort(score, kind="stable")]

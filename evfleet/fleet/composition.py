@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from evfleet.config import DriverProfile
 from evfleet.errors import InputDataError
 from evfleet.fleet.behaviour import PROFILES
 from evfleet.fleet.places import Places
 from evfleet.schema import conform
 from evfleet.vehicles import get_vehicle
+from evfleet.vocab import DriverProfile
 
 if TYPE_CHECKING:
     from evfleet.config import StudioConfig

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from evfleet.config import ChargingPersonality, DrivingStyle
 from evfleet.errors import InputDataError
 from evfleet.fleet.behaviour import PERSONALITIES, PersonalitySpec
 from evfleet.fleet.charging import StationArrays, Tariff
@@ -26,7 +25,9 @@ from evfleet.fleet.road_arrays import NetArrays, Router
 from evfleet.fleet.trips import Driven, drive
 from evfleet.fleet.weather import WeatherLookup
 from evfleet.physics import PARKED_COLD_S
+from evfleet.units import DAY_S, HOUR_S
 from evfleet.vehicles import VehicleSpec, get_vehicle
+from evfleet.vocab import ChargingKind, ChargingPersonality, DrivingStyle
 
 if TYPE_CHECKING:
     from evfleet.config import StudioConfig
@@ -35,7 +36,7 @@ logger = logging.getLogger(__name__)
 
 _BUSY_HOURS = (7, 20)
 # (probability of a queue in busy hours, off hours, mean wait minutes) per public kind
-_QUEUE = {"dcfc": (0.22, 0.05, 9.0), "l2": (0.10, 0.03, 15.0)}
+_QUEUE = {ChargingKind.DCFC: (0.22, 0.05, 9.0), ChargingKind.L2: (0.10, 0.03, 15.0)}
 _MAX_WAIT_MIN = 45.0
 
 
@@ -90,7 +91,7 @@ class ChunkContext:
         self.cfg = cfg
         self.start: dt.date = cfg.fleet.start_date
         self.days = cfg.fleet.days
-        self.period_end_s = self.days * 86_400.0
+        self.period_end_s = self.days * DAY_S
         self.net = NetArrays.of(graph)
         self.router = Router(graph, self.net)
         self.places = Places.from_nodes(self.net.nodes)
@@ -175,18 +176,18 @@ class ChunkContext:
         st = self.stations
         return str(st.station_id[s]), float(st.lat[s]), float(st.lon[s])
 
-    def queue_wait_s(self, rng: np.random.Generator, kind: str, t_s: float) -> float:
+    def queue_wait_s(self, rng: np.random.Generator, kind: ChargingKind, t_s: float) -> float:
         """Time waiting for a free port at a public station."""
         busy_p, off_p, mean_min = _QUEUE[kind]
-        hour = (t_s % 86_400.0) / 3600.0
+        hour = (t_s % DAY_S) / HOUR_S
         p = busy_p if _BUSY_HOURS[0] <= hour < _BUSY_HOURS[1] else off_p
         draw, wait = rng.random(), rng.exponential(mean_min)
         return 60.0 * min(wait, _MAX_WAIT_MIN) if draw < p else 0.0
 
 
-def expected_queue_wait_s(kind: str, t_s: float) -> float:
+def expected_queue_wait_s(kind: ChargingKind | str, t_s: float) -> float:
     """Mean of :meth:`ChunkContext.queue_wait_s` (the wait a planner should expect), s."""
-    busy_p, off_p, mean_min = _QUEUE[kind]
-    hour = (t_s % 86_400.0) / 3600.0
+    busy_p, off_p, mean_min = _QUEUE[ChargingKind(kind)]
+    hour = (t_s % DAY_S) / HOUR_S
     p = busy_p if _BUSY_HOURS[0] <= hour < _BUSY_HOURS[1] else off_p
     return 60.0 * p * mean_min * -np.expm1(-_MAX_WAIT_MIN / mean_min)

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from evfleet.errors import InputDataError
-from evfleet.fleet.charging import haversine_km
+from evfleet.network.geo import haversine_km
+from evfleet.schema import require_columns
 
 logger = logging.getLogger(__name__)
 
@@ -75,9 +76,9 @@ class Places:
     @classmethod
     def from_nodes(cls, nodes: pd.DataFrame) -> Places:
         """Places of a nodes table (``node_id``, ``lat``, ``lon`` and optional weights)."""
-        missing = [c for c in ("node_id", "lat", "lon") if c not in nodes.columns]
-        if missing or nodes.empty:
-            msg = f"network nodes table is empty or lacks columns {missing}"
+        require_columns(nodes, ("node_id", "lat", "lon"), "network nodes table")
+        if nodes.empty:
+            msg = "network nodes table is empty"
             raise InputDataError(msg)
         lat = nodes["lat"].to_numpy(dtype=float)
         lon = nodes["lon"].to_numpy(dtype=float)

@@ -23,12 +23,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from evfleet.config import DriverProfile
 from evfleet.fleet.behaviour import PROFILES
 from evfleet.fleet.places import Places
+from evfleet.units import DAY_S, HOUR_S, MINUTE_S
+from evfleet.vocab import DriverProfile, TripPurpose
 
-HOUR_S = 3600.0
-DAY_S = 86_400.0
 _CIRCUITY = 1.35
 _LATEST_TOUR_START_H = 19.5
 _SHIFT_END_H = 21.5
@@ -52,9 +51,11 @@ class Plan:
     depart_s: list[float] = field(default_factory=list)
     origin: list[int] = field(default_factory=list)
     destination: list[int] = field(default_factory=list)
-    purpose: list[str] = field(default_factory=list)
+    purpose: list[TripPurpose] = field(default_factory=list)
 
-    def add(self, day: int, depart_s: float, origin: int, destination: int, purpose: str) -> None:
+    def add(
+        self, day: int, depart_s: float, origin: int, destination: int, purpose: TripPurpose
+    ) -> None:
         """Append a trip unless it goes nowhere."""
         if origin == destination:
             return
@@ -75,7 +76,7 @@ class _DayBuilder:
         self.plan, self.places, self.day = plan, places, day
         self.here, self.t_s = here, t_s
 
-    def drive(self, dest: int, purpose: str, *, speed_kph: float = 32.0) -> None:
+    def drive(self, dest: int, purpose: TripPurpose, *, speed_kph: float = 32.0) -> None:
         if dest == self.here:
             return
         self.plan.add(self.day, self.t_s, self.here, dest, purpose)
@@ -84,7 +85,7 @@ class _DayBuilder:
         self.here = dest
 
     def dwell(self, minutes: float) -> None:
-        self.t_s += minutes * 60.0
+        self.t_s += minutes * MINUTE_S
 
     def wait_until(self, t_s: float) -> None:
         self.t_s = max(self.t_s, t_s)
@@ -107,22 +108,22 @@ def _long_trip_km(rng: np.random.Generator, places: Places, anchors: Anchors) ->
 
 def _commuter_day(rng: np.random.Generator, b: _DayBuilder, a: Anchors) -> None:
     b.wait_until(b.at(_clip_normal(rng, 7.9, 0.8, 5.5, 10.5)))
-    b.drive(a.work, "commute")
+    b.drive(a.work, TripPurpose.COMMUTE)
     if rng.random() < 0.25:
         b.wait_until(b.at(_clip_normal(rng, 12.2, 0.4, 11.3, 13.5)))
-        b.drive(b.places.sample_near(rng, a.work, typical_km=2.5, max_km=8.0), "errand")
+        b.drive(b.places.sample_near(rng, a.work, typical_km=2.5, max_km=8.0), TripPurpose.ERRAND)
         b.dwell(rng.uniform(25, 55))
-        b.drive(a.work, "commute")
+        b.drive(a.work, TripPurpose.COMMUTE)
     b.wait_until(b.at(_clip_normal(rng, 17.3, 0.8, 15.0, 20.0)))
     if rng.random() < 0.35:
-        b.drive(b.places.sample_near(rng, a.home, typical_km=3.0, max_km=12.0), "errand")
+        b.drive(b.places.sample_near(rng, a.home, typical_km=3.0, max_km=12.0), TripPurpose.ERRAND)
         b.dwell(rng.uniform(15, 60))
-    b.drive(a.home, "commute")
+    b.drive(a.home, TripPurpose.COMMUTE)
     if rng.random() < 0.2:
         b.wait_until(b.at(_clip_normal(rng, 19.5, 0.6, 18.5, 21.0)))
-        b.drive(b.places.sample_near(rng, a.home, typical_km=5.0), "leisure")
+        b.drive(b.places.sample_near(rng, a.home, typical_km=5.0), TripPurpose.LEISURE)
         b.dwell(rng.uniform(60, 150))
-        b.drive(a.home, "home")
+        b.drive(a.home, TripPurpose.HOME)
 
 
 def _casual_day(
@@ -132,20 +133,20 @@ def _casual_day(
         b.wait_until(b.at(_clip_normal(rng, 9.5, 1.0, 7.0, 12.0)))
         km = _long_trip_km(rng, b.places, a)
         dest = b.places.sample_near(rng, a.home, typical_km=km, min_km=0.5 * km, max_km=1.3 * km)
-        b.drive(dest, "long_trip", speed_kph=55.0)
+        b.drive(dest, TripPurpose.LONG_TRIP, speed_kph=55.0)
         b.dwell(rng.uniform(90, 240))
-        b.drive(a.home, "home", speed_kph=55.0)
+        b.drive(a.home, TripPurpose.HOME, speed_kph=55.0)
         return
     n_tours = int(rng.choice([1, 2, 3], p=[0.45, 0.4, 0.15] if weekend else [0.6, 0.32, 0.08]))
     b.wait_until(b.at(_clip_normal(rng, 10.5 if weekend else 10.0, 1.5, 7.5, 14.0)))
     for tour in range(n_tours):
-        purpose = "leisure" if weekend or rng.random() < 0.4 else "errand"
+        purpose = TripPurpose.LEISURE if weekend or rng.random() < 0.4 else TripPurpose.ERRAND
         b.drive(b.places.sample_near(rng, a.home, typical_km=rng.choice([3.0, 6.0, 12.0])), purpose)
         b.dwell(rng.uniform(25, 150))
         if rng.random() < 0.3:
-            b.drive(b.places.sample_near(rng, b.here, typical_km=2.5), "errand")
+            b.drive(b.places.sample_near(rng, b.here, typical_km=2.5), TripPurpose.ERRAND)
             b.dwell(rng.uniform(15, 60))
-        b.drive(a.home, "home")
+        b.drive(a.home, TripPurpose.HOME)
         if tour < n_tours - 1:
             b.dwell(rng.uniform(60, 180))
         if b.clock_h() > _LATEST_TOUR_START_H:
@@ -157,11 +158,11 @@ def _rideshare_day(rng: np.random.Generator, b: _DayBuilder, a: Anchors) -> None
     b.wait_until(b.at(_clip_normal(rng, 7.0 if morning else 15.5, 0.6, 5.0, 18.0)))
     shift_end = min(b.t_s + rng.uniform(6.0, 10.0) * HOUR_S, b.at(_SHIFT_END_H))
     places = b.places
-    b.drive(places.sample_near(rng, a.work, typical_km=1.5, max_km=4.0), "reposition")
+    b.drive(places.sample_near(rng, a.work, typical_km=1.5, max_km=4.0), TripPurpose.REPOSITION)
     rides = 0
     while b.t_s < shift_end - HOUR_S and rides < _MAX_RIDES:
         km = 25.0 if rng.random() < 0.1 else float(rng.choice([3.0, 6.0, 10.0]))
-        b.drive(places.sample_near(rng, b.here, typical_km=km), "ride", speed_kph=35.0)
+        b.drive(places.sample_near(rng, b.here, typical_km=km), TripPurpose.RIDE, speed_kph=35.0)
         rides += 1
         b.dwell(rng.uniform(3, 15))
         if rng.random() < 0.55:
@@ -169,14 +170,14 @@ def _rideshare_day(rng: np.random.Generator, b: _DayBuilder, a: Anchors) -> None
         else:
             hub = places.nearest_of(b.here, places.hubs) if rng.random() < 0.5 else a.work
             pickup = places.sample_near(rng, hub, typical_km=0.8, max_km=3.0)
-        b.drive(pickup, "reposition")
+        b.drive(pickup, TripPurpose.REPOSITION)
         b.dwell(rng.uniform(2, 12) + (20 if rides == 4 else 0))
-    b.drive(a.home, "home")
+    b.drive(a.home, TripPurpose.HOME)
 
 
 def _delivery_day(rng: np.random.Generator, b: _DayBuilder, a: Anchors) -> None:
     b.wait_until(b.at(_clip_normal(rng, 6.8, 0.4, 5.5, 8.5)))
-    b.drive(a.work, "commute")
+    b.drive(a.work, TripPurpose.COMMUTE)
     b.dwell(rng.uniform(20, 40))
     places = b.places
     n_stops = int(rng.integers(8, 21))
@@ -185,11 +186,11 @@ def _delivery_day(rng: np.random.Generator, b: _DayBuilder, a: Anchors) -> None:
     while remaining.size:
         nxt = places.nearest_of(b.here, remaining)
         remaining = remaining[remaining != nxt]
-        b.drive(nxt, "delivery")
+        b.drive(nxt, TripPurpose.DELIVERY)
         b.dwell(rng.uniform(3, 12))
-    b.drive(a.work, "commute")
+    b.drive(a.work, TripPurpose.COMMUTE)
     b.dwell(rng.uniform(15, 30))
-    b.drive(a.home, "commute")
+    b.drive(a.home, TripPurpose.COMMUTE)
 
 
 def plan_vehicle(

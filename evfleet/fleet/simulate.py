@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from evfleet.config import DriverProfile
 from evfleet.errors import InputDataError
 from evfleet.fleet.context import ChunkContext, VehicleInputs
 from evfleet.fleet.planning import Anchors, Plan, plan_vehicle
@@ -28,6 +27,7 @@ from evfleet.fleet.states import (
 from evfleet.fleet.walk import VehicleWalk
 from evfleet.invariants import assert_invariants
 from evfleet.schema import TABLES, conform
+from evfleet.vocab import DriverProfile
 
 if TYPE_CHECKING:
     from evfleet.config import StudioConfig

@@ -18,6 +18,7 @@ import pandas as pd
 
 from evfleet.fleet.trips import local_clock
 from evfleet.schema import ENERGY_COMPONENTS, TABLES, conform
+from evfleet.units import DAY_S, MINUTE_S
 
 if TYPE_CHECKING:
     from evfleet.fleet.context import ChunkContext
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-DAY_S = 86_400.0
 _COMP = list(ENERGY_COMPONENTS)
 
 
@@ -150,7 +150,7 @@ def _routes_columns(
         "destination_lat": net.lat[dest],
         "destination_lon": net.lon[dest],
         "distance_km": dist,
-        "duration_min": (end - start) / 60.0,
+        "duration_min": (end - start) / MINUTE_S,
         "energy_kwh": energy,
         "kwh_per_100km": energy / np.maximum(dist, 1e-9) * 100.0,
         "soc_start": np.array([t.soc_start for t in trips]),

@@ -23,7 +23,6 @@ import numpy as np
 
 from evfleet.fleet.road_arrays import NetArrays
 from evfleet.fleet.weather import WeatherLookup
-from evfleet.network.geo import heading_change_deg
 from evfleet.physics import (
     PARKED_COLD_S,
     Conditions,
@@ -31,18 +30,15 @@ from evfleet.physics import (
     RoadLoadBound,
     generate_profile,
     solar_irradiance_at,
-    time_of_day_congestion,
     trace_energy,
+    trip_congestion,
+    trip_turns_deg,
 )
+from evfleet.units import KPH_PER_MPS
 from evfleet.vehicles import VehicleSpec
 
 logger = logging.getLogger(__name__)
 
-DAY_S = 86_400.0
-HOUR_S = 3_600.0
-KPH_PER_MPS = 3.6
-WEEKEND_CONGESTION_SHARE = 0.35
-"""Share of the weekday rush-hour slowdown seen at weekends."""
 _MAX_WIND_MPS = 59.0
 WET_ROAD_DRYING_S = 3_600.0
 """Roads stay wet about an hour after the rain stops."""
@@ -99,32 +95,10 @@ class Driven:
         return float(self.start_s[last] + self.duration_s[last])
 
 
-def _congestion(
-    net: NetArrays, edge: np.ndarray, offsets: np.ndarray, depart_s: np.ndarray, first_weekday: int
-) -> np.ndarray:
-    """Speed factors from the free-flow clock of each trip (weekday 0 = Monday)."""
-    free = net.travel_time_s[edge]
-    trip = np.repeat(np.arange(offsets.size - 1), np.diff(offsets))
-    cum = np.cumsum(free) - free
-    clock = depart_s[trip] + cum - (cum[offsets[:-1]])[trip]
-    factor = time_of_day_congestion((clock % DAY_S) / HOUR_S, net.road_class[edge])
-    weekday = (np.floor(clock / DAY_S).astype(np.int64) + first_weekday) % 7
-    weekend = weekday >= 5
-    factor[weekend] = 1.0 - WEEKEND_CONGESTION_SHARE * (1.0 - factor[weekend])
-    return np.clip(factor, 0.05, 1.0)
-
-
 def local_clock(start_date: dt.date, t_s: np.ndarray) -> np.ndarray:
     """Seconds since midnight of ``start_date`` as local wall-clock ``datetime64[us]``."""
     micros = np.round(np.asarray(t_s, dtype=float) * 1e6).astype(np.int64)
     return np.datetime64(start_date, "us") + micros.astype("timedelta64[us]")
-
-
-def _turns_deg(bearing_deg: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Heading change from each edge onto the next edge of its trip (0 on a trip's last)."""
-    turn = heading_change_deg(bearing_deg, np.roll(bearing_deg, -1))
-    turn[offsets[1:] - 1] = 0.0
-    return turn
 
 
 def _edge_starts(duration_s: np.ndarray, offsets: np.ndarray, depart_s: np.ndarray) -> np.ndarray:
@@ -228,13 +202,15 @@ def drive(
         speed_limit_kph=net.speed_kph[edge],
         road_class=net.road_class[edge],
         control=net.control[edge],
-        turn_deg=_turns_deg(net.bearing_deg[edge], offsets),
+        turn_deg=trip_turns_deg(net.bearing_deg[edge], offsets),
         grade=net.grade[edge],
     )
     trace = generate_profile(
         edges,
         style=style,
-        congestion=_congestion(net, edge, offsets, depart, start_date.weekday()),
+        congestion=trip_congestion(
+            net.travel_time_s[edge], net.road_class[edge], offsets, depart, start_date.weekday()
+        ),
         trip_offsets=offsets,
         rng=rng,
         vehicle=spec,

@@ -43,7 +43,6 @@ from evfleet.fleet.behaviour import (
     PersonalitySpec,
 )
 from evfleet.fleet.charging import (
-    DAY_S,
     ROADSIDE_CALLOUT_USD,
     ROADSIDE_POWER_KW,
     ROADSIDE_RESPONSE_S,
@@ -53,6 +52,8 @@ from evfleet.fleet.charging import (
     rank_stations,
 )
 from evfleet.physics import PARKED_COLD_S, usable_capacity_kwh
+from evfleet.units import DAY_S, HOUR_S, M_PER_KM, MINUTE_S
+from evfleet.vocab import ChargingKind, ChargingTrigger, TripPurpose
 
 if TYPE_CHECKING:
     from evfleet.fleet.context import ChunkContext, VehicleInputs
@@ -63,17 +64,17 @@ logger = logging.getLogger(__name__)
 
 GAP_S = 60.0
 PLUG_IN_S = 120.0
-MIN_HOME_DWELL_S = 3600.0
+MIN_HOME_DWELL_S = HOUR_S
 MAX_STOPS_PER_TRIP = 3
 _CANDIDATES = 3
 MAX_PUBLIC_TARGET_SOC = 0.98
-_EN_ROUTE_L2_MAX_S = 2.5 * 3600.0
-_LAST_NIGHT_S = 10 * 3600.0
-NIGHT_S = 3 * 3600.0
+_EN_ROUTE_L2_MAX_S = 2.5 * HOUR_S
+_LAST_NIGHT_S = 10 * HOUR_S
+NIGHT_S = 3 * HOUR_S
 """A home session is ``overnight`` when the car stays plugged in through 03:00."""
 RESCUE_RESERVE_SOC = 0.1
 """Usable SOC a rescued vehicle (charged before departure) keeps at the destination."""
-_RESCUE_MAX_S = 12 * 3600.0
+_RESCUE_MAX_S = 12 * HOUR_S
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ class TripRecord:
     k: int
     origin: int
     destination: int
-    purpose: str
+    purpose: TripPurpose
     start_s: float
     end_s: float
     distance_km: float
@@ -203,7 +204,7 @@ class VehicleWalk:
         if self.pos == self.v.home and self.v.has_home_charger:
             start = max(dep, self.t_free) + PLUG_IN_S
             if self._session(
-                None, start, start + _RESCUE_MAX_S, target=target, trigger="emergency"
+                None, start, start + _RESCUE_MAX_S, target=target, trigger=ChargingTrigger.EMERGENCY
             ):
                 return True
         start = max(dep, self.t_free) + ROADSIDE_RESPONSE_S
@@ -212,8 +213,8 @@ class VehicleWalk:
             start,
             start + _RESCUE_MAX_S,
             target=target,
-            trigger="stranded",
-            wait_min=ROADSIDE_RESPONSE_S / 60.0,
+            trigger=ChargingTrigger.STRANDED,
+            wait_min=ROADSIDE_RESPONSE_S / MINUTE_S,
         )
         self._stranded = self._stranded or ok
         return ok
@@ -246,10 +247,10 @@ class VehicleWalk:
         route = self.ctx.route(self.pos, plan.destination[i])
         return self.ctx.drive(self.v, [route], np.array([dep]), self._parked_s(dep)), 0
 
-    def _record(self, batch: Driven, k: int, purpose: str) -> None:
+    def _record(self, batch: Driven, k: int, purpose: TripPurpose) -> None:
         lo, hi = batch.offsets[k], batch.offsets[k + 1]
         energy = float(batch.components_kwh[lo:hi].sum())
-        distance_km = float(self.ctx.net.length_m[batch.edge[lo:hi]].sum()) / 1000.0
+        distance_km = float(self.ctx.net.length_m[batch.edge[lo:hi]].sum()) / M_PER_KM
         soc_end = self.soc - energy / self.v.spec.battery_kwh
         start, end = float(batch.start_s[lo]), batch.end_s(k)
         dest = int(self.ctx.net.v_pos[batch.edge[hi - 1]])
@@ -259,7 +260,7 @@ class VehicleWalk:
         )  # fmt: skip
         self._stranded = False
         self.out.trips.append(record)
-        if purpose != "charging":
+        if purpose != TripPurpose.CHARGING:
             self._resolve_pending(distance_km)
         self.soc, self.t_free, self.t_arrive, self.pos = soc_end, end, end, dest
 
@@ -273,7 +274,7 @@ class VehicleWalk:
         self._pending = None
 
     # -- decisions -------------------------------------------------------------------
-    def _stop_needed(self, batch: Driven, k: int, i: int, dep: float) -> list[str]:
+    def _stop_needed(self, batch: Driven, k: int, i: int, dep: float) -> list[ChargingTrigger]:
         """Triggers of a charging stop before a trip, in the order to try them."""
         lo, hi = batch.offsets[k], batch.offsets[k + 1]
         energy = float(batch.components_kwh[lo:hi].sum())
@@ -284,9 +285,9 @@ class VehicleWalk:
         reserve = min(self.p.reserve_soc, 0.08) if home_next else self.p.reserve_soc
         triggers = []
         if usable < self.p.threshold_soc and not (home_next and after >= reserve):
-            triggers.append("threshold")
+            triggers.append(ChargingTrigger.THRESHOLD)
         if after < reserve:
-            triggers.append("emergency")
+            triggers.append(ChargingTrigger.EMERGENCY)
         return triggers
 
     def _after_arrival(self, i: int) -> None:
@@ -295,7 +296,7 @@ class VehicleWalk:
         next_dep = self.plan.depart_s[i] if has_next else self.ctx.period_end_s + _LAST_NIGHT_S
         if self.pos == self.v.home and self.v.has_home_charger:
             self._home_session(next_dep)
-        elif has_next and next_dep - self.t_free >= MIN_OPPORTUNISTIC_DWELL_MIN * 60.0:
+        elif has_next and next_dep - self.t_free >= MIN_OPPORTUNISTIC_DWELL_MIN * MINUTE_S:
             self._dwell_stop(i, next_dep)
 
     def _home_session(self, next_dep: float) -> None:
@@ -307,7 +308,7 @@ class VehicleWalk:
         start = self.t_free + PLUG_IN_S
         if self.p.shifts_to_off_peak:
             off_peak = self.ctx.tariff.off_peak_from(start)
-            if off_peak + 3600.0 <= next_dep:
+            if off_peak + HOUR_S <= next_dep:
                 start = off_peak
         overnight = np.floor((next_dep - NIGHT_S) / DAY_S) >= np.ceil((start - NIGHT_S) / DAY_S)
         self._session(
@@ -315,19 +316,19 @@ class VehicleWalk:
             start,
             next_dep - 300.0,
             target=self.p.home_target_soc,
-            trigger="overnight" if overnight else "opportunistic",
+            trigger=ChargingTrigger.OVERNIGHT if overnight else ChargingTrigger.OPPORTUNISTIC,
         )
 
     def _dwell_stop(self, i: int, next_dep: float) -> None:
         floor = self._floor(self.t_free)
         usable = self._usable(self.soc, floor)
         if usable < self.p.threshold_soc:
-            trigger = "threshold"
+            trigger = ChargingTrigger.THRESHOLD
         elif (
             usable < self.p.public_target_soc - 0.1
             and self.v.rng.random() < self.p.opportunistic_prob
         ):
-            trigger = "opportunistic"
+            trigger = ChargingTrigger.OPPORTUNISTIC
         else:
             return
         ctx = self.ctx
@@ -344,17 +345,17 @@ class VehicleWalk:
         arrive = batch.end_s(0)
         if next_dep - arrive < 1800.0:
             return
-        self._record(batch, 0, "charging")
+        self._record(batch, 0, TripPurpose.CHARGING)
         ok = self._session(
             s, arrive + GAP_S, next_dep - GAP_S, target=self.p.public_target_soc, trigger=trigger
         )
         self._set_pending(ok, leg_km, i)
 
-    def _en_route_stop(self, trigger: str, i: int, dep: float) -> bool:
+    def _en_route_stop(self, trigger: ChargingTrigger, i: int, dep: float) -> bool:
         ctx, plan = self.ctx, self.plan
         origin, dest = ctx.latlon(self.pos), ctx.latlon(plan.destination[i])
         need_kwh = self.v.spec.battery_kwh * max(0.2, self.p.public_target_soc - self.soc)
-        emergency = trigger == "emergency"
+        emergency = trigger == ChargingTrigger.EMERGENCY
         want_dc = emergency or self.v.rng.random() < self.p.prefers_dcfc
         budget = ctx.max_detour_km * (3.0 if emergency else 1.0)
 
@@ -388,16 +389,18 @@ class VehicleWalk:
         late = batch.end_s(0) > self.ctx.period_end_s
         if late or self.soc < self._needed_soc(batch, 0, dep) + MIN_ARRIVAL_SOC:
             return None
-        return batch, float(self.ctx.net.length_m[batch.edge].sum()) / 1000.0
+        return batch, float(self.ctx.net.length_m[batch.edge].sum()) / M_PER_KM
 
-    def _charge_en_route(self, s: int, leg: tuple[Driven, float], trigger: str, i: int) -> bool:
+    def _charge_en_route(
+        self, s: int, leg: tuple[Driven, float], trigger: ChargingTrigger, i: int
+    ) -> bool:
         batch, leg_km = leg
-        self._record(batch, 0, "charging")
+        self._record(batch, 0, TripPurpose.CHARGING)
         ctx = self.ctx
-        kind = "dcfc" if ctx.stations.is_dcfc[s] else "l2"
+        kind = ChargingKind.DCFC if ctx.stations.is_dcfc[s] else ChargingKind.L2
         wait_s = ctx.queue_wait_s(self.v.rng, kind, self.t_free)
         start = self.t_free + wait_s
-        latest = start + (_EN_ROUTE_L2_MAX_S if kind == "l2" else 4 * 3600.0)
+        latest = start + (_EN_ROUTE_L2_MAX_S if kind == ChargingKind.L2 else 4 * HOUR_S)
         target = min(MAX_PUBLIC_TARGET_SOC, max(self.p.public_target_soc, self.soc + 0.3))
         ok = self._session(
             s,
@@ -405,7 +408,7 @@ class VehicleWalk:
             latest,
             target=target,
             trigger=trigger,
-            wait_min=wait_s / 60.0,
+            wait_min=wait_s / MINUTE_S,
         )
         self._set_pending(ok, leg_km, i)
         return True
@@ -419,7 +422,7 @@ class VehicleWalk:
         if self._planned is None:
             return 0.0
         lo, hi = self._planned.offsets[i], self._planned.offsets[i + 1]
-        return float(self.ctx.net.length_m[self._planned.edge[lo:hi]].sum()) / 1000.0
+        return float(self.ctx.net.length_m[self._planned.edge[lo:hi]].sum()) / M_PER_KM
 
     def _session(
         self,
@@ -428,20 +431,21 @@ class VehicleWalk:
         latest: float,
         *,
         target: float,
-        trigger: str,
+        trigger: ChargingTrigger,
         wait_min: float = 0.0,
     ) -> bool:
         """Charge at public station ``station`` (``None``: home charger, -1: roadside)."""
         ctx = self.ctx
         fee = 0.0
         if station is None:
-            kind, place, power, factor = "home", ctx.home_place(self.v), self.v.home_power_kw, 1.0
+            kind, place, factor = ChargingKind.HOME, ctx.home_place(self.v), 1.0
+            power = self.v.home_power_kw
         elif station < 0:
-            kind, place, factor = "roadside", ("ROADSIDE", *ctx.latlon(self.pos)), 1.0
+            kind, place, factor = ChargingKind.ROADSIDE, ("ROADSIDE", *ctx.latlon(self.pos)), 1.0
             power, fee = ROADSIDE_POWER_KW, ROADSIDE_CALLOUT_USD
         else:
             st = ctx.stations
-            kind = "dcfc" if st.is_dcfc[station] else "l2"
+            kind = ChargingKind.DCFC if st.is_dcfc[station] else ChargingKind.L2
             place, power = ctx.station_place(station), float(st.power_kw[station])
             factor = float(st.price_factor[station])
         session = charge(

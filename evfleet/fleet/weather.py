@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 
 from evfleet.errors import ConfigError, InputDataError
-from evfleet.schema import TABLES, WEATHER_ZONES, conform
+from evfleet.schema import TABLES, WEATHER_ZONES, conform, require_columns
+from evfleet.units import HOUR_S
 
 if TYPE_CHECKING:
     from evfleet.config import StudioConfig
@@ -272,23 +273,21 @@ def simulate_weather(start: dt.date, days: int, seed: int) -> pd.DataFrame:
     return conform("weather", frame[list(TABLES["weather"])])
 
 
-def generate_weather(cfg: StudioConfig, graph: object | None = None) -> pd.DataFrame:
+def generate_weather(cfg: StudioConfig) -> pd.DataFrame:
     """Weather table of the configured period, seeded by the fleet seed.
+
+    The three zones are fixed Bay Area climate zones, so the network plays no part.
 
     Parameters
     ----------
     cfg
         Studio configuration (``fleet.start_date``, ``fleet.days``, ``fleet.seed``).
-    graph
-        Unused: the three zones are fixed Bay Area climate zones; accepted so that callers
-        can pass the network they simulate on.
 
     Returns
     -------
     pandas.DataFrame
         Hourly rows per zone (``days * 24 * 3`` rows).
     """
-    del graph
     fleet = cfg.fleet
     table = simulate_weather(fleet.start_date, fleet.days, fleet.seed)
     logger.info("weather: %d days x 3 zones, mean %.1f degC", fleet.days, table["temp_c"].mean())
@@ -307,10 +306,7 @@ class WeatherLookup:
     """
 
     def __init__(self, weather: pd.DataFrame, start: dt.date) -> None:
-        missing = [c for c in TABLES["weather"] if c not in weather.columns]
-        if missing:
-            msg = f"weather table is missing columns: {', '.join(missing)}"
-            raise InputDataError(msg)
+        require_columns(weather, TABLES["weather"], "weather table")
         days = (pd.to_datetime(weather["date"].astype(str)) - pd.Timestamp(start)).dt.days
         hour = days.to_numpy() * 24 + weather["hour"].to_numpy()
         zone = pd.Categorical(weather["zone"], categories=list(WEATHER_ZONES)).codes
@@ -335,7 +331,7 @@ class WeatherLookup:
 
     def hour_index(self, t_s: np.ndarray) -> np.ndarray:
         """Row of each time (seconds since the start), clipped to the table's hours."""
-        idx = np.floor(np.asarray(t_s, dtype=float) / 3600.0).astype(np.int64)
+        idx = np.floor(np.asarray(t_s, dtype=float) / HOUR_S).astype(np.int64)
         return np.clip(idx, 0, self.n_hours - 1)
 
     def get(self, field: str, t_s: np.ndarray, zone: np.ndarray) -> np.ndarray:

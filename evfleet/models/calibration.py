@@ -20,6 +20,7 @@ import pandas as pd
 
 from evfleet.features.catalog import ENERGY
 from evfleet.models.energy_model import EnergyModel
+from evfleet.units import M_PER_KM
 
 CALIBRATION_PRIOR_KM: Final = 10.0
 """Pseudo-distance (km) at the predicted rate that shrinks a factor towards 1."""
@@ -65,7 +66,7 @@ def calibration_factors(
                 "day": table["start_time"].dt.normalize().to_numpy(),
                 "actual": table[ENERGY].to_numpy(dtype=np.float64),
                 "predicted": np.asarray(predicted_kwh, dtype=np.float64),
-                "km": table["length_m"].to_numpy(dtype=np.float64) / 1000.0,
+                "km": table["length_m"].to_numpy(dtype=np.float64) / M_PER_KM,
             }
         )
         .groupby(["vehicle_id", "day"], sort=True)
@@ -98,7 +99,7 @@ def calibrated_kwh_per_km(
     elif history_kwh_per_km is None:
         msg = "history_kwh_per_km is required with history"
         raise ValueError(msg)
-    km = history["length_m"].to_numpy(dtype=np.float64) / 1000.0
+    km = history["length_m"].to_numpy(dtype=np.float64) / M_PER_KM
     factors = calibration_factors(np.asarray(history_kwh_per_km) * km, history)
     keys = pd.DataFrame(
         {"vehicle_id": table["vehicle_id"].to_numpy(), "day": table["start_time"].dt.normalize()}
@@ -122,7 +123,7 @@ def vehicle_factor(
     ]
     if own.empty:
         return 1.0
-    km = own["length_m"].to_numpy(dtype=np.float64) / 1000.0
+    km = own["length_m"].to_numpy(dtype=np.float64) / M_PER_KM
     sums = [own[ENERGY].sum(), float(np.sum(model.predict(own) * km)), km.sum()]
     actual, predicted, total_km = (np.array([x], dtype=np.float64) for x in sums)
     return float(_shrunk_ratio(actual, predicted, total_km, prior_km)[0])

@@ -15,6 +15,7 @@ from typing import Final
 import pandas as pd
 
 from evfleet.features.catalog import FEATURES
+from evfleet.units import WH_PER_KWH
 
 HELD_OUT: Final = (("test", "held-out vehicles"), ("time_test", "held-out last days"))
 PREDICTOR_LABELS: Final = (
@@ -69,7 +70,7 @@ def metrics_table(metrics: Mapping[str, float]) -> str:
                     metrics,
                     f"{evaluation}/{predictor}/{key}",
                     fmt,
-                    1000.0 if key == "seg_kwh_mae" else 1.0,
+                    WH_PER_KWH if key == "seg_kwh_mae" else 1.0,
                 )
                 for key, _, fmt in CARD_METRICS
             ]

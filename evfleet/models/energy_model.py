@@ -18,6 +18,7 @@ from evfleet.errors import InputDataError
 from evfleet.features.catalog import FEATURES, TARGET
 from evfleet.models.compiled import CompiledModel, LinearKernel, compile_regressor
 from evfleet.models.preprocess import check_features
+from evfleet.units import M_PER_KM
 
 logger = logging.getLogger(__name__)
 
@@ -121,5 +122,5 @@ class EnergyModel:
             for start in range(0, max(len(X), 1), batch_size)
         ]
         per_km = np.concatenate(parts) if parts else np.empty(0)
-        km = X["length_m"].to_numpy(dtype=np.float64) / 1000.0
+        km = X["length_m"].to_numpy(dtype=np.float64) / M_PER_KM
         return pd.DataFrame({TARGET: per_km, "energy_kwh": per_km * km}, index=X.index)

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from evfleet.features.catalog import ENERGY, TARGET
+from evfleet.units import M_PER_KM
 
 MAPE_FLOOR_SHARE: Final = 0.05
 
@@ -49,7 +50,7 @@ def evaluate(table: pd.DataFrame, kwh_per_km_pred: np.ndarray) -> dict[str, floa
     ``table`` needs ``trip_id``, ``length_m``, ``energy_kwh`` and ``kwh_per_km``. Keys are
     ``seg_kwh_per_km_<m>``, ``seg_kwh_<m>`` and ``trip_kwh_<m>`` for each metric ``m``.
     """
-    km = table["length_m"].to_numpy(dtype=np.float64) / 1000.0
+    km = table["length_m"].to_numpy(dtype=np.float64) / M_PER_KM
     pred_kwh = np.asarray(kwh_per_km_pred, dtype=np.float64) * km
     trips = (
         pd.DataFrame(
@@ -87,7 +88,7 @@ def permutation_importance(
     Returns a series indexed by column name, largest first.
     """
     rng = np.random.default_rng(seed)
-    km = X["length_m"].to_numpy(dtype=np.float64) / 1000.0
+    km = X["length_m"].to_numpy(dtype=np.float64) / M_PER_KM
 
     def mae(frame: pd.DataFrame) -> float:
         return float(np.mean(np.abs(predict(frame) * km - energy_kwh)))

@@ -13,6 +13,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from evfleet.features.catalog import ENERGY, TARGET
+from evfleet.units import M_PER_KM, WH_PER_KWH
 
 TOP_FEATURES = 25
 
@@ -28,7 +29,7 @@ def _save(fig: Figure, path: str | Path) -> Path:
 
 def importance_png(importances: pd.Series, path: str | Path, *, title: str) -> Path:
     """Horizontal bar chart of the largest permutation importances (MAE increase, Wh)."""
-    top = importances.head(TOP_FEATURES).iloc[::-1] * 1000.0
+    top = importances.head(TOP_FEATURES).iloc[::-1] * WH_PER_KWH
     fig, ax = plt.subplots(figsize=(7, 0.28 * len(top) + 1.2))
     ax.barh(top.index.astype(str), top.to_numpy(), color="#3b7dd8")
     ax.set_xlabel("increase of segment-energy MAE when shuffled (Wh)")
@@ -42,7 +43,7 @@ def pred_vs_actual_png(predictions: pd.DataFrame, path: str | Path, *, title: st
     ``predictions`` needs ``trip_id``, ``length_m``, ``energy_kwh``, ``kwh_per_km`` and
     ``pred_kwh_per_km``.
     """
-    km = predictions["length_m"].to_numpy() / 1000.0
+    km = predictions["length_m"].to_numpy() / M_PER_KM
     trips = (
         predictions.assign(pred_kwh=predictions["pred_kwh_per_km"].to_numpy() * km)
         .groupby("trip_id")[[ENERGY, "pred_kwh"]]

@@ -45,6 +45,7 @@ from evfleet.models.families import (
 )
 from evfleet.models.metrics import evaluate, permutation_importance
 from evfleet.models.preprocess import CategoryCoder, check_features, linear_preprocessor
+from evfleet.units import M_PER_KM
 
 logger = logging.getLogger(__name__)
 
@@ -136,12 +137,12 @@ def fit_model(
         held = {
             "X_valid": pre.transform(X_valid),
             "y_valid": shell.to_target(X_valid, valid[TARGET].to_numpy(dtype=np.float64)),
-            "w_valid": valid["length_m"].to_numpy(dtype=np.float64) / 1000.0,
+            "w_valid": valid["length_m"].to_numpy(dtype=np.float64) / M_PER_KM,
         }
     data = FitData(
         X_train=pre.transform(X_train),
         y_train=shell.to_target(X_train, train[TARGET].to_numpy(dtype=np.float64)),
-        w_train=train["length_m"].to_numpy(dtype=np.float64) / 1000.0,
+        w_train=train["length_m"].to_numpy(dtype=np.float64) / M_PER_KM,
         **held,
     )
     fit_jobs = n_jobs if len(train) >= PARALLEL_MIN_ROWS else 1
@@ -193,7 +194,7 @@ def score_held_out_vehicles(model: EnergyModel, table: pd.DataFrame) -> dict[str
 
 
 def _segment_energy_mae(model: EnergyModel, frame: pd.DataFrame) -> float:
-    pred_kwh = model.predict(frame) * frame["length_m"].to_numpy() / 1000.0
+    pred_kwh = model.predict(frame) * frame["length_m"].to_numpy() / M_PER_KM
     return float(np.mean(np.abs(pred_kwh - frame[ENERGY].to_numpy())))
 
 
@@ -206,7 +207,7 @@ def _held_out_metrics(
 ) -> dict[str, dict[str, float]]:
     """The four predictors' metrics on the same held-out rows: the model calibrated and
     not, the physics prior alone and the training mean (what learning must beat)."""
-    mean = float(train[ENERGY].sum() / (train["length_m"].sum() / 1000.0))
+    mean = float(train[ENERGY].sum() / (train["length_m"].sum() / M_PER_KM))
     predictions = {
         "calibrated": calibrated,
         "uncalibrated": raw,

@@ -15,13 +15,14 @@ Public API::
 
 from __future__ import annotations
 
-from evfleet.network.build import build_network
+from evfleet.network.build import NETWORK_SCHEMA_VERSION, build_network
 from evfleet.network.graph import RoadGraph, Route, RouteBatch
 from evfleet.network.io import NetworkData, network_summary, save_network, to_networkx
 from evfleet.network.plot import plot_network
 from evfleet.network.synthetic import TerrainModel
 
 __all__ = [
+    "NETWORK_SCHEMA_VERSION",
     "NetworkData",
     "RoadGraph",
     "Route",

@@ -22,6 +22,7 @@ from numba import njit
 from numpy.typing import NDArray
 
 from evfleet.network._kernels import _pop, _push
+from evfleet.units import DAY_S
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -30,7 +31,6 @@ F_C1, F_B, F_TIME, F_ENERGY, F_COST, F_STOP_KWH, F_STOP_S, F_STOP_USD, F_ARRIVE_
 N_F = 9
 I_NODE, I_PRED, I_EDGE, I_STATION, I_LAST_STOP = range(5)
 N_I = 5
-DAY_S = 86_400.0
 _INF = np.inf
 
 

@@ -21,6 +21,7 @@ from evfleet.network.synthetic import build_synthetic
 logger = logging.getLogger(__name__)
 
 NETWORK_SCHEMA_VERSION = 1
+"""Version of the network tables and meta.json layout; part of the network stage id."""
 
 
 def _raw_source(

@@ -19,6 +19,7 @@ from scipy.sparse.csgraph import connected_components
 
 from evfleet.errors import NetworkSourceError
 from evfleet.network.geo import bearing_deg, project, utm_crs
+from evfleet.units import KM_PER_MILE, KPH_PER_MPS
 
 logger = logging.getLogger(__name__)
 
@@ -48,25 +49,25 @@ HIGHWAY_ORDER: tuple[str, ...] = (
 DRIVABLE_HIGHWAYS = frozenset(HIGHWAY_ORDER)
 
 FALLBACK_SPEED_KPH: dict[str, float] = {
-    "motorway": 65 * 1.609344,
-    "trunk": 55 * 1.609344,
-    "primary": 35 * 1.609344,
-    "secondary": 30 * 1.609344,
-    "tertiary": 25 * 1.609344,
-    "motorway_link": 35 * 1.609344,
-    "trunk_link": 30 * 1.609344,
-    "primary_link": 25 * 1.609344,
-    "secondary_link": 25 * 1.609344,
-    "tertiary_link": 25 * 1.609344,
-    "unclassified": 25 * 1.609344,
-    "residential": 25 * 1.609344,
-    "living_street": 10 * 1.609344,
-    "road": 25 * 1.609344,
+    "motorway": 65 * KM_PER_MILE,
+    "trunk": 55 * KM_PER_MILE,
+    "primary": 35 * KM_PER_MILE,
+    "secondary": 30 * KM_PER_MILE,
+    "tertiary": 25 * KM_PER_MILE,
+    "motorway_link": 35 * KM_PER_MILE,
+    "trunk_link": 30 * KM_PER_MILE,
+    "primary_link": 25 * KM_PER_MILE,
+    "secondary_link": 25 * KM_PER_MILE,
+    "tertiary_link": 25 * KM_PER_MILE,
+    "unclassified": 25 * KM_PER_MILE,
+    "residential": 25 * KM_PER_MILE,
+    "living_street": 10 * KM_PER_MILE,
+    "road": 25 * KM_PER_MILE,
 }
 """US urban defaults used where ``maxspeed`` is missing or unparseable."""
 
 _SPEED_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mph|km/h|kmh|kph|knots)?\s*$", re.IGNORECASE)
-_UNIT_KPH = {None: 1.0, "km/h": 1.0, "kmh": 1.0, "kph": 1.0, "mph": 1.609344, "knots": 1.852}
+_UNIT_KPH = {None: 1.0, "km/h": 1.0, "kmh": 1.0, "kph": 1.0, "mph": KM_PER_MILE, "knots": 1.852}
 MIN_SPEED_KPH, MAX_SPEED_KPH = 5.0, 200.0
 
 
@@ -212,7 +213,7 @@ def finalize_network(
     speed = edges["speed_kph"].to_numpy(dtype=float)
     edges = edges.assign(
         edge_id=np.arange(len(edges), dtype=np.int64),
-        travel_time_s=length / (speed / 3.6),
+        travel_time_s=length / (speed / KPH_PER_MPS),
         grade=grade,
         bearing_deg=bearing_deg(lat[ru], lon[ru], lat[rv], lon[rv]),
         signal_at_v=(control.to_numpy()[rv] == "signal"),

@@ -8,19 +8,34 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from pyproj import CRS, Transformer
 
+from evfleet.units import M_PER_KM
+
 EARTH_RADIUS_M = 6_371_008.8
+EARTH_RADIUS_KM = EARTH_RADIUS_M / M_PER_KM
 _SEGMENT_CHUNK = 200_000
 
 FloatArray = NDArray[np.float64]
 
 
-def haversine_m(lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayLike) -> FloatArray:
-    """Great-circle distance in metres between points given in degrees."""
+def _central_angle(
+    lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayLike
+) -> FloatArray:
+    """Angle (radians) between points given in degrees, by the haversine formula."""
     p1, p2 = np.radians(lat1), np.radians(lat2)
     dphi = p2 - p1
     dlmb = np.radians(np.asarray(lon2) - np.asarray(lon1))
     a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
-    return np.asarray(2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0, 1))), dtype=float)
+    return np.asarray(2 * np.arcsin(np.sqrt(np.clip(a, 0, 1))), dtype=float)
+
+
+def haversine_m(lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayLike) -> FloatArray:
+    """Great-circle distance in metres between points given in degrees (broadcasting)."""
+    return EARTH_RADIUS_M * _central_angle(lat1, lon1, lat2, lon2)
+
+
+def haversine_km(lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayLike) -> FloatArray:
+    """Great-circle distance in km between points given in degrees (broadcasting)."""
+    return EARTH_RADIUS_KM * _central_angle(lat1, lon1, lat2, lon2)
 
 
 def bearing_deg(lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayLike) -> FloatArray:
@@ -56,7 +71,7 @@ class LocalKm:
 
     def __init__(self, lat0: float, lon0: float) -> None:
         self.lat0, self.lon0 = lat0, lon0
-        self.ky = np.pi * EARTH_RADIUS_M / 180.0 / 1000.0
+        self.ky = np.pi * EARTH_RADIUS_M / 180.0 / M_PER_KM
         self.kx = self.ky * np.cos(np.radians(lat0))
 
     def to_xy(self, lat: ArrayLike, lon: ArrayLike) -> tuple[FloatArray, FloatArray]:

@@ -16,6 +16,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from evfleet.network.geo import project
+from evfleet.vocab import ChargingKind
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ L2_POWER_KW = np.array([7.2, 11.0, 19.2, 22.0])
 L2_POWER_P = np.array([0.45, 0.25, 0.2, 0.1])
 DCFC_POWER_KW = np.array([50.0, 62.5, 150.0, 250.0, 350.0])
 DCFC_POWER_P = np.array([0.2, 0.1, 0.35, 0.2, 0.15])
-DEFAULT_PRICE = {"l2": 0.35, "dcfc": 0.48}
+DEFAULT_PRICE = {ChargingKind.L2: 0.35, ChargingKind.DCFC: 0.48}
 DCFC_MIN_KW = 40.0
 MAX_SNAP_M = 500.0
 _FAST_SOCKETS = ("chademo", "type2_combo", "ccs", "tesla_supercharger")
@@ -66,8 +67,8 @@ def synthesize_stations(nodes: pd.DataFrame, edges: pd.DataFrame, *, seed: int) 
     l2_nodes = _choose(rng, base, n_l2, exclude=taken)
     frames = []
     for kind, rows, powers, probs, ports, price in (
-        ("l2", l2_nodes, L2_POWER_KW, L2_POWER_P, (2, 9), (0.28, 0.45)),
-        ("dcfc", dcfc_nodes, DCFC_POWER_KW, DCFC_POWER_P, (2, 13), (0.40, 0.62)),
+        (ChargingKind.L2, l2_nodes, L2_POWER_KW, L2_POWER_P, (2, 9), (0.28, 0.45)),
+        (ChargingKind.DCFC, dcfc_nodes, DCFC_POWER_KW, DCFC_POWER_P, (2, 13), (0.40, 0.62)),
     ):
         sub = nodes.iloc[rows]
         frames.append(
@@ -119,7 +120,7 @@ def station_tags(tags: dict[str, Any]) -> dict[str, Any]:
     fast = any(f"socket:{s}" in tags for s in _FAST_SOCKETS) or (
         np.isfinite(power) and power >= DCFC_MIN_KW
     )
-    kind = "dcfc" if fast else "l2"
+    kind = ChargingKind.DCFC if fast else ChargingKind.L2
     if not np.isfinite(power):
         power = 50.0 if fast else 7.2
     power = float(np.clip(power, 50.0, 350.0) if fast else np.clip(power, 3.0, 22.0))

@@ -48,6 +48,7 @@ from evfleet.routing import (
     plan_trip,
 )
 from evfleet.routing.plans import DEFAULT_MAX_LABELS
+from evfleet.units import HOUR_S
 from evfleet.vehicles import ChargerKind
 
 VIA_CANDIDATES: Final = 4
@@ -59,7 +60,6 @@ PLANNED_DETOUR_S: Final = 300.0
 ARRIVAL_BUFFER_SOC: Final = 0.10
 """SOC kept above the reserve on arrival away from a home charger, so that a station stays
 within reach of the next departure."""
-HOUR_S: Final = 3600.0
 TOL_KWH: Final = 1e-6
 
 

@@ -23,6 +23,7 @@ from evfleet.fleet.weather import WeatherLookup
 from evfleet.network import RoadGraph
 from evfleet.optimize.inputs import VehicleTrips
 from evfleet.routing import EdgeCostModel, ObjectiveWeights, RoutingOptions, StationSet
+from evfleet.units import DAY_S, HOUR_S
 
 PLANNING_MARGIN_SOC: Final = 0.03
 """SOC kept above the reserve when planning (planned vs driven energy)."""
@@ -41,8 +42,6 @@ CANONICAL_WEEKDAY: Final = dt.date(2024, 1, 8)
 CANONICAL_WEEKEND: Final = dt.date(2024, 1, 13)
 """Dates standing for any weekday / weekend day in planning contexts (a Monday, a Saturday)."""
 WEEKEND_DAY: Final = 5
-DAY_S: Final = 86_400.0
-HOUR_S: Final = 3600.0
 
 
 @dataclass(frozen=True)

@@ -33,8 +33,11 @@ from evfleet.physics.results import COMPONENTS, EnergyBreakdown, SegmentEnergy
 from evfleet.physics.roads import (
     JunctionControl,
     RoadClass,
+    congestion_factor,
     road_class_codes,
     time_of_day_congestion,
+    trip_congestion,
+    trip_turns_deg,
 )
 
 __all__ = [
@@ -53,6 +56,7 @@ __all__ = [
     "SpeedTrace",
     "StyleParams",
     "air_density_kg_m3",
+    "congestion_factor",
     "cycle_energy",
     "generate_profile",
     "headwind_mps",
@@ -69,5 +73,7 @@ __all__ = [
     "steady_state_kwh_per_100km",
     "time_of_day_congestion",
     "trace_energy",
+    "trip_congestion",
+    "trip_turns_deg",
     "usable_capacity_kwh",
 ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from evfleet.units import W_PER_KW
 from evfleet.vehicles import HvacKind, VehicleSpec
 
 CABIN_SETPOINT_C = 21.0
@@ -63,7 +64,7 @@ def hvac_power_w(
         cool_gap / 3.0, 1.0
     )
     cooling_w = cooling_thermal_w / ac_cop(t)
-    return np.asarray(np.minimum(heating_w + cooling_w, spec.hvac_max_kw * 1000.0), np.float64)
+    return np.asarray(np.minimum(heating_w + cooling_w, spec.hvac_max_kw * W_PER_KW), np.float64)
 
 
 # --- On-road cabin model (used when ``Conditions.on_road``) ----------------------------
@@ -155,4 +156,4 @@ def on_road_hvac_power_w(
         load = load + rate * gap * window_mean_decay(trip_time_s, duration_s, CABIN_WARMUP_TAU_S)
     heat_cop = heat_pump_cop(t) if spec.hvac_kind is HvacKind.HEAT_PUMP else np.ones_like(t)
     electric = np.maximum(load, 0.0) / heat_cop + np.maximum(-load, 0.0) / ac_cop(t)
-    return np.asarray(np.minimum(electric, spec.hvac_max_kw * 1000.0) + BLOWER_W, np.float64)
+    return np.asarray(np.minimum(electric, spec.hvac_max_kw * W_PER_KW) + BLOWER_W, np.float64)

@@ -41,7 +41,8 @@ from evfleet.physics.air import STANDARD_PRESSURE_PA, air_density_kg_m3
 from evfleet.physics.battery import internal_resistance_ohm
 from evfleet.physics.hvac import CABIN_SETPOINT_C, hvac_power_w, on_road_hvac_power_w
 from evfleet.physics.onroad import ON_ROAD_AUX_EXTRA_W, PARKED_COLD_S, on_road_crr_factor
-from evfleet.physics.results import COMPONENTS, J_PER_KWH, EnergyBreakdown, SegmentEnergy
+from evfleet.physics.results import COMPONENTS, EnergyBreakdown, SegmentEnergy
+from evfleet.units import J_PER_KWH, KPH_PER_MPS, W_PER_KW
 from evfleet.vehicles import VehicleSpec
 
 logger = logging.getLogger(__name__)
@@ -318,8 +319,8 @@ def _vehicle_params(spec: VehicleSpec, *, on_road: bool) -> NDArray[np.float64]:
             spec.rolling_resistance * spec.test_mass_kg * GRAVITY_MPS2,
             0.5 * spec.cda_m2,
             spec.transmission_efficiency,
-            spec.motor_peak_kw * 1000.0,
-            spec.max_regen_kw * 1000.0,
+            spec.motor_peak_kw * W_PER_KW,
+            spec.max_regen_kw * W_PER_KW,
             spec.aux_w + (ON_ROAD_AUX_EXTRA_W if on_road else 0.0),
             spec.pack_voltage_v,
         ],
@@ -379,7 +380,7 @@ def _run(
         components_kwh=out[:, : len(COMPONENTS)] / J_PER_KWH,
         distance_m=out[:, len(COMPONENTS)],
         duration_s=out[:, len(COMPONENTS) + 1],
-        max_power_kw=out[:, len(COMPONENTS) + 2] / 1000.0,
+        max_power_kw=out[:, len(COMPONENTS) + 2] / W_PER_KW,
     )
 
 
@@ -517,7 +518,7 @@ def steady_state_kwh_per_100km(
     gives a 2-D table. Negative values mean net recovery (steep downhill).
     """
     cond = conditions or Conditions()
-    speed = _checked(speed_kph, "speed_kph", 0.0, MAX_SPEED_MPS * 3.6)
+    speed = _checked(speed_kph, "speed_kph", 0.0, MAX_SPEED_MPS * KPH_PER_MPS)
     if speed.size and speed.min() <= 0:
         msg = "speed_kph must be > 0 for steady-state consumption"
         raise InputDataError(msg)
@@ -532,7 +533,7 @@ def steady_state_kwh_per_100km(
         raise InputDataError(msg) from None
     shape = arrays[0].shape
     flat = [np.ascontiguousarray(a).reshape(-1) for a in arrays]
-    v = flat[0] / 3.6
+    v = flat[0] / KPH_PER_MPS
     replaced: dict[str, Any] = dict(zip(numeric, flat[3:], strict=True))
     flat_cond = dataclasses.replace(cond, **replaced)
     result = _run(

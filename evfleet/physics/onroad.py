@@ -26,6 +26,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from evfleet.physics.hvac import window_mean_decay
+from evfleet.units import HOUR_S
 
 ROAD_SURFACE_CRR_FACTOR: Final = 1.12
 """Real pavement (macrotexture, unevenness) versus the smooth test track of a coast-down:
@@ -102,7 +103,7 @@ def standard_time(
     unique, inverse = np.unique(days, return_inverse=True)
     zone = ZoneInfo(timezone)
     noon = [dt.datetime.combine(d.item(), dt.time(12), tzinfo=zone) for d in unique.ravel()]
-    dst_h = np.array([(n.dst() or dt.timedelta(0)).total_seconds() / 3600.0 for n in noon])
+    dst_h = np.array([(n.dst() or dt.timedelta(0)).total_seconds() / HOUR_S for n in noon])
     doy = np.array([n.timetuple().tm_yday for n in noon], dtype=np.int64)
     inverse = inverse.reshape(t.shape)
     clock_h = (t - days) / np.timedelta64(1, "h")

@@ -34,6 +34,7 @@ from evfleet.physics.onroad import (
     TYRE_PRESSURE_CRR_FACTOR,
     WET_ROAD_CRR_RISE,
 )
+from evfleet.units import W_PER_KW
 from evfleet.vehicles import VehicleSpec
 
 MIN_TERMINAL_VOLTAGE_FRACTION: Final = 0.75
@@ -88,8 +89,8 @@ def max_shaft_power_w(spec: VehicleSpec, bound: RoadLoadBound) -> float:
     """
     aux_w = spec.aux_w + (ON_ROAD_AUX_EXTRA_W if bound.on_road else 0.0)
     battery_w = float(battery_power_limit_w(spec, bound.min_temp_c))
-    left_w = max(battery_w - spec.hvac_max_kw * 1000.0 - aux_w, 0.0)
-    return min(spec.motor_peak_kw * 1000.0, left_w * spec.motor_efficiency[-1])
+    left_w = max(battery_w - spec.hvac_max_kw * W_PER_KW - aux_w, 0.0)
+    return min(spec.motor_peak_kw * W_PER_KW, left_w * spec.motor_efficiency[-1])
 
 
 def _road_load_terms(

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from enum import IntEnum, StrEnum
+from enum import IntEnum
 from typing import Final
 
 import numba as nb
@@ -40,7 +40,9 @@ from evfleet.physics.roads import (
     RoadClass,
     road_class_codes,
 )
+from evfleet.units import KPH_PER_MPS
 from evfleet.vehicles import VehicleSpec
+from evfleet.vocab import DrivingStyle
 
 logger = logging.getLogger(__name__)
 
@@ -48,14 +50,6 @@ MAX_SPEED_LIMIT_KPH: Final = 200.0
 TURN_MIN_DEG: Final = 45.0
 """A heading change onto the next edge from which the driver slows to the turn speed."""
 _MIN_PHASE_S: Final = 1e-3
-
-
-class DrivingStyle(StrEnum):
-    """Driving style of a driver."""
-
-    ECO = "eco"
-    NORMAL = "normal"
-    AGGRESSIVE = "aggressive"
 
 
 @dataclass(frozen=True, slots=True)
@@ -437,7 +431,7 @@ def generate_profile(
     style
         Driving style (acceleration limits, cruise factor).
     congestion
-        Speed factor in (0, 1], scalar or per edge (see :func:`time_of_day_congestion`).
+        Speed factor in (0, 1], scalar or per edge (see :func:`.roads.trip_congestion`).
     trip_offsets
         Edges of trip ``k`` are ``trip_offsets[k]:trip_offsets[k + 1]`` (default: one trip).
     rng
@@ -482,7 +476,7 @@ def generate_profile(
     elif np.shape(draws) != (4, n):
         msg = f"draws must have shape (4, {n}), got {np.shape(draws)}"
         raise InputDataError(msg)
-    free_speed_mps = edges.speed_limit_kph / 3.6 * params.cruise_factor
+    free_speed_mps = edges.speed_limit_kph / KPH_PER_MPS * params.cruise_factor
     cruise = free_speed_mps * factor * (1.0 - params.speed_spread * draws[0])
     control = edges.junction_control
     stop = draws[1] < STOP_PROBABILITY[edges.road_class, control]

@@ -10,10 +10,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from evfleet.errors import InputDataError
+from evfleet.units import M_PER_KM
 
 COMPONENTS: Final = ("rolling", "aero", "grade", "inertia", "regen", "hvac", "aux", "battery_loss")
 """Names of the battery-side energy components, in column order; they sum to the total."""
-J_PER_KWH: Final = 3.6e6
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +49,7 @@ class EnergyBreakdown:
     def as_dict(self) -> dict[str, object]:
         """JSON-ready summary: distance_km, duration_s, energy_kwh, kwh_per_100km, components."""
         return {
-            "distance_km": self.distance_m / 1000.0,
+            "distance_km": self.distance_m / M_PER_KM,
             "duration_s": self.duration_s,
             "energy_kwh": self.energy_kwh,
             "kwh_per_100km": self.kwh_per_100km,

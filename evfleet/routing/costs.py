@@ -60,13 +60,12 @@ from evfleet.physics import (
 from evfleet.physics.model import GRAVITY_MPS2
 from evfleet.physics.onroad import ON_ROAD_AUX_EXTRA_W
 from evfleet.physics.roads import DWELL_RANGE_S, STOP_PROBABILITY
+from evfleet.units import HOUR_S, J_PER_KWH
 from evfleet.vehicles import VehicleSpec, get_vehicle
 
 Objective = SocObjective
 """Route objectives: energy, time, cost, weighted (the config's enum)."""
 
-J_PER_KWH: Final = 3.6e6
-HOUR_S: Final = 3600.0
 MAX_HEADWIND_MPS: Final = 59.0
 DEFAULT_CACHE_SIZE: Final = 16
 EnergySource = Callable[[PredictionContext], NDArray[np.float64]]

@@ -18,17 +18,17 @@ from numpy.typing import NDArray
 from evfleet.features.build import fractional_hour
 from evfleet.features.network import PredictionContext
 from evfleet.fleet.road_arrays import NetArrays
-from evfleet.fleet.trips import _congestion, _turns_deg
 from evfleet.physics import (
     Conditions,
     EdgeArrays,
     generate_profile,
     solar_irradiance_w_m2,
     trace_energy,
+    trip_congestion,
+    trip_turns_deg,
 )
+from evfleet.units import HOUR_S
 from evfleet.vehicles import get_vehicle
-
-HOUR_S = 3600.0
 
 
 def simulate_route_energy(
@@ -46,10 +46,12 @@ def simulate_route_energy(
         speed_limit_kph=net.speed_kph[edges],
         road_class=net.road_class[edges],
         control=net.control[edges],
-        turn_deg=_turns_deg(net.bearing_deg[edges], offsets),
+        turn_deg=trip_turns_deg(net.bearing_deg[edges], offsets),
     )
     # the simulator's congestion and turn rules (a period starting at the departure's day)
-    factor = _congestion(net, edges, offsets, np.array([hour * HOUR_S]), dep.weekday())
+    factor = trip_congestion(
+        net.travel_time_s[edges], net.road_class[edges], offsets, [hour * HOUR_S], dep.weekday()
+    )
     trace = generate_profile(arrays, style=ctx.driving_style, congestion=factor, rng=seed)
     start_s = np.cumsum(trace.edge_duration_s) - trace.edge_duration_s
     angle = np.radians(ctx.wind_from_deg - net.bearing_deg[edges])

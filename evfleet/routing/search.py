@@ -33,11 +33,11 @@ from evfleet.routing.plans import (
     check_soc,
 )
 from evfleet.routing.stations import StationSet
+from evfleet.units import HOUR_S
 
 TIE_BREAK_PER_S: Final = 1e-9
 """Objective units per second added when an objective ignores time, so that among
 plans of equal energy (or cost) the search returns the one with the least charging."""
-HOUR_S: Final = 3600.0
 
 
 def _battery(w: EdgeWeights, soc_start: float, opts: RoutingOptions) -> tuple[float, float, float]:

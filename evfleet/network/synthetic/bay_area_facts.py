@@ -376,6 +376,3 @@ WATER_BODIES: tuple[tuple[str, tuple[tuple[float, float], ...]], ...] = (
     ("pacific", PACIFIC),
     ("carquinez", CARQUINEZ),
 )
-
-REGION_BBOX: tuple[float, float, float, float] = (-122.62, 37.28, -121.78, 38.14)
-"""west, south, east, north of the embedded network's region."""

@@ -8,17 +8,9 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-MPH_TO_KPH = 1.609344
+from evfleet.units import KM_PER_MILE
 
-HIGHWAY_RANK: dict[str, int] = {
-    "residential": 0,
-    "tertiary": 1,
-    "secondary": 2,
-    "primary": 3,
-    "motorway_link": 4,
-    "motorway": 5,
-}
-"""Road classes of the synthetic network, least to most important."""
+MPH_TO_KPH = KM_PER_MILE
 
 LINE_CLASSES = ("residential", "tertiary", "secondary", "primary")
 

@@ -8,14 +8,14 @@ import pytest
 
 from evfleet.config import ChargingConfig
 from evfleet.fleet.charging import (
-    HOUR_S,
     StationArrays,
     Tariff,
     charge,
-    haversine_km,
     nearest_stations,
     rank_stations,
 )
+from evfleet.network.geo import haversine_km
+from evfleet.units import HOUR_S
 from evfleet.vehicles import get_vehicle
 
 EFFICIENCY = 0.9

@@ -26,7 +26,7 @@ def _run(network, **fleet: object) -> dict[str, pd.DataFrame]:
     graph, stations = network
     cfg = StudioConfig().with_overrides({f"fleet.{k}": v for k, v in fleet.items()})
     fleet_info = generate_fleet(cfg, graph)
-    tables = simulate_chunk(cfg, graph, stations, fleet_info, generate_weather(cfg, graph))
+    tables = simulate_chunk(cfg, graph, stations, fleet_info, generate_weather(cfg))
     return {"fleet_info": fleet_info, **tables}
 
 

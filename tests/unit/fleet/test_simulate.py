@@ -37,7 +37,7 @@ def world(network, cfg) -> dict[str, pd.DataFrame]:
     # Low batteries and no home chargers for two vehicles: public charging must happen.
     fleet.loc[:1, "initial_soc"] = 0.2
     fleet.loc[:1, "has_home_charger"] = False
-    weather = generate_weather(cfg, graph)
+    weather = generate_weather(cfg)
     return {"fleet_info": fleet, "weather": weather}
 
 

@@ -156,7 +156,7 @@ def world(road_graph: RoadGraph, small_network: NetworkData) -> dict[str, object
     fleet.loc[:1, "initial_soc"] = 0.3
     fleet.loc[0, "has_home_charger"] = False
     fleet.loc[1, "has_home_charger"] = True
-    weather = generate_weather(cfg, graph)
+    weather = generate_weather(cfg)
     tables = simulate_chunk(cfg, graph, data.stations, fleet, weather)
     tables["fleet_info"] = fleet
     vehicles = vehicle_trips(tables, graph.edges, cfg.fleet.start_date)
