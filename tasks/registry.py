@@ -39,7 +39,7 @@ from evfleet.models import (
 from evfleet.storage import Workspace
 from tasks.common import IO_RETRIES, StageResult, run_logger
 from tasks.mlflow_names import CHALLENGER_ALIAS, CHAMPION_ALIAS, REGISTERED_MODEL
-from tasks.mlflow_utils import use_workspace
+from tasks.mlflow_utils import register_version, use_workspace
 from tasks.train import SELECTION_METRIC, feature_table
 
 NOISE_FLOOR_DIR: Final = "noise_floor"
@@ -100,7 +100,7 @@ def _register(client: Any, best: dict[str, Any], tags: dict[str, str]) -> Any:
     )
     if existing:
         return existing[0]
-    return mlflow.register_model(best["model_uri"], REGISTERED_MODEL, tags=tags)
+    return register_version(client, str(best["model_uri"]), run_id=str(best["run_id"]), tags=tags)
 
 
 @task(name="register-champion", **IO_RETRIES)
