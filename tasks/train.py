@@ -47,21 +47,15 @@ from evfleet.models import (
     pred_vs_actual_png,
     tune_family,
 )
-from evfleet.storage import Workspace, read_table, source_fingerprint, stage_id, write_parquet
-from tasks.common import IO_RETRIES, StageResult, reuse, run_logger, stage_cache_key
+from evfleet.stages import TARGET_TRANSFORM, features_id, session_key, train_key, training_budget
+from evfleet.storage import TABLE_FILES, Workspace, write_parquet
+from tasks.common import IO_RETRIES, StageResult, run_logger, stage_cache_key
 from tasks.mlflow_names import SELECTION_METRIC
 from tasks.mlflow_utils import experiment_id, find_run, use_workspace
+from tasks.stages import build_stage
 
-FEATURE_SOURCES: Final = ("evfleet.features", "evfleet.physics")
-"""Code defining the features, their split and physics priors: editing it changes the id."""
-TRAIN_VERSION: Final = 3
-"""Bump when tuning or evaluation changes, so cached family runs are retrained.
-3: tuning on rows before the held-out days; metrics named ``<evaluation>/<predictor>/<m>``."""
-TARGET_TRANSFORM: Final = "physics_residual"
 THROUGHPUT_ROWS: Final = 100_000
 SCHEMA_ROWS: Final = 1000
-FEATURE_FILE: Final = "features.parquet"
-DAILY_FILE: Final = "daily_history.parquet"
 INPUT_SPLITS: Final = (("vehicle", "train"), ("vehicle", "valid"), ("vehicle", "test"),
                        ("time", "test"))  # fmt: skip
 """Row sets logged as each family run's MLflow inputs (context: ``train``, ``valid``,
@@ -76,28 +70,11 @@ _PIP_REQUIREMENTS: Final = (
 )
 
 
-def features_id(dataset_id: str, training: TrainingConfig) -> str:
-    """Stage id of the feature table of a dataset (splits depend on the training seed)
-    and of the feature code."""
-    return stage_id(
-        "features",
-        {"split_seed": training.seed},
-        inputs=[dataset_id],
-        extra={"code": source_fingerprint(*FEATURE_SOURCES)},
-    )
-
-
-def _dataset_table(ws: Workspace, dataset_id: str, name: str) -> pd.DataFrame:
-    folder = ws.stage_dir("datasets", dataset_id)
-    path = folder / f"{name}.parquet"
-    return read_table(path if path.exists() else folder / name)
-
-
 def _network_nodes(ws: Workspace, dataset_id: str) -> pd.DataFrame | None:
     network = ws.manifest("datasets", dataset_id).get("network_id")
     if not network or not ws.is_complete("network", str(network)):
         return None
-    return read_table(ws.stage_dir("network", str(network)) / "nodes.parquet")
+    return ws.read_table("network", str(network), "nodes")
 
 
 @task(name="resolve-dataset")
@@ -115,58 +92,24 @@ def build_features_task(workspace: str, dataset_id: str, training: TrainingConfi
     """Build (or reuse) the split feature table of a dataset."""
     ws = Workspace(workspace).ensure()
     sid = features_id(dataset_id, training)
-    cached = reuse(ws, "features", sid)
-    if cached is not None:
-        return cached
-    ws.resolve("datasets", dataset_id)
-    table = build_features(
-        _dataset_table(ws, dataset_id, "segments"),
-        _dataset_table(ws, dataset_id, "fleet_info"),
-        _dataset_table(ws, dataset_id, "weather"),
-        nodes=_network_nodes(ws, dataset_id),
-    )
-    table = assign_splits(table, seed=training.seed)
-    counts = {col: table[col].value_counts().to_dict() for col in ("split_vehicle", "split_time")}
-    meta = {"dataset_id": dataset_id, "rows": len(table), "features": list(FEATURES), **counts}
-    with ws.stage_writer("features", sid, meta=meta) as tmp:
-        write_parquet(table, tmp / FEATURE_FILE)
-        write_parquet(daily_history_table(table), tmp / DAILY_FILE)
-    run_logger().info("features %s: %d rows, splits %s", sid, len(table), counts)
-    return StageResult("features", sid, str(ws.stage_dir("features", sid)), reused=False)
 
+    def write(tmp: Path) -> dict[str, Any]:
+        ws.resolve("datasets", dataset_id)
+        inputs = ("segments", "fleet_info", "weather")
+        table = build_features(
+            *(ws.read_table("datasets", dataset_id, name) for name in inputs),
+            nodes=_network_nodes(ws, dataset_id),
+        )
+        table = assign_splits(table, seed=training.seed)
+        splits = ("split_vehicle", "split_time")
+        counts = {col: table[col].value_counts().to_dict() for col in splits}
+        files = TABLE_FILES["features"]
+        write_parquet(table, tmp / files["features"])
+        write_parquet(daily_history_table(table), tmp / files["daily_history"])
+        run_logger().info("features %s: %d rows, splits %s", sid, len(table), counts)
+        return {"dataset_id": dataset_id, "rows": len(table), "features": list(FEATURES), **counts}
 
-def _budget(training: TrainingConfig, performance: PerformanceConfig) -> dict[str, Any]:
-    return {
-        "n_trials": training.n_trials,
-        "timeout_s": training.timeout_s,
-        "seed": training.seed,
-        "sample_fraction": performance.training_sample_fraction,
-        "target_transform": TARGET_TRANSFORM,
-    }
-
-
-def train_key(
-    features: StageResult,
-    family: ModelFamily,
-    training: TrainingConfig,
-    performance: PerformanceConfig,
-) -> str:
-    """Cache key of one family's tuning: its inputs and budget."""
-    config = {"family": family.value, **_budget(training, performance)}
-    return stage_id("train", config, inputs=[features.id], schema_version=TRAIN_VERSION)
-
-
-def session_key(
-    features: StageResult, training: TrainingConfig, performance: PerformanceConfig
-) -> str:
-    """Key of a training session: the feature table and the budget (families may be added
-    to a session later; each family run is cached on its own :func:`train_key`)."""
-    return stage_id(
-        "train-session",
-        _budget(training, performance),
-        inputs=[features.id],
-        schema_version=TRAIN_VERSION,
-    )
+    return build_stage(ws, "features", sid, write)
 
 
 class SplitDataset(PandasDataset):
@@ -186,14 +129,14 @@ class SplitDataset(PandasDataset):
 def feature_table(workspace: str, features: StageResult) -> pd.DataFrame:
     """The split feature table of a features stage, read from this workspace (a
     workspace-relative look-up: a copied workspace reads its own copy)."""
-    return read_table(Workspace(workspace).stage_dir("features", features.id) / FEATURE_FILE)
+    return Workspace(workspace).read_table("features", features.id, "features")
 
 
 def _log_inputs(table: pd.DataFrame, features: StageResult) -> None:
     """Log the rows of each split as MLflow datasets of the active run: named by the
     feature stage id, digested by stage id and split, sourced by their workspace-relative
     path, the split as context (the runs page's Dataset column)."""
-    source = Path("features", features.id, FEATURE_FILE)
+    source = Path("features", features.id, TABLE_FILES["features"]["features"])
     columns = [*FEATURES, TARGET]
     for scheme, split in INPUT_SPLITS:
         context = split if scheme == "vehicle" else f"{scheme}_{split}"
@@ -218,7 +161,7 @@ def start_session_task(
 ) -> str:
     """Id of the session's parent run: the run of an earlier identical session (finished
     or interrupted), else a new one logging the budget and the feature table's splits."""
-    key = session_key(features, training, performance)
+    key = session_key(features.id, training, performance)
     previous = find_run(workspace, dataset_id, {"evfleet.session_key": key}, finished=False)
     if previous is not None:
         return str(previous.info.run_id)
@@ -233,7 +176,7 @@ def start_session_task(
                 "evfleet.session_key": key,
             }
         )
-        mlflow.log_params(_budget(training, performance))
+        mlflow.log_params(training_budget(training, performance))
         _log_inputs(table, features)
     return str(run.info.run_id)
 
@@ -306,7 +249,9 @@ def _summary(run: Any) -> dict[str, Any]:
 
 def _tune_cache_key(_ctx: TaskRunContext, params: dict[str, Any]) -> str | None:
     """Prefect cache key of a family's tuning, only while its MLflow run exists."""
-    key = train_key(params["features"], params["family"], params["training"], params["performance"])
+    key = train_key(
+        params["features"].id, params["family"], params["training"], params["performance"]
+    )
     tags = {"evfleet.train_key": key, MLFLOW_PARENT_RUN_ID: params["session"]}
     found = find_run(params["workspace"], params["dataset_id"], tags)
     if found is None:
@@ -328,7 +273,7 @@ def tune_family_task(
     """Tune one family in its own MLflow run under the session's run (or reuse the run of
     an identical earlier call in the same session)."""
     logger = run_logger()
-    key = train_key(features, family, training, performance)
+    key = train_key(features.id, family, training, performance)
     experiment = experiment_id(workspace, dataset_id)
     previous = find_run(
         workspace, dataset_id, {"evfleet.train_key": key, MLFLOW_PARENT_RUN_ID: session}
@@ -337,7 +282,7 @@ def tune_family_task(
         logger.info("cache hit: %s already tuned in run %s", family.value, previous.info.run_id)
         return _summary(previous)
     table = feature_table(workspace, features)
-    budget = _budget(training, performance)
+    budget = training_budget(training, performance)
     tags = {
         MLFLOW_PARENT_RUN_ID: session,
         "evfleet.family": family.value,
