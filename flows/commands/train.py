@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import pandas as pd
 import typer
@@ -19,6 +19,9 @@ from flows.commands.common import (
     effective_config,
     workspace_path,
 )
+
+if TYPE_CHECKING:
+    from tasks.mlflow_train import ChampionSummary, FamilySummary
 
 DatasetOpt = Annotated[
     str | None, typer.Option("--dataset", help="Dataset id (default: the latest).")
@@ -78,7 +81,7 @@ def train(
     _print_comparison(result["families"], result["champion"])
 
 
-def _print_comparison(families: list[dict[str, Any]], champion: dict[str, Any]) -> None:
+def _print_comparison(families: list[FamilySummary], champion: ChampionSummary) -> None:
     from tasks.registry import comparison_rows
 
     table = Table(
@@ -102,12 +105,12 @@ def _print_comparison(families: list[dict[str, Any]], champion: dict[str, Any]) 
         cells = [
             "–" if row[key] is None else fmt.format(row[key]) for key, (_, fmt) in columns.items()
         ]
-        name = str(row["predictor"]).replace(f" (@{champion['alias']})", " *")
+        name = str(row["predictor"]).replace(f" (@{champion.alias})", " *")
         table.add_row(name, *cells)
     console.print(table)
     console.print(
-        f"selected: [bold]{champion['family']}[/bold] -> {champion['model_name']} "
-        f"v{champion['version']} @{champion['alias']} ({champion['promotion']})"
+        f"selected: [bold]{champion.family}[/bold] -> {champion.model_name} "
+        f"v{champion.version} @{champion.alias} ({champion.promotion})"
     )
 
 

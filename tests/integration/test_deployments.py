@@ -170,7 +170,7 @@ def test_retrain_trains_on_the_latest_dataset(
     trained = _run("retrain-weekly", **studio)
     features = Workspace(studio["workspace"]).manifest("features", trained["features"].id)
     assert features["dataset_id"] == latest
-    assert trained["champion"]["family"] == "linear"
+    assert trained["champion"].family == "linear"
     assert _run("retrain-weekly", **studio)["features"].reused
 
     newer = _run("fleet-day-nightly", day=dt.date(2026, 11, 27), **studio)["stages"][1]
