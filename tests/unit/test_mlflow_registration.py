@@ -9,6 +9,7 @@ import mlflow
 import pytest
 
 from tasks.mlflow_names import REGISTERED_MODEL
+from tasks.mlflow_train import FamilySummary
 from tasks.mlflow_utils import use_workspace
 from tasks.registry import _register
 
@@ -24,7 +25,7 @@ def test_registration_prints_no_mlflow_notices(
     for _ in range(2):
         with mlflow.start_run(experiment_id=experiment) as run:
             logged = mlflow.initialize_logged_model(name="model")
-        models.append({"run_id": run.info.run_id, "model_uri": logged.model_uri})
+        models.append(FamilySummary("linear", run.info.run_id, logged.model_uri))
     # MLflow turns its event stream back on by itself (autologging, model loading): the
     # registration path must be quiet even then.
     importlib.import_module("mlflow.utils.logging_utils").enable_logging()
@@ -39,6 +40,6 @@ def test_registration_prints_no_mlflow_notices(
         assert notice not in out + err
     assert [str(v.version) for v in (first, second, again)] == ["1", "2", "1"]
     stored = client.get_model_version(REGISTERED_MODEL, "2")
-    assert stored.run_id == models[1]["run_id"]
-    assert stored.source == models[1]["model_uri"]
+    assert stored.run_id == models[1].run_id
+    assert stored.source == models[1].model_uri
     assert stored.tags == {"evfleet.family": "lightgbm"}
