@@ -23,7 +23,7 @@ from app import maps
 from evfleet.analytics import edge_lines
 from evfleet.config import StudioConfig, load_config
 from evfleet.errors import ConfigError
-from evfleet.storage import WORKSPACE_ENV, Workspace, read_table
+from evfleet.storage import WORKSPACE_ENV, Workspace
 
 PREFECT_API_DEFAULT = "http://127.0.0.1:4200/api"
 MLFLOW_UI_DEFAULT = "http://127.0.0.1:5000"
@@ -68,10 +68,8 @@ def load_table(
     root: str, stage: str, sid: str, table: str, columns: tuple[str, ...] | None = None
 ) -> pd.DataFrame:
     """One table of a stage output (a Parquet file or a folder of parts), cached on its id."""
-    folder = Workspace(root).stage_dir(stage, sid)
-    path = folder / f"{table}.parquet"
     cols = list(columns) if columns is not None else None
-    return read_table(path if path.exists() else folder / table, columns=cols)
+    return Workspace(root).read_table(stage, sid, table, columns=cols)
 
 
 @st.cache_data(show_spinner=False)

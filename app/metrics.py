@@ -1,7 +1,7 @@
 """The MLflow names the studio relies on, in one place.
 
 Experiment, registered-model, tag, metric and artifact names written by
-``tasks/train.py`` and ``tasks/mlflow_utils.py``. When training renames one, change it
+``tasks/mlflow_train.py`` and ``tasks/mlflow_utils.py``. When training renames one, change it
 here only; the Model Training page reads every name through this module.
 """
 

@@ -44,6 +44,24 @@ DEFAULT_WORKSPACE = "./evfleet-data"
 WORKSPACE_ENV = "EVFLEET_WORKSPACE"
 MANIFEST = "manifest.json"
 STAGES = ("network", "datasets", "quality", "features", "optimization")
+TABLE_FILES: Mapping[str, Mapping[str, str]] = {
+    "network": {t: f"{t}.parquet" for t in ("nodes", "edges", "stations")},
+    "datasets": {
+        **{t: f"{t}.parquet" for t in ("fleet_info", "weather")},
+        **{t: t for t in ("routes", "segments", "charging_sessions", "vehicle_states")},
+    },
+    "quality": {"quality": "quality.parquet", "quality_scores": "quality_scores.parquet"},
+    "features": {"features": "features.parquet", "daily_history": "daily_history.parquet"},
+    "optimization": {
+        "opt_plans": "plans.parquet",
+        "opt_charging": "charging_plan.parquet",
+        "opt_kpis": "kpis.parquet",
+    },
+}
+"""Stage -> table name (the catalog view, if the stage has views) -> its file, or its folder
+of Parquet parts (tables written in parallel chunks), inside the stage's folder."""
+CATALOG_STAGES = ("network", "datasets", "quality", "optimization")
+"""Stages whose tables ``evfleet sql`` sees as views (features are an internal table)."""
 LOCK_FILE = ".evfleet.lock"
 _ID_LEN = 16
 
@@ -198,6 +216,34 @@ def read_table(path: str | Path, *, columns: Sequence[str] | None = None) -> pd.
     return pq.read_table(path, columns=columns).to_pandas()
 
 
+def table_file(folder: str | Path, name: str) -> Path:
+    """Where table ``name`` lives inside ``folder``: one Parquet file (``<stem>.parquet``)
+    or a folder of Parquet parts (``<stem>/``), whichever is there; ``name`` (the form the
+    studio writes) when neither is, yet."""
+    path = Path(folder) / name
+    if path.exists():
+        return path
+    stem = name.removesuffix(".parquet")
+    other = path.with_name(f"{stem}.parquet" if stem == name else stem)
+    return other if other.exists() else path
+
+
+def stage_table(folder: str | Path, stage: str, table: str) -> Path:
+    """Path of table ``table`` inside ``folder``, an output of ``stage``: a Parquet file
+    or a folder of parts (:data:`TABLE_FILES`, :func:`table_file`).
+
+    Raises
+    ------
+    WorkspaceError
+        When the stage has no table of that name.
+    """
+    files = TABLE_FILES.get(stage, {})
+    if table not in files:
+        msg = f"{stage} outputs have no table {table!r}; expected one of {', '.join(files)}"
+        raise WorkspaceError(msg)
+    return table_file(folder, files[table])
+
+
 class Workspace:
     """The studio's data folder: stage outputs, MLflow store and DuckDB catalog."""
 
@@ -240,6 +286,16 @@ class Workspace:
             msg = f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}"
             raise WorkspaceError(msg)
         return self.root / stage / sid
+
+    def table_path(self, stage: str, sid: str, table: str) -> Path:
+        """Path of one table of a stage output (see :func:`stage_table`)."""
+        return stage_table(self.stage_dir(stage, sid), stage, table)
+
+    def read_table(
+        self, stage: str, sid: str, table: str, *, columns: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        """One table of a stage output (one file or all its parts) as pandas."""
+        return read_table(self.table_path(stage, sid, table), columns=columns)
 
     def is_complete(self, stage: str, sid: str) -> bool:
         """True when the stage output exists and its manifest was written (a trusted output)."""
@@ -355,6 +411,15 @@ class Workspace:
                 self.abort_stage(staging)
 
     # ------------------------------------------------------------------ catalog
+    def register_stage(self, stage: str, sid: str) -> list[str]:
+        """Point the catalog's views at every table of a stage output; returns their names."""
+        if stage not in CATALOG_STAGES:
+            msg = f"{stage} outputs have no catalog views"
+            raise WorkspaceError(msg)
+        views = {name: self.table_path(stage, sid, name) for name in TABLE_FILES[stage]}
+        self.register(stage, sid, views)
+        return sorted(views)
+
     def register(self, stage: str, sid: str, tables: Mapping[str, str | Path]) -> None:
         """Point the catalog's views ``<table>`` at a stage output's Parquet files.
 

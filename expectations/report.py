@@ -22,14 +22,14 @@ from typing import Any
 
 import pandas as pd
 
-from evfleet.storage import atomic_write_json, write_parquet
+from evfleet.storage import TABLE_FILES, atomic_write_json, write_parquet
 
 WEIGHTS = {"critical": 3.0, "warning": 1.0}
 PASS_WEIGHT = 0.75
 """Share of a table's score from expectations passed; the rest from rows not failing."""
 REPORT_JSON = "report.json"
-QUALITY_PARQUET = "quality.parquet"
-SCORES_PARQUET = "quality_scores.parquet"
+QUALITY_PARQUET = TABLE_FILES["quality"]["quality"]
+SCORES_PARQUET = TABLE_FILES["quality"]["quality_scores"]
 STATUSES = ("passed", "failed", "skipped")
 
 

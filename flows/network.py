@@ -8,7 +8,7 @@ from evfleet.config import StudioConfig
 from evfleet.storage import Workspace
 from tasks.catalog import register_views_task
 from tasks.common import StageResult
-from tasks.network import NETWORK_TABLES, build_network_task
+from tasks.network import build_network_task
 
 
 @flow(name="network", log_prints=False)
@@ -20,5 +20,5 @@ def network_flow(config: StudioConfig | None = None, workspace: str | None = Non
     config = config or StudioConfig()
     workspace = str(Workspace(workspace).root)
     result = build_network_task(workspace, config.network)
-    register_views_task(workspace, result, NETWORK_TABLES)
+    register_views_task(workspace, result)
     return result

@@ -7,7 +7,6 @@ from typing import Any
 from prefect import flow
 
 from evfleet.config import StudioConfig
-from evfleet.optimize.stage import OUTPUT_FILES
 from evfleet.storage import Workspace
 from flows.runtime import task_runner
 from tasks.catalog import register_views_task
@@ -43,7 +42,7 @@ def optimize_flow(
     for future in futures:
         future.result()
     result = finalize_optimization_task(workspace, config, plan)
-    register_views_task(workspace, result, OUTPUT_FILES)
+    register_views_task(workspace, result)
     publish_optimization_task(workspace, result)
     return result
 

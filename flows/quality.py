@@ -9,7 +9,7 @@ from evfleet.storage import Workspace
 from flows.synthesize import synthesize_with_runner
 from tasks.catalog import register_views_task
 from tasks.common import StageResult
-from tasks.quality import QUALITY_TABLES, quality_gate_task, validate_dataset_task
+from tasks.quality import quality_gate_task, validate_dataset_task
 
 
 @flow(name="quality")
@@ -23,6 +23,6 @@ def quality_flow(
     workspace = str(Workspace(workspace).root)
     dataset = dataset or synthesize_with_runner(config, workspace)
     result = validate_dataset_task(workspace, config, dataset)
-    register_views_task(workspace, result, QUALITY_TABLES)
+    register_views_task(workspace, result)
     quality_gate_task(result)
     return result

@@ -7,13 +7,11 @@ and the workspace lock. A week without a new dataset is a cache hit.
 
 from __future__ import annotations
 
-from typing import Any
-
 from prefect import flow
 
 from flows.parameters import LOCK_WAIT_S, deployment_config
 from flows.runtime import deployment_session
-from flows.train import train_flow
+from flows.train import TrainingResult, train_flow
 
 
 @flow(name="retrain")
@@ -21,7 +19,7 @@ def retrain_flow(
     config_file: str | None = None,
     workspace: str | None = None,
     lock_wait_s: float = LOCK_WAIT_S,
-) -> dict[str, Any]:
+) -> TrainingResult:
     """Train the configured model families on the latest dataset (see :func:`train_flow`)."""
     cfg = deployment_config(config_file)
     with deployment_session(workspace, purpose="retrain", wait_s=lock_wait_s) as ws:

@@ -16,7 +16,6 @@ from flows.runtime import task_runner
 from tasks.catalog import register_views_task
 from tasks.common import StageResult
 from tasks.synthesize import (
-    DATASET_TABLES,
     finalize_dataset_task,
     plan_dataset_task,
     simulate_chunk_task,
@@ -48,7 +47,7 @@ def synthesize_flow(
             counts.append(future.result())
             update_progress_artifact(progress, 100.0 * done / len(futures))
     dataset = finalize_dataset_task(workspace, config, plan, counts)
-    register_views_task(workspace, dataset, DATASET_TABLES)
+    register_views_task(workspace, dataset)
     return dataset
 
 

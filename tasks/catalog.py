@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from prefect import task
 
 from evfleet.storage import Workspace
@@ -11,15 +9,11 @@ from tasks.common import StageResult, run_logger
 
 
 @task(name="register-views")
-def register_views_task(
-    workspace: str, result: StageResult, tables: Mapping[str, str]
-) -> list[str]:
-    """Make ``evfleet sql`` see ``result``'s tables (view name -> path inside its folder).
+def register_views_task(workspace: str, result: StageResult) -> list[str]:
+    """Make ``evfleet sql`` see every table of ``result`` (:data:`~evfleet.storage.TABLE_FILES`).
 
     Not cached on purpose: re-running an older configuration points the views back at it.
     """
-    ws = Workspace(workspace)
-    folder = ws.stage_dir(result.stage, result.id)
-    ws.register(result.stage, result.id, {name: folder / rel for name, rel in tables.items()})
-    run_logger().info("catalog views %s -> %s %s", ", ".join(tables), result.stage, result.id)
-    return sorted(tables)
+    views = Workspace(workspace).register_stage(result.stage, result.id)
+    run_logger().info("catalog views %s -> %s %s", ", ".join(views), result.stage, result.id)
+    return views

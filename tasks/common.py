@@ -1,9 +1,10 @@
 """Shared plumbing of the Prefect tasks: workspace access and stage-id cache keys.
 
 Every stage task takes the workspace path and its config section, computes its
-content-addressed stage id, and returns a :class:`StageResult`. A stage whose output is
-already complete in the workspace is not rebuilt: the Prefect cache key (below) makes the
-task run show as *Cached* in the UI, and the task body checks the files themselves.
+content-addressed stage id (:mod:`evfleet.stages`), and returns a :class:`StageResult`. A
+stage whose output is already complete in the workspace is not rebuilt: the Prefect cache
+key (below) makes the task run show as *Cached* in the UI, and the task body checks the
+files themselves (:mod:`tasks.stages`).
 """
 
 from __future__ import annotations
@@ -81,11 +82,3 @@ IO_RETRIES: dict[str, Any] = {
     "retry_condition_fn": transient_failure,
 }
 """Retry policy of tasks that touch I/O which can fail transiently (downloads, MLflow)."""
-
-
-def reuse(ws: Workspace, stage: str, sid: str) -> StageResult | None:
-    """The existing result if the stage output is complete, else ``None``."""
-    if ws.is_complete(stage, sid):
-        run_logger().info("cache hit: %s %s already in %s", stage, sid, ws.root)
-        return StageResult(stage, sid, str(ws.stage_dir(stage, sid)), reused=True)
-    return None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -11,9 +10,8 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from evfleet.fleet.kpis import charging_kpis, day_kpis
-from evfleet.storage import read_table
+from evfleet.storage import read_table, stage_table
 from tasks.common import StageResult, run_logger
-from tasks.synthesize import DATASET_TABLES
 
 KPI_ARTIFACT_KEY = "fleet-day-kpis"
 """One key for every night, so the Prefect UI shows the KPIs' history under one artifact."""
@@ -56,9 +54,12 @@ def _markdown(dataset_id: str, days: list[dict[str, Any]], kinds: list[dict[str,
 @task(name="publish-fleet-kpis")
 def publish_fleet_kpis_task(dataset: StageResult) -> list[dict[str, Any]]:
     """Publish the dataset's day and charging KPIs (table + markdown artifacts); return days."""
-    folder = Path(dataset.path)
-    days = _records(day_kpis(read_table(folder / DATASET_TABLES["vehicle_states"])))
-    kinds = _records(charging_kpis(read_table(folder / DATASET_TABLES["charging_sessions"])))
+    states, sessions = (
+        read_table(stage_table(dataset.path, "datasets", name))
+        for name in ("vehicle_states", "charging_sessions")
+    )
+    days = _records(day_kpis(states))
+    kinds = _records(charging_kpis(sessions))
     create_table_artifact(
         days,
         key=KPI_ARTIFACT_KEY,

@@ -26,7 +26,9 @@ from pathlib import Path
 from typing import Any, Final
 
 import mlflow
+from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import RESOURCE_ALREADY_EXISTS, ErrorCode
 from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_EXPERIMENT_PRIMARY_METRIC_NAME, MLFLOW_RUN_NOTE
 
@@ -216,3 +218,23 @@ def load_champion(workspace: str | Path, alias: str = CHAMPION_ALIAS) -> EnergyM
         raise WorkspaceError(msg)
     logger.info("loaded %s v%s (%s)", alias, version.version, model.family)
     return model
+
+
+def register_version(
+    client: MlflowClient, model_uri: str, *, run_id: str, tags: dict[str, str]
+) -> ModelVersion:
+    """A new version of :data:`REGISTERED_MODEL` from a logged model (``models:/<id>``).
+
+    Goes through the client, not ``mlflow.register_model``: that one prints
+    "Successfully registered model" and "Created version" to stderr whatever the log
+    level (MLflow turns its event stream back on after ``disable_logging()``).
+    """
+    try:
+        client.create_registered_model(REGISTERED_MODEL)
+    except MlflowException as exc:
+        if exc.error_code != ErrorCode.Name(RESOURCE_ALREADY_EXISTS):
+            raise
+    model_id = model_uri.removeprefix("models:/") if model_uri.startswith("models:/") else None
+    return client.create_model_version(
+        REGISTERED_MODEL, source=model_uri, run_id=run_id, tags=tags, model_id=model_id
+    )

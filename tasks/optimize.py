@@ -27,23 +27,12 @@ from evfleet.network import RoadGraph
 from evfleet.optimize import vehicle_trips
 from evfleet.optimize.fleet import KPI_KEYS
 from evfleet.optimize.stage import Run, combine, optimize_chunk, stage_runs
-from evfleet.storage import (
-    Workspace,
-    atomic_write_text,
-    read_table,
-    source_fingerprint,
-    stage_id,
-    write_parquet,
-)
-from tasks.common import IO_RETRIES, StageResult, reuse, run_logger, stage_cache_key
+from evfleet.stages import ENERGY_SOURCE, optimization_id
+from evfleet.storage import Workspace, atomic_write_text, read_table, stage_table, write_parquet
+from tasks.common import IO_RETRIES, StageResult, run_logger, stage_cache_key
 from tasks.mlflow_utils import ensure_experiment, use_workspace
+from tasks.stages import commit, open_staging, reuse
 
-OPTIMIZATION_SOURCES: Final = (
-    "evfleet.optimize", "evfleet.routing", "evfleet.fleet", "evfleet.physics", "evfleet.vehicles",
-)  # fmt: skip
-"""Code the optimiser's answers depend on: editing it changes the stage id."""
-ENERGY_SOURCE: Final = "physics"
-"""Edge energies the planner uses (the physics expectation; the ML champion is not wired)."""
 EXPERIMENT: Final = "evfleet-optimization"
 PARTS: Final = ("plans", "charging_plan", "kpis", "infeasible")
 DATASET_INPUTS: Final = ("fleet_info", "weather", "routes", "segments", "charging_sessions")
@@ -63,24 +52,6 @@ class OptPlan:
     reused: StageResult | None = None
 
 
-def optimization_id(
-    config: StudioConfig, dataset_id: str, network_id: str, runs: tuple[Run, ...]
-) -> str:
-    """Stage id: optimisation + charging config, runs, dataset and network ids, energy source
-    and the optimiser's code."""
-    section = {
-        "optimization": config.section_dict("optimization"),
-        "charging": config.section_dict("charging"),
-        "runs": [run.label for run in runs],
-    }
-    return stage_id(
-        "optimization",
-        section,
-        inputs=[dataset_id, network_id],
-        extra={"energy": ENERGY_SOURCE, "code": source_fingerprint(*OPTIMIZATION_SOURCES)},
-    )
-
-
 @functools.lru_cache(maxsize=2)
 def _graph(network_path: str) -> RoadGraph:
     return RoadGraph.load(network_path)
@@ -91,8 +62,7 @@ def _tables(dataset_path: str) -> dict[str, pd.DataFrame]:
     folder = Path(dataset_path)
     out = {}
     for name in DATASET_INPUTS:
-        path = folder / f"{name}.parquet"
-        out[name] = read_table(path if path.exists() else folder / name)
+        out[name] = read_table(stage_table(folder, "datasets", name))
     return out
 
 
@@ -124,7 +94,7 @@ def plan_optimization_task(
     meta = ws.manifest("datasets", dataset_id)
     network_id = ws.resolve("network", str(meta.get("network_id")))
     runs = stage_runs(config, strategy, planning_mode)
-    sid = optimization_id(config, dataset_id, network_id, runs)
+    sid = optimization_id(config, dataset_id, network_id, [r.label for r in runs])
     paths = (str(ws.stage_dir("datasets", dataset_id)), str(ws.stage_dir("network", network_id)))
     start = str(meta.get("start_date", config.fleet.start_date.isoformat()))
     cached = reuse(ws, "optimization", sid)
@@ -133,8 +103,7 @@ def plan_optimization_task(
     n = len(_tables(paths[0])["fleet_info"])
     size = config.performance.synth_chunk_vehicles
     chunks = tuple((a, min(a + size, n)) for a in range(0, n, size))
-    ws.sweep_staging("optimization", sid)
-    staging = ws.begin_stage("optimization", sid)
+    staging = open_staging(ws, "optimization", sid)
     run_logger().info("optimisation %s: %d vehicles, %d chunks, runs %s", sid, n, len(chunks),
                       ", ".join(r.label for r in runs))  # fmt: skip
     return OptPlan(sid, *paths, str(staging), start, runs, chunks)
@@ -191,17 +160,17 @@ def finalize_optimization_task(workspace: str, config: StudioConfig, plan: OptPl
             "runs": [r.label for r in plan.runs],
             "infeasible_trips": len(infeasible),
         }
-        folder = ws.commit_stage("optimization", plan.id, staging, meta=meta)
     except BaseException:
         ws.abort_stage(staging)
         raise
-    run_logger().info("optimisation %s written to %s", plan.id, folder)
-    return StageResult("optimization", plan.id, str(folder), reused=False)
+    result = commit(ws, "optimization", plan.id, staging, meta=meta)
+    run_logger().info("optimisation %s written to %s", plan.id, result.path)
+    return result
 
 
 def comparison(folder: str | Path) -> pd.DataFrame:
     """Fleet KPIs of an optimisation folder: one row per strategy, planning mode and side."""
-    kpis = read_table(Path(folder) / "kpis.parquet")
+    kpis = read_table(stage_table(folder, "optimization", "opt_kpis"))
     fleet = kpis.loc[kpis["vehicle_id"] == "FLEET"]
     return fleet[["strategy", "planning_mode", "side", *KPI_KEYS]].reset_index(drop=True)
 

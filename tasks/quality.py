@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from prefect import task
@@ -9,25 +10,12 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from evfleet.config import StudioConfig
 from evfleet.errors import DataQualityError
-from evfleet.storage import Workspace, source_fingerprint, stage_id
+from evfleet.stages import quality_id
+from evfleet.storage import Workspace
 from expectations.report import QualityReport
 from expectations.runner import validate_dataset
-from tasks.common import StageResult, reuse, run_logger, stage_cache_key
-
-QUALITY_SOURCES = ("expectations", "evfleet.invariants", "evfleet.schema")
-"""Code that defines the suites and checks: editing it changes the quality stage id."""
-QUALITY_TABLES = {"quality": "quality.parquet", "quality_scores": "quality_scores.parquet"}
-"""Catalog view name -> file inside a quality folder."""
-
-
-def quality_id(config: StudioConfig, dataset_id: str) -> str:
-    """Stage id of a validation: the sampling knob, the dataset id and the suites' code.
-
-    ``quality_chunk_rows`` is not part of it: it bounds memory, the results do not depend on it.
-    """
-    section = {"sample_fraction": config.performance.quality_sample_fraction}
-    suites = source_fingerprint(*QUALITY_SOURCES)
-    return stage_id("quality", section, inputs=[dataset_id], extra={"suites": suites})
+from tasks.common import StageResult, run_logger, stage_cache_key
+from tasks.stages import build_stage
 
 
 def _publish(report: QualityReport, dataset_id: str) -> None:
@@ -51,10 +39,9 @@ def validate_dataset_task(
     """Validate every table of ``dataset``; write results, score and Data Docs."""
     ws = Workspace(workspace)
     sid = quality_id(config, dataset.id)
-    cached = reuse(ws, "quality", sid)
-    if cached is not None:
-        return cached
-    with ws.stage_writer("quality", sid, meta={"dataset_id": dataset.id}) as tmp:
+    reports: list[QualityReport] = []
+
+    def write(tmp: Path) -> dict[str, Any]:
         report = validate_dataset(
             dataset.path,
             sample_fraction=config.performance.quality_sample_fraction,
@@ -64,11 +51,16 @@ def validate_dataset_task(
         )
         report.docs_path = str(ws.stage_dir("quality", sid) / "docs" / "index.html")
         report.write(tmp)
-    run_logger().info(
-        "dataset %s quality %.1f/100 in %.1f s", dataset.id, report.score, report.elapsed_s
-    )
-    _publish(report, dataset.id)
-    return StageResult("quality", sid, str(ws.stage_dir("quality", sid)), reused=False)
+        reports.append(report)
+        return {"dataset_id": dataset.id}
+
+    result = build_stage(ws, "quality", sid, write)
+    for report in reports:
+        run_logger().info(
+            "dataset %s quality %.1f/100 in %.1f s", dataset.id, report.score, report.elapsed_s
+        )
+        _publish(report, dataset.id)
+    return result
 
 
 @task(name="quality-gate")

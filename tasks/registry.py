@@ -38,9 +38,10 @@ from evfleet.models import (
 )
 from evfleet.storage import Workspace
 from tasks.common import IO_RETRIES, StageResult, run_logger
-from tasks.mlflow_names import CHALLENGER_ALIAS, CHAMPION_ALIAS, REGISTERED_MODEL
-from tasks.mlflow_utils import use_workspace
-from tasks.train import SELECTION_METRIC, feature_table
+from tasks.mlflow_names import CHALLENGER_ALIAS, CHAMPION_ALIAS, REGISTERED_MODEL, SELECTION_METRIC
+from tasks.mlflow_train import ChampionSummary, FamilySummary
+from tasks.mlflow_utils import register_version, use_workspace
+from tasks.train import feature_table
 
 NOISE_FLOOR_DIR: Final = "noise_floor"
 """Workspace folder where ``bench/bench_noise_floor.py --held-out`` records the ceiling
@@ -93,14 +94,12 @@ def _promotion(client: Any, version: Any, score: float, table: Any) -> tuple[str
     return CHALLENGER_ALIAS, f"challenger: does not beat v{incumbent.version} ({where})"
 
 
-def _register(client: Any, best: dict[str, Any], tags: dict[str, str]) -> Any:
+def _register(client: Any, best: FamilySummary, tags: dict[str, str]) -> Any:
     """The model version of ``best``'s run (registered now if it is not yet)."""
-    existing = client.search_model_versions(
-        f"name='{REGISTERED_MODEL}' and run_id='{best['run_id']}'"
-    )
+    existing = client.search_model_versions(f"name='{REGISTERED_MODEL}' and run_id='{best.run_id}'")
     if existing:
         return existing[0]
-    return mlflow.register_model(best["model_uri"], REGISTERED_MODEL, tags=tags)
+    return register_version(client, best.model_uri, run_id=best.run_id, tags=tags)
 
 
 @task(name="register-champion", **IO_RETRIES)
@@ -108,18 +107,22 @@ def register_champion_task(
     workspace: str,
     dataset_id: str,
     features: StageResult,
-    summaries: list[dict[str, Any]],
+    summaries: list[FamilySummary],
     tolerance: float = 0.0,
-) -> dict[str, Any]:
+) -> ChampionSummary:
     """Register the family with the lowest validation MAE (the fastest among families
     within ``tolerance`` of it), describe it with a model card and give it ``@champion``
     if it beats the current champion on the same held-out rows, else ``@challenger``."""
     if not summaries:
         msg = "no model family was trained; set training.models"
         raise InputDataError(msg)
-    best = select_champion(
-        summaries, metric=SELECTION_METRIC, speed="predict_rows_per_s", tolerance=tolerance
+    selected = select_champion(
+        [s.record() for s in summaries],
+        metric=SELECTION_METRIC,
+        speed="predict_rows_per_s",
+        tolerance=tolerance,
     )
+    best = next(s for s in summaries if s.run_id == selected["run_id"])
     client = use_workspace(workspace)
     table = feature_table(workspace, features)
     feature_hash = feature_set_hash(table.dtypes)
@@ -127,18 +130,18 @@ def register_champion_task(
         "evfleet.dataset_id": dataset_id,
         "evfleet.features_id": features.id,
         "evfleet.feature_set_hash": feature_hash,
-        "evfleet.family": str(best["family"]),
-        "evfleet.run_id": str(best["run_id"]),
+        "evfleet.family": best.family,
+        "evfleet.run_id": best.run_id,
     }
     version = _register(client, best, tags)
-    alias, why = _promotion(client, version, float(best[PROMOTION_METRIC]), table)
+    alias, why = _promotion(client, version, best.metric(PROMOTION_METRIC), table)
     card = model_card(
-        family=str(best["family"]),
+        family=best.family,
         dataset_id=dataset_id,
         features_id=features.id,
         feature_hash=feature_hash,
         split_rule=describe_splits(table),
-        metrics={k: v for k, v in best.items() if isinstance(v, float)},
+        metrics=dict(best.metrics),
         noise_ceiling=noise_ceiling(workspace, dataset_id),
         promotion=why,
     )
@@ -147,17 +150,11 @@ def register_champion_task(
     client.set_registered_model_alias(REGISTERED_MODEL, alias, str(version.version))
     if alias == CHAMPION_ALIAS:
         _crown(client, dataset_id, str(version.version), best)
-    run_logger().info("%s v%s: %s", best["family"], version.version, why)
-    return {
-        **best,
-        "version": str(version.version),
-        "model_name": REGISTERED_MODEL,
-        "alias": alias,
-        "promotion": why,
-    }
+    run_logger().info("%s v%s: %s", best.family, version.version, why)
+    return ChampionSummary(best, str(version.version), REGISTERED_MODEL, alias, why)
 
 
-def _crown(client: Any, dataset_id: str, version: str, best: dict[str, Any]) -> None:
+def _crown(client: Any, dataset_id: str, version: str, best: FamilySummary) -> None:
     """Record the new champion on the registered model; an older challenger is moot."""
     try:
         challenger = client.get_model_version_by_alias(REGISTERED_MODEL, CHALLENGER_ALIAS)
@@ -170,7 +167,7 @@ def _crown(client: Any, dataset_id: str, version: str, best: dict[str, Any]) -> 
         REGISTERED_MODEL,
         description=(
             f"Per-segment energy (kWh/km) for the router. @{CHAMPION_ALIAS}: v{version} "
-            f"({best['family']}) trained on dataset `{dataset_id}`; a newer version that "
+            f"({best.family}) trained on dataset `{dataset_id}`; a newer version that "
             f"does not beat it on the same held-out rows is @{CHALLENGER_ALIAS}."
         ),
     )
@@ -178,54 +175,56 @@ def _crown(client: Any, dataset_id: str, version: str, best: dict[str, Any]) -> 
 
 @task(name="close-training-session", **IO_RETRIES)
 def finish_session_task(
-    workspace: str, session: str, summaries: list[dict[str, Any]], champion: dict[str, Any]
+    workspace: str, session: str, summaries: list[FamilySummary], champion: ChampionSummary
 ) -> None:
     """Tag the selected family run with its alias, log the family comparison plot and the
     selected family's metrics on the session's parent run, and close it."""
     client = use_workspace(workspace)
     for s in summaries:
-        role = champion["alias"] if s["run_id"] == champion["run_id"] else "candidate"
-        client.set_tag(s["run_id"], "evfleet.role", role)
+        role = champion.alias if s.run_id == champion.run_id else "candidate"
+        client.set_tag(s.run_id, "evfleet.role", role)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "compare_families.png"
         family_comparison_png(
-            sorted(summaries, key=lambda s: s[SELECTION_METRIC]),
+            [s.record() for s in sorted(summaries, key=lambda s: s.metric(SELECTION_METRIC))],
             path,
             title="held-out metrics by family (dashed: physics prior alone, same rows)",
         )
         client.log_artifact(session, str(path), "plots")
-    selected = {k: v for k, v in champion.items() if isinstance(v, float) and "/" in k}
+    selected = {k: v for k, v in champion.summary.metrics.items() if "/" in k}
     client.log_batch(
         session,
         metrics=[Metric(k, v, 0, 0) for k, v in selected.items() if math.isfinite(v)],
     )
     for key, value in {
-        "evfleet.selected_family": champion["family"],
-        "evfleet.selected_run_id": champion["run_id"],
-        "evfleet.model_version": f"{champion['model_name']} v{champion['version']}",
-        "evfleet.alias": champion["alias"],
-        "evfleet.families": ",".join(sorted(s["family"] for s in summaries)),
+        "evfleet.selected_family": champion.family,
+        "evfleet.selected_run_id": champion.run_id,
+        "evfleet.model_version": f"{champion.model_name} v{champion.version}",
+        "evfleet.alias": champion.alias,
+        "evfleet.families": ",".join(sorted(s.family for s in summaries)),
     }.items():
         client.set_tag(session, key, value)
     client.set_terminated(session, "FINISHED")
 
 
-def comparison_rows(summaries: list[dict[str, Any]], champion: dict[str, Any]) -> list[dict]:
+def comparison_rows(
+    summaries: list[FamilySummary], champion: ChampionSummary
+) -> list[dict[str, Any]]:
     """One row per family and one for the physics prior alone (same held-out rows)."""
     rows = []
-    for s in sorted(summaries, key=lambda s: s[SELECTION_METRIC]):
-        mark = f" (@{champion['alias']})" if s["run_id"] == champion["run_id"] else ""
-        rows.append({"predictor": s["family"] + mark, **_row(s, "calibrated")})
+    for s in sorted(summaries, key=lambda s: s.metric(SELECTION_METRIC)):
+        mark = f" (@{champion.alias})" if s.run_id == champion.run_id else ""
+        rows.append({"predictor": s.family + mark, **_row(s, "calibrated")})
     if summaries:
         rows.append({"predictor": "physics prior only", **_row(summaries[0], "physics_prior")})
     return rows
 
 
-def _row(s: dict[str, Any], predictor: str) -> dict[str, Any]:
+def _row(s: FamilySummary, predictor: str) -> dict[str, Any]:
     """Rounded metrics of one predictor (None where not measured: JSON has no nan)."""
 
     def get(key: str, scale: float = 1.0, digits: int = 2) -> float | None:
-        value = float(s.get(key, math.nan)) * scale
+        value = s.metric(key) * scale
         return round(value, digits) if math.isfinite(value) else None
 
     return {
@@ -240,7 +239,7 @@ def _row(s: dict[str, Any], predictor: str) -> dict[str, Any]:
 
 
 @task(name="training-report")
-def comparison_artifact_task(summaries: list[dict[str, Any]], champion: dict[str, Any]) -> None:
+def comparison_artifact_task(summaries: list[FamilySummary], champion: ChampionSummary) -> None:
     """Publish the family comparison (with the physics prior alone) as a Prefect table and
     the selected model as markdown."""
     create_table_artifact(
@@ -249,12 +248,12 @@ def comparison_artifact_task(summaries: list[dict[str, Any]], champion: dict[str
         description="Model families and the physics prior alone, on the same held-out rows",
     )
     create_markdown_artifact(
-        f"# Energy model\n\n**{champion['family']}** registered as "
-        f"`{champion['model_name']}` v{champion['version']} (alias `{champion['alias']}`: "
-        f"{champion['promotion']}): validation MAE {1000 * champion[SELECTION_METRIC]:.2f} Wh "
-        f"per segment, held-out vehicles trip MAPE "
-        f"{champion['test/calibrated/trip_kwh_mape']:.2f} % (physics prior alone "
-        f"{champion['test/physics_prior/trip_kwh_mape']:.2f} %), segment R2 (kWh/km) "
-        f"{champion['test/calibrated/seg_kwh_per_km_r2']:.3f}.",
+        f"# Energy model\n\n**{champion.family}** registered as "
+        f"`{champion.model_name}` v{champion.version} (alias `{champion.alias}`: "
+        f"{champion.promotion}): validation MAE {1000 * champion.metric(SELECTION_METRIC):.2f} "
+        f"Wh per segment, held-out vehicles trip MAPE "
+        f"{champion.metric('test/calibrated/trip_kwh_mape'):.2f} % (physics prior alone "
+        f"{champion.metric('test/physics_prior/trip_kwh_mape'):.2f} %), segment R2 (kWh/km) "
+        f"{champion.metric('test/calibrated/seg_kwh_per_km_r2'):.3f}.",
         key="energy-model-champion",
     )

@@ -16,19 +16,17 @@ from typing import Any
 from prefect import task
 
 from evfleet.config import StudioConfig
-from evfleet.fleet import SIMULATOR_VERSION, generate_fleet, generate_weather, simulate_chunk
+from evfleet.fleet import generate_fleet, generate_weather, simulate_chunk
 from evfleet.network import RoadGraph
-from evfleet.schema import SCHEMA_VERSION, conform
-from evfleet.storage import Workspace, read_table, stage_id, write_parquet
-from tasks.common import StageResult, reuse, run_logger, stage_cache_key
+from evfleet.schema import conform
+from evfleet.stages import dataset_id
+from evfleet.storage import TABLE_FILES, Workspace, read_table, write_parquet
+from tasks.common import StageResult, run_logger, stage_cache_key
+from tasks.stages import commit, open_staging, reuse
 
-SINGLE_TABLES = ("fleet_info", "weather")
-CHUNKED_TABLES = ("routes", "segments", "charging_sessions", "vehicle_states")
-DATASET_TABLES: dict[str, str] = {
-    **{t: f"{t}.parquet" for t in SINGLE_TABLES},
-    **{t: t for t in CHUNKED_TABLES},
-}
-"""Catalog view name -> file or folder of parts inside a dataset folder."""
+DATASET_FILES = TABLE_FILES["datasets"]
+CHUNKED_TABLES = tuple(name for name, file in DATASET_FILES.items() if file == name)
+"""Tables each chunk task writes one part of (the others the plan task writes whole)."""
 
 
 @dataclass(frozen=True)
@@ -42,19 +40,6 @@ class SynthPlan:
     reused: StageResult | None = None
 
 
-def dataset_id(config: StudioConfig, network_id: str) -> str:
-    """Stage id of a dataset: fleet + charging config, the network id, the schema and
-    simulator versions."""
-    section = {"fleet": config.section_dict("fleet"), "charging": config.section_dict("charging")}
-    return stage_id(
-        "datasets",
-        section,
-        inputs=[network_id],
-        schema_version=SCHEMA_VERSION,
-        extra={"simulator_version": SIMULATOR_VERSION},
-    )
-
-
 def _id_from_params(params: dict[str, Any]) -> str:
     return dataset_id(params["config"], params["network"].id)
 
@@ -66,7 +51,7 @@ def _graph(network_path: str) -> RoadGraph:
 
 @functools.lru_cache(maxsize=2)
 def _weather(staging: str) -> Any:
-    return read_table(Path(staging) / "weather.parquet")
+    return read_table(Path(staging) / DATASET_FILES["weather"])
 
 
 @task(
@@ -84,10 +69,9 @@ def plan_dataset_task(workspace: str, config: StudioConfig, network: StageResult
     graph = _graph(network.path)
     fleet = conform("fleet_info", generate_fleet(config, graph))
     weather = conform("weather", generate_weather(config))
-    ws.sweep_staging("datasets", sid)
-    staging = ws.begin_stage("datasets", sid)
-    write_parquet(fleet, staging / "fleet_info.parquet")
-    write_parquet(weather, staging / "weather.parquet")
+    staging = open_staging(ws, "datasets", sid)
+    write_parquet(fleet, staging / DATASET_FILES["fleet_info"])
+    write_parquet(weather, staging / DATASET_FILES["weather"])
     size = config.performance.synth_chunk_vehicles
     n = len(fleet)
     chunks = tuple((start, min(start + size, n)) for start in range(0, n, size))
@@ -104,7 +88,7 @@ def simulate_chunk_task(config: StudioConfig, plan: SynthPlan, index: int) -> di
     start, stop = plan.chunks[index]
     staging = Path(plan.staging)
     graph = _graph(plan.network_path)
-    fleet = read_table(staging / "fleet_info.parquet").iloc[start:stop]
+    fleet = read_table(staging / DATASET_FILES["fleet_info"]).iloc[start:stop]
     stations = (
         graph.stations
         if graph.stations is not None
@@ -114,7 +98,7 @@ def simulate_chunk_task(config: StudioConfig, plan: SynthPlan, index: int) -> di
     counts = {}
     for name in CHUNKED_TABLES:
         df = conform(name, tables[name])
-        write_parquet(df, staging / name / f"part-{index:05d}.parquet")
+        write_parquet(df, staging / DATASET_FILES[name] / f"part-{index:05d}.parquet")
         counts[name] = len(df)
     counts["stranded_trips"] = int(tables["vehicle_states"]["stranded_trips"].sum())
     return counts
@@ -141,6 +125,6 @@ def finalize_dataset_task(
         "rows": rows,
         "stranded_trips": sum(c["stranded_trips"] for c in counts),
     }
-    folder = ws.commit_stage("datasets", plan.id, Path(plan.staging), meta=meta)
+    result = commit(ws, "datasets", plan.id, Path(plan.staging), meta=meta)
     run_logger().info("dataset %s: %s", plan.id, rows)
-    return StageResult("datasets", plan.id, str(folder), reused=False)
+    return result

@@ -18,7 +18,6 @@ import streamlit as st
 from app import common, maps
 from evfleet import analytics
 from evfleet.errors import EvfleetError
-from evfleet.storage import read_table
 
 ws = common.workspace()
 root = str(ws.root)
@@ -265,9 +264,7 @@ with tabs["Downloads"]:
         fmt = st.radio("Format", ["CSV", "Parquet"], horizontal=True, key="an.format")
         if st.button("Prepare download", key="an.prepare"):
             stage, sid, name = choice.split("/")
-            folder = ws.stage_dir(stage, sid)
-            path = folder / f"{name}.parquet"
-            df = read_table(path if path.exists() else folder / name)
+            df = ws.read_table(stage, sid, name)
             data = df.to_csv(index=False).encode() if fmt == "CSV" else _parquet_bytes(df)
             st.download_button(
                 f"Download {name} ({len(df):,} rows, {len(data) / 1e6:.1f} MB)",

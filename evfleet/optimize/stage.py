@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
 import pandas as pd
 
@@ -24,13 +24,6 @@ from evfleet.optimize.fleet import (
 )
 from evfleet.optimize.inputs import VehicleTrips
 from evfleet.optimize.report import render_report
-
-OUTPUT_FILES: Final = {
-    "opt_plans": "plans.parquet",
-    "opt_charging": "charging_plan.parquet",
-    "opt_kpis": "kpis.parquet",
-}
-"""Catalog view name -> file inside an optimisation folder."""
 
 
 @dataclass(frozen=True)

@@ -55,33 +55,16 @@ def _endpoint(graph: RoadGraph, text: str, what: str) -> int:
     return int(ids[0])
 
 
-def _ml_source(root: Path, folder: Path, vehicle: str, ctx: PredictionContext) -> Any:
-    """Per-edge kWh of the MLflow champion (the ``evfleet predict`` path), and its context."""
-    from evfleet.features import network_edges
+def _ml_source(ws: Workspace, network_id: str, vehicle: str, ctx: PredictionContext) -> Any:
+    """Per-edge kWh of the MLflow champion (the ``evfleet predict`` path), and the
+    context calibrated for the vehicle."""
     from evfleet.routing import model_energy_source
-    from evfleet.storage import read_table
-    from flows.commands.train import _calibration, _history
+    from evfleet.serving import FleetHistory, network_edge_table
     from tasks.mlflow_utils import load_champion
 
-    model = load_champion(root)
-    _, _, features = _history(Workspace(root), None)
-    day = pd.Timestamp(ctx.departure).date()
-    ctx = replace(ctx, calibration=_calibration(model, features, vehicle, day))
-    edges = network_edges(
-        read_table(folder / "edges.parquet"), read_table(folder / "nodes.parquet")
-    )
-    return model_energy_source(model, edges), ctx
-
-
-def _context(root: Path, vehicle: str, depart: pd.Timestamp, temp_c: float) -> PredictionContext:
-    from evfleet.features import context_for_vehicle
-    from flows.commands.train import _history
-
-    ws = Workspace(root)
-    fleet, daily, _ = _history(ws, None) if ws.latest("datasets") else (None, None, None)
-    return context_for_vehicle(
-        vehicle, departure=depart, temp_c=temp_c, fleet_info=fleet, daily=daily
-    )
+    model = load_champion(ws.root)
+    ctx = FleetHistory.load(ws).calibrated(model, vehicle, ctx)
+    return model_energy_source(model, network_edge_table(ws, network_id)), ctx
 
 
 def _print(plans: list[RoutePlan]) -> None:
@@ -166,13 +149,15 @@ def route(
         msg = f"--depart must be an ISO date-time, got {depart!r}"
         raise InputDataError(msg) from None
     ws = Workspace(root)
-    folder = ws.stage_dir("network", ws.resolve("network", network))
-    graph = RoadGraph.load(folder)
+    network_id = ws.resolve("network", network)
+    graph = RoadGraph.load(ws.stage_dir("network", network_id))
     o, d = _endpoint(graph, orig, "from"), _endpoint(graph, dest, "to")
-    ctx = _context(root, vehicle, when, temp_c)
+    from evfleet.serving import FleetHistory
+
+    ctx = FleetHistory.load(ws).context(vehicle, departure=when, temp_c=temp_c)
     source = None
     if energy_model == "ml":
-        source, ctx = _ml_source(root, folder, vehicle, ctx)
+        source, ctx = _ml_source(ws, network_id, vehicle, ctx)
     from evfleet.fleet.charging import Tariff
     from evfleet.vehicles import get_vehicle
 

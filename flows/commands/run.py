@@ -124,11 +124,11 @@ def run(
     console.print(table)
     champion = results["champion"]
     console.print(
-        f"Energy model: [bold]{champion['family']}[/bold] ({champion['model_name']} "
-        f"v{champion['version']} @{champion['alias']}): held-out vehicles trip MAPE "
-        f"{champion['test/calibrated/trip_kwh_mape']:.1f} % (physics prior alone "
-        f"{champion['test/physics_prior/trip_kwh_mape']:.1f} %), segment R² "
-        f"{champion['test/calibrated/seg_kwh_r2']:.2f}"
+        f"Energy model: [bold]{champion.family}[/bold] ({champion.model_name} "
+        f"v{champion.version} @{champion.alias}): held-out vehicles trip MAPE "
+        f"{champion.metric('test/calibrated/trip_kwh_mape'):.1f} % (physics prior alone "
+        f"{champion.metric('test/physics_prior/trip_kwh_mape'):.1f} %), segment R² "
+        f"{champion.metric('test/calibrated/seg_kwh_r2'):.2f}"
     )
     console.print(f"Outputs under {root}/<stage>/<id>/ (reused = cache hit on the stage id).")
     console.print(

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
-from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import pandas as pd
 import typer
 from rich.table import Table
 
 from evfleet.errors import ConfigError
-from evfleet.storage import Workspace, read_table, write_parquet
+from evfleet.storage import Workspace, write_parquet
 from flows.commands.common import (
     ConfigOpt,
     WorkspaceOpt,
@@ -21,6 +19,9 @@ from flows.commands.common import (
     effective_config,
     workspace_path,
 )
+
+if TYPE_CHECKING:
+    from tasks.mlflow_train import ChampionSummary, FamilySummary
 
 DatasetOpt = Annotated[
     str | None, typer.Option("--dataset", help="Dataset id (default: the latest).")
@@ -80,7 +81,7 @@ def train(
     _print_comparison(result["families"], result["champion"])
 
 
-def _print_comparison(families: list[dict[str, Any]], champion: dict[str, Any]) -> None:
+def _print_comparison(families: list[FamilySummary], champion: ChampionSummary) -> None:
     from tasks.registry import comparison_rows
 
     table = Table(
@@ -104,43 +105,13 @@ def _print_comparison(families: list[dict[str, Any]], champion: dict[str, Any]) 
         cells = [
             "–" if row[key] is None else fmt.format(row[key]) for key, (_, fmt) in columns.items()
         ]
-        name = str(row["predictor"]).replace(f" (@{champion['alias']})", " *")
+        name = str(row["predictor"]).replace(f" (@{champion.alias})", " *")
         table.add_row(name, *cells)
     console.print(table)
     console.print(
-        f"selected: [bold]{champion['family']}[/bold] -> {champion['model_name']} "
-        f"v{champion['version']} @{champion['alias']} ({champion['promotion']})"
+        f"selected: [bold]{champion.family}[/bold] -> {champion.model_name} "
+        f"v{champion.version} @{champion.alias} ({champion.promotion})"
     )
-
-
-def _history(
-    ws: Workspace, dataset_id: str | None
-) -> tuple[pd.DataFrame | None, pd.DataFrame | None, Path | None]:
-    """Fleet register, vehicle-day history and feature table path of a dataset."""
-    if dataset_id is None and ws.latest("datasets") is None:
-        return None, None, None
-    sid = ws.resolve("datasets", dataset_id)
-    folder = ws.stage_dir("datasets", sid)
-    fleet_path = folder / "fleet_info.parquet"
-    fleet = read_table(fleet_path if fleet_path.exists() else folder / "fleet_info")
-    features = [m for m in ws.list_runs("features") if m.get("dataset_id") == sid]
-    if not features:
-        return fleet, None, None
-    from tasks.train import DAILY_FILE, FEATURE_FILE
-
-    stage = ws.stage_dir("features", features[0]["id"])
-    return fleet, read_table(stage / DAILY_FILE), stage / FEATURE_FILE
-
-
-def _calibration(model: Any, features: Path | None, vehicle: str, day: dt.date) -> float:
-    """The fleet vehicle's calibration factor from its days before ``day`` (else 1)."""
-    if features is None or not features.exists():
-        return 1.0
-    from evfleet.models import vehicle_factor
-
-    rows = read_table(features)
-    rows = rows.loc[rows["vehicle_id"].astype(str) == vehicle]
-    return vehicle_factor(model, rows, vehicle, pd.Timestamp(day)) if len(rows) else 1.0
 
 
 def predict(
@@ -170,8 +141,7 @@ def predict(
 
     Example: ``evfleet predict --vehicle EV0003 --hour 8.5 --temp-c 4 --out edges.parquet``
     """
-    from evfleet.features import context_for_vehicle, network_edges
-    from evfleet.models import predict_network
+    from evfleet.serving import predict_network_energy
     from tasks.mlflow_utils import load_champion
 
     root = workspace_path(workspace)
@@ -183,32 +153,27 @@ def predict(
     except ValueError:
         msg = f"--date must be YYYY-MM-DD, got {date!r}"
         raise ConfigError(msg) from None
-    fleet, daily, features = _history(ws, dataset)
-    context = context_for_vehicle(
-        vehicle,
+    model = load_champion(root)
+    result = predict_network_energy(
+        model,
+        ws,
+        network_id=network_id,
+        vehicle=vehicle,
         departure=pd.Timestamp(day) + pd.Timedelta(hours=hour),
         temp_c=temp_c,
-        fleet_info=fleet,
-        daily=daily,
+        dataset_id=dataset,
         wind_kph=wind_kph,
         wind_from_deg=wind_from_deg,
         humidity_pct=humidity_pct,
         is_raining=raining,
+        batch_size=cfg.performance.predict_batch_size,
     )
-    folder = ws.stage_dir("network", network_id)
-    edges = network_edges(
-        read_table(folder / "edges.parquet"), read_table(folder / "nodes.parquet")
-    )
-    model = load_champion(root)
-    context = replace(context, calibration=_calibration(model, features, vehicle, day))
-    started = time.perf_counter()
-    pred = predict_network(model, edges, context, batch_size=cfg.performance.predict_batch_size)
-    elapsed = time.perf_counter() - started
+    pred, elapsed = result.edges, result.predict_s
     target = out or root / "predictions" / f"energy-{network_id}-{vehicle}-{hour:g}h.parquet"
     write_parquet(pred, target)
     console.print(
         f"{len(pred):,} edges of network {network_id} with {model.family} in {elapsed:.2f} s "
         f"({len(pred) / max(elapsed, 1e-9):,.0f} edges/s): mean "
-        f"{pred['energy_kwh'].sum() / (pred['length_m'].sum() / 1000):.3f} kWh/km "
-        f"(vehicle calibration x{context.calibration:.3f}) -> {target}"
+        f"{result.mean_kwh_per_km:.3f} kWh/km "
+        f"(vehicle calibration x{result.context.calibration:.3f}) -> {target}"
     )

@@ -17,10 +17,9 @@ from prefect import Flow
 
 from deployments.serve import build_deployments, load_deployment_specs, load_flow
 from evfleet.errors import WorkspaceBusyError
-from evfleet.storage import Workspace, read_table
+from evfleet.storage import Workspace, read_table, stage_table
 from expectations.report import QualityReport
 from flows.fleet_day import previous_day
-from tasks.synthesize import DATASET_TABLES
 
 pytestmark = pytest.mark.integration
 
@@ -124,7 +123,7 @@ def test_fleet_day_synthesises_one_day_gates_it_and_reports_kpis(
     manifest = json.loads((Path(dataset.path) / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["days"] == 1
     assert manifest["n_vehicles"] == SMALL_CONFIG["fleet"]["n_vehicles"]
-    dates = read_table(Path(dataset.path) / DATASET_TABLES["vehicle_states"])["date"].unique()
+    dates = read_table(stage_table(dataset.path, "datasets", "vehicle_states"))["date"].unique()
     assert [str(d) for d in dates] == ["2026-11-25"]
     assert [k["date"] for k in first["kpis"]] == ["2026-11-25"]
     assert first["kpis"][0]["vehicles"] == SMALL_CONFIG["fleet"]["n_vehicles"]
@@ -171,7 +170,7 @@ def test_retrain_trains_on_the_latest_dataset(
     trained = _run("retrain-weekly", **studio)
     features = Workspace(studio["workspace"]).manifest("features", trained["features"].id)
     assert features["dataset_id"] == latest
-    assert trained["champion"]["family"] == "linear"
+    assert trained["champion"].family == "linear"
     assert _run("retrain-weekly", **studio)["features"].reused
 
     newer = _run("fleet-day-nightly", day=dt.date(2026, 11, 27), **studio)["stages"][1]
@@ -186,7 +185,7 @@ def test_retrain_trains_on_the_latest_dataset(
 def test_synthesize_on_demand_takes_the_form(studio: dict[str, str]) -> None:
     form = {"vehicles": 3, "days": 1, "start_date": "2024-02-01", "seed": 7}
     built = _run("synthesize", request=form, **studio)
-    fleet = read_table(Path(built.path) / DATASET_TABLES["fleet_info"])
+    fleet = read_table(stage_table(built.path, "datasets", "fleet_info"))
     assert len(fleet) == 3
     assert not built.reused
     assert _run("synthesize", request=form, **studio).id == built.id

@@ -11,11 +11,10 @@ import pytest
 from evfleet.config import StudioConfig, config_from_dict
 from evfleet.errors import ConfigError
 from evfleet.invariants import check_all
-from evfleet.storage import read_table
+from evfleet.storage import TABLE_FILES, read_table
 from flows.network import network_flow
 from flows.runtime import prefect_api
 from flows.synthesize import synthesize_with_runner
-from tasks.synthesize import DATASET_TABLES
 
 pytestmark = pytest.mark.integration
 
@@ -38,7 +37,7 @@ def _digests(folder: Path) -> dict[str, str]:
 
 
 def _tables(folder: Path) -> dict[str, pd.DataFrame]:
-    return {name: read_table(folder / rel) for name, rel in DATASET_TABLES.items()}
+    return {name: read_table(folder / rel) for name, rel in TABLE_FILES["datasets"].items()}
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +65,7 @@ def test_same_bytes_with_threads_and_dask_and_any_chunking(
     rechunked = synthesize_with_runner(_config(synth_chunk_vehicles=3), str(rechunked_ws))
     assert rechunked.id == threads.id
     a, b = _tables(Path(threads.path)), _tables(Path(rechunked.path))
-    for name in DATASET_TABLES:
+    for name in TABLE_FILES["datasets"]:
         pd.testing.assert_frame_equal(a[name], b[name], obj=name)
     assert check_all(a) == []
 

@@ -22,7 +22,7 @@ from evfleet.features import FEATURES
 from evfleet.models import PROMOTION_METRIC
 from evfleet.storage import Workspace, read_table
 from flows.commands.train import predict
-from tasks.train import SELECTION_METRIC
+from tasks.mlflow_names import SELECTION_METRIC
 from tests.fixtures.ml_dataset import MLDataset, write_workspace
 
 pytestmark = pytest.mark.integration
@@ -70,16 +70,16 @@ def test_champion_is_registered_with_alias_and_round_trips(trained: dict) -> Non
 
     ws, champion = trained["ws"], trained["first"]["champion"]
     families = trained["first"]["families"]
-    assert {f["family"] for f in families} == {"linear", "lightgbm"}
-    assert champion[SELECTION_METRIC] == min(f[SELECTION_METRIC] for f in families)
+    assert {f.family for f in families} == {"linear", "lightgbm"}
+    assert champion.metric(SELECTION_METRIC) == min(f.metric(SELECTION_METRIC) for f in families)
     version = champion_version(ws)
-    assert str(version.version) == champion["version"]
+    assert str(version.version) == champion.version
     client = use_workspace(ws)
     assert CHAMPION_ALIAS in client.get_registered_model(REGISTERED_MODEL).aliases
     model = load_champion(ws)
-    assert model.family == champion["family"]
+    assert model.family == champion.family
     features = read_table(next((Path(ws) / "features").glob("*/features.parquet")))
-    logged = mlflow.sklearn.load_model(champion["model_uri"])
+    logged = mlflow.sklearn.load_model(champion.summary.model_uri)
     np.testing.assert_array_equal(model.predict(features), logged.predict(features))
     as_str = features[list(FEATURES)].astype(
         {c: str for c in FEATURES if features[c].dtype.kind not in "fiub"}
@@ -116,15 +116,15 @@ def test_runs_log_trials_plots_and_a_cached_rerun_trains_nothing(trained: dict) 
             assert f"{evaluation}/{predictor}/trip_kwh_mape" in names[0]
     assert all(SELECTION_METRIC in t.data.metrics for t in trials)
     roles = {r.data.tags["evfleet.family"]: r.data.tags["evfleet.role"] for r in families}
-    assert roles[trained["first"]["champion"]["family"]] == "champion"
+    assert roles[trained["first"]["champion"].family] == "champion"
     assert sorted(roles.values()) == ["candidate", "champion"]
     assert client.get_run(session).info.status == "FINISHED"
-    first = {f["family"]: f["run_id"] for f in trained["first"]["families"]}
-    second = {f["family"]: f["run_id"] for f in trained["second"]["families"]}
+    first = {f.family: f.run_id for f in trained["first"]["families"]}
+    second = {f.family: f.run_id for f in trained["second"]["families"]}
     assert first == second
     assert trained["second"]["session"] == session
-    assert trained["second"]["champion"]["version"] == trained["first"]["champion"]["version"]
-    assert trained["second"]["champion"]["alias"] == "champion"
+    assert trained["second"]["champion"].version == trained["first"]["champion"].version
+    assert trained["second"]["champion"].alias == "champion"
 
 
 def _runs(client: Any) -> list[Any]:
@@ -150,7 +150,7 @@ def test_family_runs_log_their_train_valid_test_inputs(trained: dict) -> None:
     features = trained["first"]["features"]
     table = read_table(Path(features.path) / "features.parquet")
     for summary in trained["first"]["families"]:
-        inputs = client.get_run(summary["run_id"]).inputs.dataset_inputs
+        inputs = client.get_run(summary.run_id).inputs.dataset_inputs
         by_context = {
             next(t.value for t in i.tags if t.key == "mlflow.data.context"): i.dataset
             for i in inputs
@@ -189,18 +189,20 @@ def test_a_worse_model_becomes_challenger_and_the_champion_stays(trained: dict) 
     from tasks.mlflow_utils import REGISTERED_MODEL, use_workspace
 
     first, third = trained["first"]["champion"], trained["third"]["champion"]
-    assert third["family"] == "linear"
+    assert third.family == "linear"
     assert trained["third"]["session"] != trained["first"]["session"]
-    assert third[PROMOTION_METRIC] > first[PROMOTION_METRIC]  # the premise: it is worse
-    assert third["alias"] == "challenger"
-    assert third["version"] != first["version"]
+    assert third.metric(PROMOTION_METRIC) > first.metric(
+        PROMOTION_METRIC
+    )  # the premise: it is worse
+    assert third.alias == "challenger"
+    assert third.version != first.version
     client = use_workspace(trained["ws"])
     aliases = client.get_registered_model(REGISTERED_MODEL).aliases
     assert {k: str(v) for k, v in aliases.items()} == {
-        "champion": first["version"],
-        "challenger": third["version"],
+        "champion": first.version,
+        "challenger": third.version,
     }
-    assert f"does not beat v{first['version']}" in third["promotion"]
+    assert f"does not beat v{first.version}" in third.promotion
 
 
 def test_time_split_day_types_are_seen_in_training(trained: dict) -> None:
@@ -225,9 +227,9 @@ def test_a_copied_workspace_uses_its_own_artifacts_and_never_the_original(
     original.rename(parked)  # the original is gone while the copy is used
     try:
         model = load_champion(copy)
-        assert model.family == trained["first"]["champion"]["family"]
+        assert model.family == trained["first"]["champion"].family
         client = use_workspace(copy)
-        run = client.get_run(trained["first"]["champion"]["run_id"])
+        run = client.get_run(trained["first"]["champion"].run_id)
         assert run.info.artifact_uri.startswith(copy.as_uri())
         assert client.list_artifacts(run.info.run_id, "plots")
         with sqlite3.connect(copy / "mlflow.db") as db:

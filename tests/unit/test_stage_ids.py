@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from evfleet import stages
 from evfleet.config import StudioConfig
 from evfleet.errors import InputDataError, WorkspaceError
 from evfleet.storage import Workspace, source_fingerprint
@@ -46,16 +47,16 @@ def test_quality_and_feature_ids_change_when_their_code_changes(
     suite_pkg: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cfg = StudioConfig()
-    real_quality = quality_tasks.quality_id(cfg, "abc")
-    monkeypatch.setattr(quality_tasks, "QUALITY_SOURCES", ("fake_suites",))
-    monkeypatch.setattr(train_tasks, "FEATURE_SOURCES", ("fake_suites",))
-    before_q = quality_tasks.quality_id(cfg, "abc")
-    before_f = train_tasks.features_id("abc", cfg.training)
+    real_quality = stages.quality_id(cfg, "abc")
+    monkeypatch.setattr(stages, "QUALITY_SOURCES", ("fake_suites",))
+    monkeypatch.setattr(stages, "FEATURE_SOURCES", ("fake_suites",))
+    before_q = stages.quality_id(cfg, "abc")
+    before_f = stages.features_id("abc", cfg.training)
     assert before_q != real_quality
     (suite_pkg / "rules.py").write_text("MAX_KWH = 55.0  # a suite edit\n")
-    assert quality_tasks.quality_id(cfg, "abc") != before_q
-    assert train_tasks.features_id("abc", cfg.training) != before_f
-    assert quality_tasks.quality_id(cfg, "abc") == quality_tasks.quality_id(cfg, "abc")
+    assert stages.quality_id(cfg, "abc") != before_q
+    assert stages.features_id("abc", cfg.training) != before_f
+    assert stages.quality_id(cfg, "abc") == stages.quality_id(cfg, "abc")
 
 
 class _State:
