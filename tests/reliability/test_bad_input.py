@@ -327,6 +327,7 @@ CASES: list[tuple[str, list[str], int, str]] = [
     ("opt-horizon-negative", [*OPT, "-c", "{horizon_hours.yaml}"], 2, "optimization.horizon_hours"),
     ("opt-missing-dataset", [*OPT, "--dataset", "nope"], 1, "no completed datasets output"),
     ("opt-negative-wait", [*OPT, "--wait", "-1"], 2, "--wait"),
+    ("opt-dask-nothing", [*OPT, "-c", "{dask.yaml}"], 1, "no Dask scheduler"),
     # --- UIs
     ("ui-port-range", ["ui", "mlflow", "--port", "99999", "-w", "{ws}"], 2, "between 1 and 65535"),
     ("ui-port-text", ["ui", "prefect", "--port", "http", "-w", "{ws}"], 2, "--port"),
