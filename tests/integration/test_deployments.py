@@ -47,7 +47,10 @@ def _run(name: str, **params: Any) -> Any:
 def test_every_entrypoint_imports_and_is_a_flow() -> None:
     specs = load_deployment_specs()
     assert {s["name"] for s in specs} == {
-        "fleet-day-nightly", "retrain-weekly", "synthesize", "optimize"
+        "fleet-day-nightly",
+        "retrain-weekly",
+        "synthesize",
+        "optimize",
     }
     for spec in specs:
         assert isinstance(load_flow(spec["entrypoint"]), Flow)
@@ -83,7 +86,11 @@ def test_optimization_parameters_are_a_typed_form() -> None:
     assert json.dumps({"$ref": "#/definitions/Strategy"}) in strategy
     assert json.dumps({"const": "all", "type": "string"}, sort_keys=True) in strategy
     assert set(defs["Strategy"]["enum"]) == {
-        "custom", "energy_first", "cost_conscious", "time_critical", "balanced"
+        "custom",
+        "energy_first",
+        "cost_conscious",
+        "time_critical",
+        "balanced",
     }
     assert set(defs["PlanningMode"]["enum"]) == {"myopic", "next_trip", "rolling_horizon"}
     assert request["horizon_trips"]["anyOf"][0] == {"minimum": 1, "maximum": 100, "type": "integer"}
@@ -220,14 +227,17 @@ def test_synthesize_on_demand_takes_the_form(studio: dict[str, str]) -> None:
     assert other.id != built.id
 
 
+@pytest.mark.parametrize(
+    ("name", "params"), [("synthesize", {}), ("optimize", {"request": {"strategy": "all"}})]
+)
 def test_a_deployment_waits_for_a_busy_workspace_then_fails_clearly(
-    studio: dict[str, str],
+    studio: dict[str, str], name: str, params: dict[str, Any]
 ) -> None:
     with (
         Workspace(studio["workspace"]).lock("evfleet synth"),
         pytest.raises(WorkspaceBusyError, match="busy after waiting 1 s: evfleet synth"),
     ):
-        _run("synthesize", lock_wait_s=1, **studio)
+        _run(name, lock_wait_s=1, **params, **studio)
 
 
 def test_optimize_on_demand_takes_the_form(
@@ -270,13 +280,3 @@ def test_a_bad_optimization_form_is_a_validation_error(
     with pytest.raises(ParameterTypeError, match=field):
         _run("optimize", request=form, **studio)
     assert sorted(Path(studio["workspace"]).glob("optimization/*")) == before
-
-
-def test_optimize_waits_for_a_busy_workspace_then_fails_clearly(
-    studio: dict[str, str],
-) -> None:
-    with (
-        Workspace(studio["workspace"]).lock("evfleet synth"),
-        pytest.raises(WorkspaceBusyError, match="busy after waiting 1 s: evfleet synth"),
-    ):
-        _run("optimize", request={"strategy": "all"}, lock_wait_s=1, **studio)
