@@ -109,6 +109,10 @@ def ready_ws(template_workspace: Path, tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def child_env() -> dict[str, str]:
-    """Environment of child processes: this checkout first on the import path."""
+    """Environment of child processes: this checkout first on the import path.
+
+    Without the Prefect log level the test session set for itself (tests/conftest.py): a
+    child CLI picks its own, as in a user's shell (quiet unless -v)."""
     path = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p)
-    return {**os.environ, "PYTHONPATH": path}
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_LOGGING_LEVEL"}
+    return {**env, "PYTHONPATH": path}

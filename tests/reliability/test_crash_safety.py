@@ -1,6 +1,6 @@
 """SIGKILL during a stage, at seeded moments, then rerun: the rerun completes and its outputs
 are byte-identical to an uninterrupted run; a killed run's half-written output is never listed
-(slow: real CLI runs on a 4-vehicle, 1-day fleet).
+(slow: real CLI runs on an 8-vehicle, 1-day fleet).
 
 Stages: network and synthesis (``evfleet synth``), then quality (``evfleet quality run``),
 train (``evfleet train``) and optimisation (``evfleet optimize``) on a copy of the reference
@@ -31,6 +31,11 @@ from tests.reliability._runs import (
 
 pytestmark = pytest.mark.slow
 RUN_TIMEOUT_S = 600
+# Eight vehicles: a vehicle split for training needs at least three that drove.
+CONFIG = TINY_CONFIG.replace("n_vehicles: 4", "n_vehicles: 8").replace(
+    "synth_chunk_vehicles: 1", "synth_chunk_vehicles: 2"
+)
+assert CONFIG != TINY_CONFIG
 
 
 def _synth(root: Path, config: Path, log: Path) -> None:
@@ -46,7 +51,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dic
     """An uninterrupted run, and how long its network and synthesis phases took."""
     base = tmp_path_factory.mktemp("crash")
     config = base / "tiny.yaml"
-    config.write_text(TINY_CONFIG)
+    config.write_text(CONFIG)
     root = base / "reference"
     started = time.monotonic()
     proc = start_cli("synth", "-c", str(config), "-w", str(root), log=base / "reference.log")
