@@ -4,15 +4,22 @@ are byte-identical to an uninterrupted run; a killed run's half-written output i
 
 Stages: network and synthesis (``evfleet synth``), then quality (``evfleet quality run``),
 train (``evfleet train``) and optimisation (``evfleet optimize``) on a copy of the reference
-workspace. Training compares what is deterministic: the features stage output byte for byte,
-the champion's held-out metrics (timing metrics such as ``tuning_s`` excepted) and its
-predictions on the features table, exactly. The MLflow store itself is not compared: run
+workspace. Quality compares its results table and report without their creation times (and the
+report's elapsed time and absolute docs path), the Data Docs' static files byte for byte and
+their file list with GX's run timestamps masked (GX stamps run times and random element ids
+into its HTML pages, which are therefore not compared byte for byte). Training compares what
+is deterministic: the features stage output byte for byte, the champion's held-out metrics
+(timing metrics such as ``tuning_s`` excepted) and its predictions on the features table,
+exactly. The MLflow store itself is not compared: run
 ids, timestamps and the pickled model's bytes differ between any two runs.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
+import re
 import shutil
 import time
 from pathlib import Path
@@ -20,6 +27,7 @@ from typing import Any
 
 import pytest
 
+from evfleet.storage import read_table
 from tests.reliability._runs import (
     TINY_CONFIG,
     completed,
@@ -99,6 +107,35 @@ STAGES: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
+GX_RUN_TIME = re.compile(r"\d{8}T\d{6}\.\d{6}Z")
+REPORT_RUN_KEYS = ("created_at", "elapsed_s", "docs_path")
+
+
+def _comparable(folder: Path) -> dict[str, str]:
+    """:func:`stage_fingerprint`, with a quality output's run-specific parts masked: creation
+    times (manifest, report, the ``created_at`` column of ``quality.parquet``), the report's
+    elapsed time and absolute docs path, GX run timestamps in Data Docs paths, GX pages."""
+    out = {}
+    for rel, digest in stage_fingerprint(folder).items():
+        masked = digest
+        if rel in ("report.json", "manifest.json"):
+            doc = json.loads(GX_RUN_TIME.sub("<run time>", (folder / rel).read_text("utf-8")))
+            for key in REPORT_RUN_KEYS:
+                doc.pop(key, None)
+            masked = _sha(json.dumps(doc, sort_keys=True))
+        elif rel == "quality.parquet":
+            table = read_table(folder / rel).drop(columns="created_at")
+            masked = _sha(table.to_json(orient="split", double_precision=15))
+        elif rel.startswith("docs/") and rel.endswith(".html"):
+            masked = "GX page"
+        out[GX_RUN_TIME.sub("<run time>", rel)] = masked
+    return out
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def _staging(root: Path, folder: str) -> list[Path]:
     stage = root / folder
     return sorted(stage.glob(".*")) if stage.is_dir() else []
@@ -114,7 +151,6 @@ def _run_stage(root: Path, config: Path, args: tuple[str, ...], log: Path) -> No
 
 def _champion(root: Path) -> dict[str, Any]:
     """Held-out metrics of the champion's run and its predictions on the features table."""
-    from evfleet.storage import read_table
     from tasks.mlflow_utils import champion_version, load_champion, use_workspace
     from tasks.train import FEATURE_FILE
 
@@ -166,7 +202,7 @@ def test_killed_stage_reruns_to_identical_bytes(
     ref_root, config, _ = reference
     clean, opened_s, stage_s = stage_references[stage]
     folder, args = STAGES[stage]
-    expected = {p.name: stage_fingerprint(p) for p in completed(clean, folder)}
+    expected = {p.name: _comparable(p) for p in completed(clean, folder)}
     assert expected
     root = tmp_path / "ws"
     shutil.copytree(ref_root, root)
@@ -183,9 +219,9 @@ def test_killed_stage_reruns_to_identical_bytes(
         kill_group(proc)
         # Only complete outputs are listed, and a listed output is the finished one.
         for done in completed(root, folder):
-            assert stage_fingerprint(done) == expected[done.name]
+            assert _comparable(done) == expected[done.name]
     _run_stage(root, config, args, log)
-    got = {p.name: stage_fingerprint(p) for p in completed(root, folder)}
+    got = {p.name: _comparable(p) for p in completed(root, folder)}
     assert got == expected
     assert not _staging(root, folder), "staging folders left behind"
     if stage == "train":
