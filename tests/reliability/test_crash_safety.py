@@ -22,6 +22,7 @@ import random
 import re
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -165,42 +166,53 @@ def _champion(root: Path) -> dict[str, Any]:
     return {"metrics": metrics, "predictions": predictions}
 
 
+def _clean_run(root: Path, config: Path, stage: str) -> tuple[float, float]:
+    """Run ``stage`` uninterrupted; the time until its staging folder appeared (Prefect
+    start-up included) and the time from then to the end."""
+    folder, args = STAGES[stage]
+    log = root.parent / "run.log"
+    started = time.monotonic()
+    proc = start_cli(*args, "-c", str(config), "-w", str(root), log=log)
+    try:
+        wait_for(
+            lambda: _staging(root, folder) or completed(root, folder),
+            timeout_s=RUN_TIMEOUT_S, what=f"{stage} staging",
+        )  # fmt: skip
+        opened_s = time.monotonic() - started
+        assert proc.wait(timeout=RUN_TIMEOUT_S) == 0, log.read_text()
+    finally:
+        kill_group(proc)
+    return opened_s, time.monotonic() - started - opened_s
+
+
 @pytest.fixture(scope="module")
-def stage_references(
+def stage_reference(
     reference: tuple[Path, Path, dict[str, float]], tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, tuple[Path, float, float]]:
-    """Per stage: an uninterrupted run on a copy of the reference workspace, the time until its
-    staging folder appeared (Prefect start-up included) and the time from then to the end."""
+) -> Callable[[str], tuple[Path, float, float]]:
+    """Per stage (made on first use): an uninterrupted run on a copy of the reference
+    workspace, and its timings (:func:`_clean_run`)."""
     ref_root, config, _ = reference
-    out = {}
-    for stage, (folder, args) in STAGES.items():
-        root = tmp_path_factory.mktemp(f"clean-{stage}") / "ws"
-        shutil.copytree(ref_root, root)
-        log = root.parent / "run.log"
-        started = time.monotonic()
-        proc = start_cli(*args, "-c", str(config), "-w", str(root), log=log)
-        try:
-            wait_for(
-                lambda r=root, f=folder: _staging(r, f) or completed(r, f),  # type: ignore[misc]
-                timeout_s=RUN_TIMEOUT_S, what=f"{stage} staging",
-            )  # fmt: skip
-            opened_s = time.monotonic() - started
-            assert proc.wait(timeout=RUN_TIMEOUT_S) == 0, log.read_text()
-        finally:
-            kill_group(proc)
-        out[stage] = (root, opened_s, time.monotonic() - started - opened_s)
-    return out
+    made: dict[str, tuple[Path, float, float]] = {}
+
+    def get(stage: str) -> tuple[Path, float, float]:
+        if stage not in made:
+            root = tmp_path_factory.mktemp(f"clean-{stage}") / "ws"
+            shutil.copytree(ref_root, root)
+            made[stage] = (root, *_clean_run(root, config, stage))
+        return made[stage]
+
+    return get
 
 
 @pytest.mark.parametrize("stage", list(STAGES))
 def test_killed_stage_reruns_to_identical_bytes(
     stage: str,
     reference: tuple[Path, Path, dict[str, float]],
-    stage_references: dict[str, tuple[Path, float, float]],
+    stage_reference: Callable[[str], tuple[Path, float, float]],
     tmp_path: Path,
 ) -> None:
     ref_root, config, _ = reference
-    clean, opened_s, stage_s = stage_references[stage]
+    clean, opened_s, stage_s = stage_reference(stage)
     folder, args = STAGES[stage]
     expected = {p.name: _comparable(p) for p in completed(clean, folder)}
     assert expected
