@@ -511,16 +511,22 @@ class Workspace:
     def sweep_all_staging(self) -> int:
         """Remove every hidden staging/trash folder of every stage; returns how many.
 
-        Only safe while holding :meth:`lock` (no writer can be filling one).
+        A stage folder left empty by that goes too: a run that failed before its first output
+        leaves the workspace as it found it. Only safe while holding :meth:`lock` (no writer
+        can be filling one).
         """
         removed = 0
         for stage in STAGES:
             folder = self.root / stage
             if not folder.is_dir():
                 continue
-            for path in [*folder.glob(".*.tmp-*"), *folder.glob(".*.old-*")]:
+            leftovers = [*folder.glob(".*.tmp-*"), *folder.glob(".*.old-*")]
+            for path in leftovers:
                 shutil.rmtree(path, ignore_errors=True)
                 removed += 1
+            if leftovers and not any(folder.iterdir()):
+                with contextlib.suppress(OSError):  # not empty after all: keep it
+                    folder.rmdir()
         if removed:
             logger.info("removed %d staging folder(s) left by interrupted runs", removed)
         return removed

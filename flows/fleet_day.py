@@ -19,7 +19,7 @@ from prefect.runtime import flow_run
 
 from evfleet.config import StudioConfig
 from flows.network import network_flow
-from flows.optimize import optimize_flow
+from flows.optimize import optimize_with_runner
 from flows.parameters import LOCK_WAIT_S, deployment_config
 from flows.quality import quality_flow
 from flows.runtime import deployment_session
@@ -29,8 +29,9 @@ from tasks.fleet_day import publish_fleet_kpis_task
 
 
 def _optimise_day(config: StudioConfig, workspace: str, dataset: StageResult) -> StageResult:
-    """Re-plan the night's dataset with the configured strategy and planning mode."""
-    return optimize_flow(config, workspace, dataset_id=dataset.id)
+    """Re-plan the night's dataset with the configured strategy and planning mode, its vehicle
+    chunks on the configured task runner (the container stack's Dask cluster)."""
+    return optimize_with_runner(config, workspace, dataset_id=dataset.id)
 
 
 DAY_STAGES: tuple[Callable[[StudioConfig, str, StageResult], StageResult], ...] = (

@@ -10,11 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from evfleet.config import Runner, StudioConfig
+from evfleet.config import PlanningMode, Runner, Strategy, StudioConfig
 from flows.commands.common import check_inputs, effective_config, fleet_overrides
 
 CONFIG_ENV = "EVFLEET_CONFIG"
@@ -62,4 +62,48 @@ class SynthesisRequest(BaseModel):
                 self.dask_address,
             ),
             "performance.synth_chunk_vehicles": self.chunk_vehicles,
+        }
+
+
+class OptimizationRequest(BaseModel):
+    """What to re-plan and how; an empty field keeps the config's value."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    dataset_id: str | None = Field(
+        default=None, min_length=1, description="Dataset to re-plan (default: the latest)."
+    )
+    strategy: Strategy | Literal["all"] | None = Field(
+        default=None, description="Strategy preset, custom (the configured weights) or all four."
+    )
+    planning_mode: PlanningMode | None = Field(
+        default=None, description="myopic, next_trip or rolling_horizon."
+    )
+    horizon_trips: int | None = Field(
+        default=None, ge=1, le=100, description="Trips looked ahead (rolling horizon)."
+    )
+    strict: bool | None = Field(
+        default=None, description="Fail the run when any trip cannot be planned."
+    )
+    runner: Runner | None = Field(default=None, description="Task runner: local or dask.")
+    dask_address: str | None = Field(
+        default=None, description="Address of an existing Dask scheduler (tcp://HOST:PORT)."
+    )
+
+    def overrides(self) -> dict[str, Any]:
+        """Dotted config overrides of the fields that are set (strategy and planning mode
+        are the stage's arguments, see :meth:`stage_arguments`)."""
+        return {
+            "optimization.horizon_trips": self.horizon_trips,
+            "optimization.strict": self.strict,
+            "performance.runner": self.runner.value if self.runner else None,
+            "performance.dask_address": self.dask_address,
+        }
+
+    def stage_arguments(self) -> dict[str, str | None]:
+        """Keyword arguments of :func:`flows.optimize.optimize_flow`."""
+        return {
+            "dataset_id": self.dataset_id,
+            "strategy": str(self.strategy) if self.strategy else None,
+            "planning_mode": self.planning_mode.value if self.planning_mode else None,
         }

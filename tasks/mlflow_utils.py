@@ -21,6 +21,7 @@ import logging
 import os
 import re
 import sqlite3
+import uuid
 from contextlib import closing
 from pathlib import Path
 from typing import Any, Final
@@ -63,6 +64,34 @@ _OLD_ROOT = re.compile(rf"^(?P<scheme>file://)?(?P<root>/.*?)/{ARTIFACTS_DIR}(?=
 def tracking_uri(workspace: str | Path) -> str:
     """``$EVFLEET_MLFLOW_TRACKING_URI`` if set, else the workspace's sqlite tracking URI."""
     return os.environ.get(TRACKING_ENV) or f"sqlite:///{Workspace(workspace).mlflow_db}"
+
+
+def create_store(workspace: str | Path) -> bool:
+    """Create the workspace's sqlite store if it has none; True when this call created it.
+
+    MLflow builds a new store with ~50 schema migrations. They run on a temporary file that
+    is then linked into place in one step, so a run killed meanwhile leaves no
+    half-migrated ``mlflow.db`` (on which every later run would fail: "table ... already
+    exists"); a concurrent creator's store wins and this one is discarded.
+    """
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    ws = Workspace(workspace)
+    final = ws.mlflow_db
+    if final.exists():
+        return False
+    tmp = final.with_name(f".{final.name}.tmp-{uuid.uuid4().hex[:8]}")
+    try:
+        store = SqlAlchemyStore(f"sqlite:///{tmp}", ws.mlflow_artifacts.as_uri())
+        store.engine.dispose()
+        try:
+            os.link(tmp, final)
+        except FileExistsError:
+            return False
+    finally:
+        tmp.unlink(missing_ok=True)
+    logger.info("created the MLflow store %s", final)
+    return True
 
 
 def relocate_store(workspace: str | Path) -> int:
@@ -118,6 +147,8 @@ def use_workspace(workspace: str | Path) -> MlflowClient:
     """
     ws = Workspace(workspace).ensure()
     ws.mlflow_artifacts.mkdir(parents=True, exist_ok=True)
+    if not os.environ.get(TRACKING_ENV):
+        create_store(ws.root)
     relocate_store(ws.root)
     uri = tracking_uri(ws.root)
     mlflow.set_tracking_uri(uri)

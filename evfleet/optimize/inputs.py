@@ -110,7 +110,9 @@ def vehicle_trips(
     seg = segments.sort_values(["trip_id", "seq"], kind="stable")
     seg_edges = edge_lookup(graph_edges, seg)
     trip_of_seg = seg["trip_id"].astype(str).to_numpy()
-    bounds = np.flatnonzero(np.r_[True, trip_of_seg[1:] != trip_of_seg[:-1], True])
+    # Trip boundaries; none when no vehicle of the slice drove (a chunk of idle vehicles).
+    starts = np.r_[True, trip_of_seg[1:] != trip_of_seg[:-1], True] if len(seg) else [False]
+    bounds = np.flatnonzero(starts)
     by_trip = {trip_of_seg[a]: seg_edges[a:b] for a, b in itertools.pairwise(bounds)}
     routes = routes.sort_values(["vehicle_id", "start_time"], kind="stable")
     out = []

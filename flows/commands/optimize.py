@@ -9,13 +9,14 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from evfleet.config import PlanningMode, Strategy
+from evfleet.config import PlanningMode, Runner, Strategy
 from evfleet.errors import ConfigError
 from evfleet.storage import Workspace
 from flows.commands.common import (
     ConfigOpt,
     WaitOpt,
     WorkspaceOpt,
+    check_dask_address,
     console,
     effective_config,
     workspace_path,
@@ -88,6 +89,8 @@ def optimize(
     _check_choice(planning_mode, [m.value for m in PlanningMode], "--planning-mode")
     root = workspace_path(workspace)
     cfg = effective_config(config, {"optimization.strict": True if strict else None})
+    if cfg.performance.runner is Runner.DASK and cfg.performance.dask_address:
+        check_dask_address(cfg.performance.dask_address)  # in seconds, before Prefect starts
     ws = Workspace(root)
     sid = ws.resolve("datasets", dataset)
     from flows.optimize import optimize_with_runner

@@ -1,7 +1,9 @@
 """A real Dask cluster: `dask scheduler` and two `dask worker` processes on 127.0.0.1.
 
 `evfleet synth --runner dask --dask-address tcp://...` on that cluster writes the same bytes
-as the local (threads) runner, and the workers are the ones that simulated the chunks.
+as the local (threads) runner, and the workers are the ones that simulated the chunks; so does
+`evfleet optimize` with the cluster in its config (`performance.runner: dask`,
+`performance.dask_address`), re-planning the vehicle chunks on the workers.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -104,37 +107,68 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             _stop(proc)
 
 
-def _synth(workspace: Path, config: Path, *extra: str) -> Path:
+def _cli(command: str, workspace: Path, config: Path, *extra: str) -> Path:
+    """Run ``evfleet COMMAND``; the stage's only output folder."""
     run = subprocess.run(
-        [sys.executable, "-m", "flows.cli", "synth", "--config", str(config),
+        [sys.executable, "-m", "flows.cli", command, "--config", str(config),
          "--workspace", str(workspace), *extra],
         capture_output=True, text=True, env=_env(), timeout=600, check=False,
     )  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
-    (dataset,) = (workspace / "datasets").iterdir()
-    return dataset
+    (output,) = (workspace / {"synth": "datasets", "optimize": "optimization"}[command]).iterdir()
+    return output
 
 
-def _digests(folder: Path) -> dict[str, str]:
+def _synth(workspace: Path, config: Path, *extra: str) -> Path:
+    return _cli("synth", workspace, config, *extra)
+
+
+def _digests(folder: Path, pattern: str = "*.parquet") -> dict[str, str]:
     return {
         str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*.parquet"))
+        for p in sorted(folder.rglob(pattern))
+        if p.name != "manifest.json"  # holds its creation time
     }
 
 
-def test_synthesis_on_a_real_cluster_gives_the_local_bytes(cluster: str, tmp_path: Path) -> None:
+def _executed(address: str) -> int:
+    """Tasks the cluster's workers have run so far."""
     from distributed import Client
 
+    with Client(address, timeout=30) as client:
+        counts = client.run(lambda dask_worker: dask_worker.state.executed_count)
+    return int(sum(counts.values()))
+
+
+def test_synthesis_on_a_real_cluster_gives_the_local_bytes(cluster: str, tmp_path: Path) -> None:
     config = tmp_path / "small.yaml"
     config.write_text(CONFIG, encoding="utf-8")
     local = _synth(tmp_path / "local", config)
+    before = _executed(cluster)
     remote = _synth(tmp_path / "remote", config, "--runner", "dask", "--dask-address", cluster)
 
     assert remote.name == local.name
     digests = _digests(local)
     assert len(digests) >= 6
     assert _digests(remote) == digests
-    with Client(cluster, timeout=30) as client:
-        executed = client.run(lambda dask_worker: dask_worker.state.executed_count)
     # Six vehicles in chunks of two: three chunk tasks, all run by the cluster's workers.
-    assert sum(executed.values()) >= 3
+    assert _executed(cluster) - before >= 3
+
+
+def test_optimisation_on_a_real_cluster_gives_the_local_bytes(cluster: str, tmp_path: Path) -> None:
+    config = tmp_path / "small.yaml"
+    config.write_text(CONFIG, encoding="utf-8")
+    on_cluster = tmp_path / "cluster.yaml"
+    on_cluster.write_text(CONFIG + f"  runner: dask\n  dask_address: {cluster}\n", encoding="utf-8")
+    _synth(tmp_path / "local", config)
+    shutil.copytree(tmp_path / "local", tmp_path / "remote")
+    local = _cli("optimize", tmp_path / "local", config, "--strategy", "all")
+    before = _executed(cluster)
+    remote = _cli("optimize", tmp_path / "remote", on_cluster, "--strategy", "all")
+
+    assert remote.name == local.name
+    digests = _digests(local, "*")
+    assert {"plans.parquet", "charging_plan.parquet", "kpis.parquet", "report.html"} <= set(digests)
+    assert _digests(remote, "*") == digests
+    # Six vehicles in chunks of two: three chunk tasks, run by the cluster's workers.
+    assert _executed(cluster) - before >= 3

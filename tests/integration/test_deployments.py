@@ -7,6 +7,7 @@ config file and a temporary workspace), the way a worker would run it.
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import json
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 from prefect import Flow
+from prefect.exceptions import ParameterTypeError
 
 from deployments.serve import build_deployments, load_deployment_specs, load_flow
 from evfleet.errors import WorkspaceBusyError
@@ -44,7 +46,10 @@ def _run(name: str, **params: Any) -> Any:
 def test_every_entrypoint_imports_and_is_a_flow() -> None:
     specs = load_deployment_specs()
     assert {s["name"] for s in specs} == {
-        "fleet-day-nightly", "retrain-weekly", "synthesize", "optimize"
+        "fleet-day-nightly",
+        "retrain-weekly",
+        "synthesize",
+        "optimize",
     }
     for spec in specs:
         assert isinstance(load_flow(spec["entrypoint"]), Flow)
@@ -68,6 +73,34 @@ def test_synthesis_parameters_are_a_typed_form() -> None:
     assert {"vehicles", "days", "start_date", "seed", "runner", "dask_address"} <= set(request)
     assert request["vehicles"]["anyOf"][0] == {"minimum": 1, "maximum": 100_000, "type": "integer"}
     assert request["start_date"]["anyOf"][0] == {"format": "date", "type": "string"}
+
+
+def test_optimization_parameters_are_a_typed_form() -> None:
+    schema = build_deployments([_spec("optimize")])[0]._parameter_openapi_schema.model_dump()
+    defs = schema["definitions"]
+    request = defs["OptimizationRequest"]["properties"]
+    assert {"dataset_id", "strategy", "planning_mode", "horizon_trips", "strict", "runner",
+            "dask_address"} == set(request)  # fmt: skip
+    strategy = {json.dumps(choice, sort_keys=True) for choice in request["strategy"]["anyOf"]}
+    assert json.dumps({"$ref": "#/definitions/Strategy"}) in strategy
+    assert json.dumps({"const": "all", "type": "string"}, sort_keys=True) in strategy
+    assert set(defs["Strategy"]["enum"]) == {
+        "custom",
+        "energy_first",
+        "cost_conscious",
+        "time_critical",
+        "balanced",
+    }
+    assert set(defs["PlanningMode"]["enum"]) == {"myopic", "next_trip", "rolling_horizon"}
+    assert request["horizon_trips"]["anyOf"][0] == {"minimum": 1, "maximum": 100, "type": "integer"}
+
+
+def test_prefect_yaml_parameters_are_the_flows_parameters() -> None:
+    for spec in load_deployment_specs():
+        accepted = set(inspect.signature(load_flow(spec["entrypoint"]).fn).parameters)
+        assert set(spec.get("parameters") or {}) <= accepted, spec["name"]
+        # Every deployment's run takes the workspace lock (its flow waits `lock_wait_s`).
+        assert {"config_file", "workspace", "lock_wait_s"} <= accepted, spec["name"]
 
 
 def test_bad_entrypoint_is_reported() -> None:
@@ -193,11 +226,56 @@ def test_synthesize_on_demand_takes_the_form(studio: dict[str, str]) -> None:
     assert other.id != built.id
 
 
+@pytest.mark.parametrize(
+    ("name", "params"), [("synthesize", {}), ("optimize", {"request": {"strategy": "all"}})]
+)
 def test_a_deployment_waits_for_a_busy_workspace_then_fails_clearly(
-    studio: dict[str, str],
+    studio: dict[str, str], name: str, params: dict[str, Any]
 ) -> None:
     with (
         Workspace(studio["workspace"]).lock("evfleet synth"),
         pytest.raises(WorkspaceBusyError, match="busy after waiting 1 s: evfleet synth"),
     ):
-        _run("synthesize", lock_wait_s=1, **studio)
+        _run(name, lock_wait_s=1, **params, **studio)
+
+
+def test_optimize_on_demand_takes_the_form(
+    studio: dict[str, str], nights: dict[str, dict[str, Any]]
+) -> None:
+    night = nights["first"]["stages"]
+    dataset, nightly = night[1], night[3]
+    form = {"dataset_id": dataset.id, "strategy": "balanced", "planning_mode": "next_trip"}
+    planned = _run("optimize", request=form, **studio)
+    assert planned.stage == "optimization"
+    assert planned.id != nightly.id  # another strategy and mode than the nightly default
+    assert not planned.reused
+    manifest = Workspace(studio["workspace"]).manifest("optimization", planned.id)
+    assert manifest["dataset_id"] == dataset.id
+    assert manifest["runs"] == ["balanced/next_trip"]
+    again = _run("optimize", request=form, **studio)
+    assert (again.id, again.reused) == (planned.id, True)
+    latest = _run("optimize", request={"strategy": "balanced", "planning_mode": "next_trip"},
+                  **studio)  # fmt: skip
+    assert latest.id != planned.id  # no dataset given: the latest one (another night)
+    latest_dataset = Workspace(studio["workspace"]).latest("datasets")
+    assert Workspace(studio["workspace"]).manifest("optimization", latest.id)["dataset_id"] == (
+        latest_dataset
+    )
+
+
+@pytest.mark.parametrize(
+    ("form", "field"),
+    [
+        ({"strategy": "fastest"}, "strategy"),
+        ({"planning_mode": "clairvoyant"}, "planning_mode"),
+        ({"horizon_trips": 0}, "horizon_trips"),
+        ({"strategy": "balanced", "colour": "red"}, "colour"),
+    ],
+)
+def test_a_bad_optimization_form_is_a_validation_error(
+    studio: dict[str, str], form: dict[str, Any], field: str
+) -> None:
+    before = sorted(Path(studio["workspace"]).glob("optimization/*"))
+    with pytest.raises(ParameterTypeError, match=field):
+        _run("optimize", request=form, **studio)
+    assert sorted(Path(studio["workspace"]).glob("optimization/*")) == before

@@ -1,13 +1,14 @@
 """Fixtures of the reliability suite: a small complete workspace and a tree hash.
 
 The workspace holds a network and a dataset stage output (tables as single files and as
-folders of parts) registered in the catalog, built without Prefect so that every test can
-start from a fresh copy in milliseconds.
+folders of parts) registered in the catalog, and a routable street grid for `evfleet route`,
+built without Prefect so that every test can start from a fresh copy in milliseconds.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 
 from evfleet.catalog import CATALOG_FILE
 from evfleet.storage import LOCK_FILE, WORKSPACE_ENV, Workspace, write_parquet
+from tests.fixtures.routing import grid_graph
 from tests.fixtures.tiny_dataset import tiny_dataset
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -26,6 +28,10 @@ PART_TABLES = ("routes", "segments", "charging_sessions", "vehicle_states")
 FILE_TABLES = ("fleet_info", "weather")
 # Lock files hold who is writing, not data: taking a lock is not a change of the workspace.
 NOT_DATA = {LOCK_FILE, ".catalog.lock"}
+ROUTE_NETWORK_ID = "grid000000000001"
+"""A 4 x 4 street grid (nodes 100, 110, ..., 250) for route requests."""
+ISLAND_NODE = 250
+"""A node of the grid that no street leads to (every route to it is unreachable)."""
 
 
 def tree_hash(root: Path) -> str:
@@ -71,9 +77,23 @@ def write_tiny_workspace(root: Path) -> Workspace:
     return ws
 
 
+def write_route_network(ws: Workspace) -> None:
+    """The routable grid: two-way streets on hills with charging stations, minus the
+    streets into :data:`ISLAND_NODE`."""
+    graph = grid_graph(4, seed=5, spacing_m=800.0)
+    assert graph.stations is not None
+    edges = graph.edges.loc[graph.edges["v"] != ISLAND_NODE]
+    with ws.stage_writer("network", ROUTE_NETWORK_ID) as tmp:
+        write_parquet(graph.nodes, tmp / "nodes.parquet")
+        write_parquet(edges.reset_index(drop=True), tmp / "edges.parquet")
+        write_parquet(graph.stations, tmp / "stations.parquet")
+        (tmp / "meta.json").write_text(json.dumps({"crs": graph.crs}), encoding="utf-8")
+
+
 @pytest.fixture(scope="session")
 def template_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("reliability") / "ws"
+    write_route_network(Workspace(root).ensure())  # first: the latest network stays the tiny one
     write_tiny_workspace(root)
     (root / "prefect").mkdir()
     return root
@@ -89,6 +109,10 @@ def ready_ws(template_workspace: Path, tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def child_env() -> dict[str, str]:
-    """Environment of child processes: this checkout first on the import path."""
+    """Environment of child processes: this checkout first on the import path.
+
+    Without the Prefect log level the test session set for itself (tests/conftest.py): a
+    child CLI picks its own, as in a user's shell (quiet unless -v)."""
     path = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p)
-    return {**os.environ, "PYTHONPATH": path}
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_LOGGING_LEVEL"}
+    return {**env, "PYTHONPATH": path}

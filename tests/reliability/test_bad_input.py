@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from tests.fixtures.cli import run_cli
-from tests.reliability.conftest import tree_hash
+from tests.reliability.conftest import ISLAND_NODE, ROUTE_NETWORK_ID, tree_hash
 
 GOOD_XML = b"<?xml version='1.0'?><osm version='0.6'><node id='1' lat='37.7' lon='-122.4'/></osm>"
 
@@ -74,6 +74,10 @@ def bad(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "osm_gone.yaml": _write(
             d, "osm_gone.yaml", f"network:\n  source: osm_file\n  osm_file: {d}/gone.osm\n"
         ),
+        "horizon_zero.yaml": _write(d, "horizon_zero.yaml", "optimization:\n  horizon_trips: 0\n"),
+        "horizon_hours.yaml": _write(
+            d, "horizon_hours.yaml", "optimization:\n  horizon_hours: -6\n"
+        ),
         "dask.yaml": _write(
             d, "dask.yaml", "performance:\n  runner: dask\n  dask_address: tcp://127.0.0.1:1\n"
         ),
@@ -116,6 +120,10 @@ def busy_port() -> Iterator[int]:
         sock.listen()
         yield int(sock.getsockname()[1])
 
+
+ROUTE = ["route", "--from", "100", "--to", "140", "--vehicle", "nissan_leaf", "--depart",
+         "2024-01-15T10:00", "--network", ROUTE_NETWORK_ID, "-w", "{ws}"]  # fmt: skip
+OPT = ["optimize", "-w", "{ws}"]
 
 # (id, arguments, expected exit code, text the one-line error must contain).
 # {ws} is the workspace, {name} a file of the `bad` fixture, {busy} a port in use.
@@ -292,6 +300,34 @@ CASES: list[tuple[str, list[str], int, str]] = [
         "refused",
     ),
     ("sql-no-catalog", ["sql", "select 1", "-w", "{empty_dataset}"], 1, "no catalog"),
+    # --- route requests (on the grid network; no route is written anywhere)
+    ("route-unknown-vehicle", [*ROUTE, "--vehicle", "delorean"], 1, "unknown vehicle 'delorean'"),
+    ("route-unknown-fleet-id", [*ROUTE, "--vehicle", "EV9999"], 1, "unknown vehicle 'EV9999'"),
+    ("route-lat-out-of-range", [*ROUTE, "--from", "95.0,-122.4"], 1, "coordinates out of range"),
+    ("route-far-coordinates", [*ROUTE, "--from", "10.0,10.0"], 1, "km from the network"),
+    ("route-not-coordinates", [*ROUTE, "--from", "37.78;-122.45"], 1, "LAT,LON or a node id"),
+    ("route-soc-above-one", [*ROUTE, "--soc", "1.5"], 1, "--soc must be within [0, 1]"),
+    ("route-soc-negative", [*ROUTE, "--soc", "-0.1"], 1, "--soc must be within [0, 1]"),
+    ("route-soc-nan", [*ROUTE, "--soc", "nan"], 1, "--soc must be within [0, 1]"),
+    (
+        "route-unreachable",
+        [*ROUTE, "--to", str(ISLAND_NODE)],
+        1,
+        f"no route from node 100 to node {ISLAND_NODE}",
+    ),
+    ("route-unknown-node", [*ROUTE, "--to", "999"], 1, "unknown node id 999"),
+    ("route-bad-depart", [*ROUTE, "--depart", "2024-99-01"], 1, "--depart must be an ISO"),
+    ("route-bad-objective", [*ROUTE, "--objective", "fastest"], 2, "optimization.soc_objective"),
+    ("route-bad-energy-model", [*ROUTE, "--energy-model", "magic"], 1, "--energy-model"),
+    ("route-unknown-network", [*ROUTE, "--network", "nope"], 1, "no completed network output"),
+    # --- optimisation settings (all refused before Prefect starts)
+    ("opt-unknown-strategy", [*OPT, "--strategy", "fastest"], 2, "--strategy must be one of"),
+    ("opt-bad-planning-mode", [*OPT, "--planning-mode", "psychic"], 2, "--planning-mode must be"),
+    ("opt-horizon-zero", [*OPT, "-c", "{horizon_zero.yaml}"], 2, "optimization.horizon_trips"),
+    ("opt-horizon-negative", [*OPT, "-c", "{horizon_hours.yaml}"], 2, "optimization.horizon_hours"),
+    ("opt-missing-dataset", [*OPT, "--dataset", "nope"], 1, "no completed datasets output"),
+    ("opt-negative-wait", [*OPT, "--wait", "-1"], 2, "--wait"),
+    ("opt-dask-nothing", [*OPT, "-c", "{dask.yaml}"], 1, "no Dask scheduler"),
     # --- UIs
     ("ui-port-range", ["ui", "mlflow", "--port", "99999", "-w", "{ws}"], 2, "between 1 and 65535"),
     ("ui-port-text", ["ui", "prefect", "--port", "http", "-w", "{ws}"], 2, "--port"),
@@ -339,3 +375,55 @@ def test_bad_input_is_one_line_and_changes_nothing(
     assert text in lines[0]
     assert "Traceback" not in out + err
     assert tree_hash(ready_ws) == before
+
+
+STRICT_SETTINGS = """\
+optimization:
+  reserve_soc: 0.95
+  max_charge_soc: 0.96
+"""
+"""A reserve no trip can keep: every plan is infeasible, and --strict must say so."""
+
+
+def _without_run_history(root: Path) -> str:
+    """Tree hash of the workspace minus the Prefect database (a failed run is recorded
+    there, as it should be); stage outputs, catalog and MLflow store included."""
+    import shutil
+
+    copy = root.parent / f"{root.name}-outputs"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(root, copy, ignore=shutil.ignore_patterns("prefect"))
+    try:
+        return tree_hash(copy)
+    finally:
+        shutil.rmtree(copy)
+
+
+@pytest.mark.slow
+def test_an_infeasible_strict_plan_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
+    """The one optimisation-settings case found only by planning: a real (tiny) dataset."""
+    from tests.reliability._runs import TINY_CONFIG, kill_group, start_cli
+
+    config = tmp_path / "tiny.yaml"
+    config.write_text(TINY_CONFIG, encoding="utf-8")
+    strict = tmp_path / "strict.yaml"
+    strict.write_text(TINY_CONFIG + STRICT_SETTINGS, encoding="utf-8")
+    root = tmp_path / "ws"
+    for args, log in ((["synth", "-c", str(config)], "synth"),
+                      (["optimize", "--strict", "-c", str(strict)], "optimize")):  # fmt: skip
+        if log == "optimize":
+            before = _without_run_history(root)
+        proc = start_cli(*args, "-w", str(root), log=tmp_path / f"{log}.log")
+        try:
+            code = proc.wait(timeout=900)
+        finally:
+            kill_group(proc)
+    output = (tmp_path / "optimize.log").read_text(encoding="utf-8")
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert code == 1, output
+    assert len(lines) == 1, output
+    assert lines[0].startswith("error: infeasible: vehicle ")
+    assert "reserve SOC 0.950" in lines[0]
+    assert "Traceback" not in output
+    assert _without_run_history(root) == before
+    assert not (root / "optimization").exists() or not any((root / "optimization").iterdir())

@@ -90,6 +90,10 @@ def test_lock_sweeps_staging_left_by_killed_runs(ready_ws: Path) -> None:
     with ws.lock("test"):
         assert not stale.exists()
         assert not old.exists()
+        # Stage folders that held nothing else go too; those with outputs stay.
+        assert not (ready_ws / "quality").exists()
+        assert not (ready_ws / "features").exists()
+        assert (ready_ws / "datasets" / DATASET_ID).is_dir()
     assert ws.list_runs("quality") == []
 
 

@@ -160,7 +160,17 @@ def world(road_graph: RoadGraph, small_network: NetworkData) -> dict[str, object
     tables = simulate_chunk(cfg, graph, data.stations, fleet, weather)
     tables["fleet_info"] = fleet
     vehicles = vehicle_trips(tables, graph.edges, cfg.fleet.start_date)
-    return {"graph": graph, "cfg": cfg, "weather": weather, "vehicles": vehicles}
+    return {"graph": graph, "cfg": cfg, "weather": weather, "vehicles": vehicles, "tables": tables}
+
+
+def test_a_slice_of_vehicles_that_did_not_drive_has_no_trips(world) -> None:
+    # A chunk of the optimisation stage can hold only vehicles without trips.
+    tables = dict(world["tables"])
+    for name in ("routes", "segments", "charging_sessions"):
+        tables[name] = tables[name].iloc[0:0]
+    vehicles = vehicle_trips(tables, world["graph"].edges, world["cfg"].fleet.start_date)
+    assert [v.vehicle_id for v in vehicles] == list(tables["fleet_info"]["vehicle_id"])
+    assert [v.n_trips for v in vehicles] == [0] * len(vehicles)
 
 
 def _run(world: dict[str, object], strategy: str, mode: str) -> dict[str, pd.DataFrame]:
