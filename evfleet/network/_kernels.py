@@ -58,17 +58,20 @@ def _pop(keys: F64, vals: I64, size: int) -> tuple[int, int]:
     return val, size
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _search(
     indptr: I64,
     heads: I64,
     slot_edge: I64,
     slot_cost: F64,
+    phi: F64,
     xs: F64,
     ys: F64,
     hk: float,
     src: int,
     dst: int,
+    floor: float,
+    ceil: float,
     dist: F64,
     pred: I64,
     settled: B,
@@ -78,13 +81,22 @@ def _search(
 ) -> int:
     """A* / Dijkstra from ``src``; stops when ``dst`` is settled (``dst < 0``: never).
 
-    Returns the number of touched nodes (their entries must be reset by the caller).
+    ``dist[v]`` is the cost so far, clamped: ``max(floor, dist[u] + cost)``, and a node
+    is reached only while it stays ``<= ceil``. Plain costs use ``floor = -inf, ceil =
+    inf``; battery consumption uses ``floor = b0 - b_max`` (a full battery wastes regen)
+    and ``ceil = b0 - b_min`` (the reserve). The clamp is monotone, so the least cost
+    per node dominates. Costs may be negative when ``phi`` (a node potential, empty for
+    none) makes ``cost - phi[v] + phi[u]`` non-negative: the heap key is the reduced
+    cost so far plus ``hk * euclid`` to the target. Returns the number of touched nodes
+    (their entries must be reset by the caller).
     """
     n_touched = 1
     touched[0] = src
-    dist[src] = 0.0
+    dist[src] = max(floor, 0.0)
     tx = xs[dst] if dst >= 0 else 0.0
     ty = ys[dst] if dst >= 0 else 0.0
+    has_phi = len(phi) > 0
+    phi_src = phi[src] if has_phi else 0.0
     size = _push(heap_k, heap_v, 0, 0.0, src)
     while size > 0:
         u, size = _pop(heap_k, heap_v, size)
@@ -98,21 +110,97 @@ def _search(
             v = heads[s]
             if settled[v]:
                 continue
-            nd = du + slot_cost[s]
-            if nd < dist[v]:
-                if dist[v] == _INF:
-                    touched[n_touched] = v
-                    n_touched += 1
-                dist[v] = nd
-                pred[v] = slot_edge[s]
-                key = nd
-                if hk > 0.0:
-                    key += hk * np.sqrt((xs[v] - tx) ** 2 + (ys[v] - ty) ** 2)
-                size = _push(heap_k, heap_v, size, key, v)
+            nd = max(floor, du + slot_cost[s])
+            if nd > ceil or nd >= dist[v]:
+                continue
+            if dist[v] == _INF:
+                touched[n_touched] = v
+                n_touched += 1
+            dist[v] = nd
+            pred[v] = slot_edge[s]
+            key = nd
+            if has_phi:
+                key += phi_src - phi[v]
+            if hk > 0.0:
+                key += hk * np.sqrt((xs[v] - tx) ** 2 + (ys[v] - ty) ** 2)
+            size = _push(heap_k, heap_v, size, key, v)
     return n_touched
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
+def _bidirectional(
+    indptr: I64,
+    heads: I64,
+    slot_edge: I64,
+    slot_cost: F64,
+    rev_indptr: I64,
+    rev_tails: I64,
+    rev_slot_edge: I64,
+    rev_slot_cost: F64,
+    src: int,
+    dst: int,
+    pred: I64,
+    succ: I64,
+) -> int:
+    """Bidirectional Dijkstra (non-negative costs); returns the meeting node (-1: none).
+
+    The forward search from ``src`` and the backward one from ``dst`` (on the reversed
+    CSR) alternate by the smaller heap top; ``best`` is the least ``fwd[v] + bwd[v]``
+    seen, and the search stops once the two tops sum to at least ``best`` (lazy heap
+    entries only overstate, so each top is a lower bound of its side). Fills ``pred``
+    (edge into ``v`` on the ``src`` side) and ``succ`` (edge out of ``v`` towards ``dst``).
+    """
+    n = len(indptr) - 1
+    fwd = np.full(n, _INF)
+    bwd = np.full(n, _INF)
+    cap = len(heads) + 1
+    fk = np.empty(cap)
+    fv = np.empty(cap, dtype=np.int32)
+    bk = np.empty(cap)
+    bv = np.empty(cap, dtype=np.int32)
+    fwd[src] = 0.0
+    bwd[dst] = 0.0
+    nf = _push(fk, fv, 0, 0.0, src)
+    nb = _push(bk, bv, 0, 0.0, dst)
+    best = 0.0 if src == dst else _INF
+    meet = src if src == dst else -1
+    while nf > 0 or nb > 0:
+        top_f = fk[0] if nf > 0 else _INF
+        top_b = bk[0] if nb > 0 else _INF
+        if top_f + top_b >= best:
+            break
+        if top_f <= top_b:
+            u, nf = _pop(fk, fv, nf)
+            if top_f > fwd[u]:
+                continue
+            for s in range(indptr[u], indptr[u + 1]):
+                v = heads[s]
+                nd = top_f + slot_cost[s]
+                if nd < fwd[v]:
+                    fwd[v] = nd
+                    pred[v] = slot_edge[s]
+                    nf = _push(fk, fv, nf, nd, v)
+                    if nd + bwd[v] < best:
+                        best = nd + bwd[v]
+                        meet = v
+        else:
+            u, nb = _pop(bk, bv, nb)
+            if top_b > bwd[u]:
+                continue
+            for s in range(rev_indptr[u], rev_indptr[u + 1]):
+                v = rev_tails[s]
+                nd = top_b + rev_slot_cost[s]
+                if nd < bwd[v]:
+                    bwd[v] = nd
+                    succ[v] = rev_slot_edge[s]
+                    nb = _push(bk, bv, nb, nd, v)
+                    if nd + fwd[v] < best:
+                        best = nd + fwd[v]
+                        meet = v
+    return meet
+
+
+@njit(cache=True, nogil=True)
 def _reset(dist: F64, pred: I64, settled: B, touched: I64, n_touched: int) -> None:
     for i in range(n_touched):
         t = touched[i]
@@ -121,9 +209,9 @@ def _reset(dist: F64, pred: I64, settled: B, touched: I64, n_touched: int) -> No
         settled[t] = False
 
 
-@njit(cache=True)
-def _walk(pred: I64, tails: I64, src: int, dst: int, out: I64, start: int) -> int:
-    """Write the edge indices src->dst into ``out[start:]``; return the count (-1: none)."""
+@njit(cache=True, nogil=True)
+def _hops(pred: I64, tails: I64, src: int, dst: int) -> int:
+    """Number of edges on the tree path src->dst (-1: dst not reached)."""
     n = 0
     v = dst
     while v != src:
@@ -132,6 +220,13 @@ def _walk(pred: I64, tails: I64, src: int, dst: int, out: I64, start: int) -> in
             return -1
         n += 1
         v = tails[e]
+    return n
+
+
+@njit(cache=True, nogil=True)
+def _walk(pred: I64, tails: I64, src: int, dst: int, out: I64, start: int) -> int:
+    """Write the edge indices src->dst into ``out[start:]``; return the count (-1: none)."""
+    n = _hops(pred, tails, src, dst)
     v = dst
     for i in range(n - 1, -1, -1):
         e = pred[v]
@@ -140,7 +235,7 @@ def _walk(pred: I64, tails: I64, src: int, dst: int, out: I64, start: int) -> in
     return n
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def route_batch(
     indptr: I64,
     heads: I64,
@@ -169,6 +264,7 @@ def route_batch(
     touched = np.empty(n, dtype=np.int64)
     heap_k = np.empty(len(heads) + 1)
     heap_v = np.empty(len(heads) + 1, dtype=np.int64)
+    no_phi = np.empty(0)
     found = np.zeros(m, dtype=np.bool_)
     cost = np.full(m, np.nan)
     length = np.full(m, np.nan)
@@ -183,11 +279,14 @@ def route_batch(
             heads,
             slot_edge,
             slot_cost,
+            no_phi,
             xs,
             ys,
             hk,
             src,
             dst,
+            -_INF,
+            _INF,
             dist,
             pred,
             settled,
@@ -265,18 +364,10 @@ def shortest_tree(
     return dist, pred
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def walk_path(pred: I64, tails: I64, src: int, dst: int) -> I64:
     """Edge indices of the tree path src->dst (empty array if dst was not reached)."""
-    n = 0
-    v = dst
-    while v != src:
-        e = pred[v]
-        if e < 0:
-            return np.empty(0, dtype=np.int64)
-        n += 1
-        v = tails[e]
-    out = np.empty(n, dtype=np.int64)
+    out = np.empty(max(_hops(pred, tails, src, dst), 0), dtype=np.int64)
     _walk(pred, tails, src, dst, out, 0)
     return out
 
@@ -317,7 +408,7 @@ def johnson_potential(indptr: I64, heads: I64, slot_cost: F64) -> tuple[F64, boo
     return dist, True
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def battery_route(
     indptr: I64,
     heads: I64,
@@ -337,42 +428,123 @@ def battery_route(
 
     The battery after an edge is ``min(b_max, b - energy)`` (a full battery wastes regen)
     and must stay ``>= b_min``. That transfer is monotone in ``b``, so the label with the
-    most charge at a node dominates every other, and the consumption so far (which
-    grows by ``b - b'`` >= the edge energy) reduced by ``phi`` is a non-negative Dijkstra
-    key; ``hk * euclid`` (from the reduced energies) keeps A* consistent. Returns
-    ``(battery, pred)`` per node (``-inf`` / ``-1`` where unreached).
+    most charge at a node dominates every other; :func:`_search` runs it as consumption
+    ``min(b0, b_max) - b`` clamped to ``[b0 - b_max, b0 - b_min]``, keyed by the
+    consumption reduced by ``phi`` (non-negative) plus ``hk * euclid`` (A*, consistent
+    from the reduced energies). Returns ``(battery, pred)`` per node (``-inf`` / ``-1``
+    where unreached; ``dst < 0`` searches the whole graph).
     """
     n = len(indptr) - 1
-    batt = np.full(n, -_INF)
+    dist = np.full(n, _INF)
     pred = np.full(n, -1, dtype=np.int64)
     settled = np.zeros(n, dtype=np.bool_)
+    touched = np.empty(n, dtype=np.int64)
     heap_k = np.empty(len(heads) + 1)
-    heap_v = np.empty(len(heads) + 1, dtype=np.int64)
-    batt[src] = min(b0, b_max)
-    tx, ty = xs[dst], ys[dst]
-    size = _push(heap_k, heap_v, 0, 0.0, src)
-    while size > 0:
-        u, size = _pop(heap_k, heap_v, size)
-        if settled[u]:
-            continue
-        settled[u] = True
-        if u == dst:
-            break
-        bu = batt[u]
-        for s in range(indptr[u], indptr[u + 1]):
-            v = heads[s]
-            if settled[v]:
-                continue
-            bv = min(b_max, bu - slot_energy[s])
-            if bv < b_min or bv <= batt[v]:
-                continue
-            batt[v] = bv
-            pred[v] = slot_edge[s]
-            key = b0 - bv - phi[v] + phi[src]
-            if hk > 0.0:
-                key += hk * np.sqrt((xs[v] - tx) ** 2 + (ys[v] - ty) ** 2)
-            size = _push(heap_k, heap_v, size, key, v)
-    return batt, pred
+    heap_v = np.empty(len(heads) + 1, dtype=np.int32)
+    start = min(b0, b_max)
+    _search(
+        indptr, heads, slot_edge, slot_energy, phi, xs, ys, hk, src, dst,
+        start - b_max, start - b_min, dist, pred, settled, touched, heap_k, heap_v,
+    )  # fmt: skip
+    return start - dist, pred
+
+
+@njit(cache=True, nogil=True)
+def path_totals(
+    edges: I64, time_s: F64, energy: F64, length_m: F64, b0: float, b_max: float
+) -> F64:
+    """``[time_s, length_m, energy used, battery at the end, lowest battery]`` of a path.
+
+    The battery follows ``b = min(b_max, b - energy)`` from ``b0``: a full battery wastes
+    regeneration, so the energy used is the edges' sum plus the wasted part (exactly
+    the sum with ``b_max = inf``).
+    """
+    t = 0.0
+    le = 0.0
+    used = 0.0
+    wasted = 0.0
+    b = b0
+    low = b0
+    for e in edges:
+        t += time_s[e]
+        le += length_m[e]
+        used += energy[e]
+        b -= energy[e]
+        if b > b_max:
+            wasted += b - b_max
+            b = b_max
+        low = min(low, b)
+    return np.array([t, le, used + wasted, b, low])
+
+
+@njit(cache=True, nogil=True)
+def route_pair(
+    indptr: I64,
+    heads: I64,
+    slot_edge: I64,
+    slot_cost: F64,
+    rev: tuple[I64, I64, I64, F64],
+    edge_ends: tuple[I64, I64],
+    phi: F64,
+    xs: F64,
+    ys: F64,
+    hk: float,
+    src: int,
+    dst: int,
+    battery: tuple[float, float, float],
+    clamp: bool,
+    edge_data: tuple[F64, F64, F64],
+) -> tuple[bool, I64, F64]:
+    """One least-cost query: ``(found, edge indices src -> dst, path_totals)``.
+
+    Plain costs (``phi`` empty, ``hk = 0``, no ``clamp``) run the bidirectional
+    Dijkstra on the CSR and its reverse ``rev`` (in-edge indptr, tail rows, edge
+    indices, costs per reverse slot); otherwise :func:`_search` with the potential and,
+    with ``clamp``, the battery bounds ``battery = (b0, b_min, b_max)`` (costs are then
+    energies). ``edge_ends`` are the tail and head rows per edge; ``edge_data`` the
+    per-edge time, energy and length that :func:`path_totals` sums along the path (with
+    the battery bounds). Work arrays are allocated per call: concurrent calls share
+    nothing.
+    """
+    n = len(indptr) - 1
+    tails, edge_heads = edge_ends
+    b0, b_min, b_max = battery
+    start = min(b0, b_max)
+    floor, ceil = (start - b_max, start - b_min) if clamp else (-_INF, _INF)
+    pred = np.full(n, -1, dtype=np.int64)
+    if len(phi) == 0 and hk == 0.0 and not clamp:
+        succ = np.full(n, -1, dtype=np.int64)
+        meet = _bidirectional(
+            indptr, heads, slot_edge, slot_cost, rev[0], rev[1], rev[2], rev[3], src, dst,
+            pred, succ,
+        )  # fmt: skip
+        if meet < 0:
+            return False, np.empty(0, dtype=np.int64), np.empty(0)
+        k_back = 0
+        v = meet
+        while v != dst:
+            k_back += 1
+            v = edge_heads[succ[v]]
+        k_fwd = _hops(pred, tails, src, meet)
+        edges = np.empty(k_fwd + k_back, dtype=np.int64)
+        _walk(pred, tails, src, meet, edges, 0)
+        v = meet
+        for i in range(k_fwd, k_fwd + k_back):
+            edges[i] = succ[v]
+            v = edge_heads[succ[v]]
+    else:
+        dist = np.full(n, _INF)
+        _search(
+            indptr, heads, slot_edge, slot_cost, phi, xs, ys, hk, src, dst, floor, ceil,
+            dist, pred, np.zeros(n, dtype=np.bool_),
+            np.empty(n, dtype=np.int64), np.empty(len(heads) + 1),
+            np.empty(len(heads) + 1, dtype=np.int32),
+        )  # fmt: skip
+        if dist[dst] == _INF:
+            return False, np.empty(0, dtype=np.int64), np.empty(0)
+        edges = walk_path(pred, tails, src, dst)
+    time_s, energy, length_m = edge_data
+    return True, edges, path_totals(edges, time_s, energy, length_m, start, b_max)
 
 
 @njit(cache=True)

@@ -38,15 +38,18 @@ REDUCED_COST_TOLERANCE = 1e-9
 
 @dataclass(frozen=True)
 class PreparedWeight:
-    """A validated per-edge cost array with its CSR-slot copy and A* factor.
+    """A validated per-edge cost array with its CSR-slot copies and A* factor.
 
     Build once with :meth:`RoadGraph.prepare` and reuse for many queries (validation and
-    the slot gather cost O(edges), a query only what it visits).
+    the slot gathers cost O(edges), a query only what it visits). ``rev_slot_cost`` is
+    the cost per slot of :attr:`RoadGraph.reverse_csr` (for the backward half of a
+    bidirectional search).
     """
 
     cost: NDArray[np.float64]
     slot_cost: NDArray[np.float64]
     hk: float
+    rev_slot_cost: NDArray[np.float64]
 
 
 Weight = str | NDArray[np.float64] | PreparedWeight
@@ -194,6 +197,21 @@ class RoadGraph:
         """Row positions of node ids (raises :class:`RoutingError` for an unknown id)."""
         return self._rows(np.atleast_1d(np.asarray(node_ids, dtype=np.int64)))
 
+    @functools.cached_property
+    def _row_of(self) -> dict[int, int]:
+        return {int(node): row for row, node in enumerate(self.node_ids.tolist())}
+
+    def node_row(self, node_id: int) -> int:
+        """Row position of one node id (a dict lookup: the per-query path).
+
+        Raises :class:`RoutingError` for an unknown id, like :meth:`node_index`.
+        """
+        try:
+            return self._row_of[node_id]
+        except (KeyError, TypeError):
+            msg = f"unknown node id {node_id}"
+            raise RoutingError(msg) from None
+
     def edge_attr(self, name: str) -> NDArray[Any]:
         """Per-edge array of column ``name`` indexed by edge index."""
         if name not in self.edges:
@@ -276,7 +294,7 @@ class RoadGraph:
         moving = self._edge_dist_m > 0
         ratio = cost[moving] / self._edge_dist_m[moving]
         hk = float(ratio.min() * HEURISTIC_SAFETY) if ratio.size else 0.0
-        entry = PreparedWeight(cost, cost[self.slot_edge], hk)
+        entry = PreparedWeight(cost, cost[self.slot_edge], hk, cost[self.reverse_csr[2]])
         if isinstance(weight, str):
             self._weights[weight] = entry
         return entry
