@@ -19,6 +19,8 @@ I64 = NDArray[np.int64]
 B = NDArray[np.bool_]
 
 _INF = np.inf
+ALT_SAFETY = 1.0 - 1e-9
+"""Landmark bounds are scaled down by this factor (float sums are not exact)."""
 
 
 @njit(cache=True, inline="always")
@@ -58,6 +60,26 @@ def _pop(keys: F64, vals: I64, size: int) -> tuple[int, int]:
     return val, size
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _landmark_bound(lm_to: F64, lm_from: F64, v: int, t: int) -> float:
+    """ALT lower bound of the cost ``v -> t`` from landmark distances (triangle inequality).
+
+    ``lm_to[x, k]`` is the least cost ``x -> landmark k``, ``lm_from[x, k]`` the least
+    cost ``landmark k -> x``; ``d(v, t) >= d(v, L) - d(t, L)`` and ``>= d(L, t) - d(L, v)``.
+    Terms with an unknown side (``inf - inf``) are skipped; ``inf`` means ``t`` is
+    unreachable from ``v``. Scaled by ``ALT_SAFETY`` so rounding keeps it consistent.
+    """
+    h = 0.0
+    for k in range(lm_to.shape[1]):
+        a = lm_to[v, k] - lm_to[t, k]
+        b = lm_from[t, k] - lm_from[v, k]
+        if a > h and lm_to[t, k] < _INF:
+            h = a
+        if b > h and lm_from[v, k] < _INF:
+            h = b
+    return h * ALT_SAFETY
+
+
 @njit(cache=True, nogil=True)
 def _search(
     indptr: I64,
@@ -68,6 +90,8 @@ def _search(
     xs: F64,
     ys: F64,
     hk: float,
+    lm_to: F64,
+    lm_from: F64,
     src: int,
     dst: int,
     floor: float,
@@ -87,8 +111,9 @@ def _search(
     and ``ceil = b0 - b_min`` (the reserve). The clamp is monotone, so the least cost
     per node dominates. Costs may be negative when ``phi`` (a node potential, empty for
     none) makes ``cost - phi[v] + phi[u]`` non-negative: the heap key is the reduced
-    cost so far plus ``hk * euclid`` to the target. Returns the number of touched nodes
-    (their entries must be reset by the caller).
+    cost so far plus the larger of ``hk * euclid`` to the target and the landmark bound
+    of :func:`_landmark_bound` (``lm_*`` with no columns: none). Returns the number of
+    touched nodes (their entries must be reset by the caller).
     """
     n_touched = 1
     touched[0] = src
@@ -96,6 +121,7 @@ def _search(
     tx = xs[dst] if dst >= 0 else 0.0
     ty = ys[dst] if dst >= 0 else 0.0
     has_phi = len(phi) > 0
+    n_lm = lm_to.shape[1] if dst >= 0 else 0
     phi_src = phi[src] if has_phi else 0.0
     size = _push(heap_k, heap_v, 0, 0.0, src)
     while size > 0:
@@ -121,9 +147,12 @@ def _search(
             key = nd
             if has_phi:
                 key += phi_src - phi[v]
+            h = 0.0
             if hk > 0.0:
-                key += hk * np.sqrt((xs[v] - tx) ** 2 + (ys[v] - ty) ** 2)
-            size = _push(heap_k, heap_v, size, key, v)
+                h = hk * np.sqrt((xs[v] - tx) ** 2 + (ys[v] - ty) ** 2)
+            if n_lm > 0:
+                h = max(h, _landmark_bound(lm_to, lm_from, v, dst))
+            size = _push(heap_k, heap_v, size, key + h, v)
     return n_touched
 
 
@@ -265,6 +294,7 @@ def route_batch(
     heap_k = np.empty(len(heads) + 1)
     heap_v = np.empty(len(heads) + 1, dtype=np.int64)
     no_phi = np.empty(0)
+    no_lm = np.empty((0, 0))
     found = np.zeros(m, dtype=np.bool_)
     cost = np.full(m, np.nan)
     length = np.full(m, np.nan)
@@ -283,6 +313,8 @@ def route_batch(
             xs,
             ys,
             hk,
+            no_lm,
+            no_lm,
             src,
             dst,
             -_INF,
@@ -319,7 +351,7 @@ def route_batch(
     return found, cost, length, time, offsets, out[:total].copy()
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def shortest_tree(
     indptr: I64, heads: I64, slot_edge: I64, slot_cost: F64, src: int, targets: I64
 ) -> tuple[F64, I64]:
@@ -443,8 +475,9 @@ def battery_route(
     heap_v = np.empty(len(heads) + 1, dtype=np.int32)
     start = min(b0, b_max)
     _search(
-        indptr, heads, slot_edge, slot_energy, phi, xs, ys, hk, src, dst,
-        start - b_max, start - b_min, dist, pred, settled, touched, heap_k, heap_v,
+        indptr, heads, slot_edge, slot_energy, phi, xs, ys, hk, np.empty((0, 0)),
+        np.empty((0, 0)), src, dst, start - b_max, start - b_min, dist, pred, settled,
+        touched, heap_k, heap_v,
     )  # fmt: skip
     return start - dist, pred
 
@@ -489,6 +522,7 @@ def route_pair(
     xs: F64,
     ys: F64,
     hk: float,
+    landmarks: tuple[F64, F64],
     src: int,
     dst: int,
     battery: tuple[float, float, float],
@@ -497,7 +531,8 @@ def route_pair(
 ) -> tuple[bool, I64, F64]:
     """One least-cost query: ``(found, edge indices src -> dst, path_totals)``.
 
-    Plain costs (``phi`` empty, ``hk = 0``, no ``clamp``) run the bidirectional
+    Plain costs (``phi`` empty, no A* bound ``hk`` or ``landmarks`` (``lm_to``,
+    ``lm_from`` of :func:`landmark_distances`), no ``clamp``) run the bidirectional
     Dijkstra on the CSR and its reverse ``rev`` (in-edge indptr, tail rows, edge
     indices, costs per reverse slot); otherwise :func:`_search` with the potential and,
     with ``clamp``, the battery bounds ``battery = (b0, b_min, b_max)`` (costs are then
@@ -511,8 +546,9 @@ def route_pair(
     b0, b_min, b_max = battery
     start = min(b0, b_max)
     floor, ceil = (start - b_max, start - b_min) if clamp else (-_INF, _INF)
+    lm_to, lm_from = landmarks
     pred = np.full(n, -1, dtype=np.int64)
-    if len(phi) == 0 and hk == 0.0 and not clamp:
+    if len(phi) == 0 and hk == 0.0 and lm_to.shape[1] == 0 and not clamp:
         succ = np.full(n, -1, dtype=np.int64)
         meet = _bidirectional(
             indptr, heads, slot_edge, slot_cost, rev[0], rev[1], rev[2], rev[3], src, dst,
@@ -535,8 +571,8 @@ def route_pair(
     else:
         dist = np.full(n, _INF)
         _search(
-            indptr, heads, slot_edge, slot_cost, phi, xs, ys, hk, src, dst, floor, ceil,
-            dist, pred, np.zeros(n, dtype=np.bool_),
+            indptr, heads, slot_edge, slot_cost, phi, xs, ys, hk, lm_to, lm_from, src, dst,
+            floor, ceil, dist, pred, np.zeros(n, dtype=np.bool_),
             np.empty(n, dtype=np.int64), np.empty(len(heads) + 1),
             np.empty(len(heads) + 1, dtype=np.int32),
         )  # fmt: skip
@@ -545,6 +581,41 @@ def route_pair(
         edges = walk_path(pred, tails, src, dst)
     time_s, energy, length_m = edge_data
     return True, edges, path_totals(edges, time_s, energy, length_m, start, b_max)
+
+
+@njit(cache=True, nogil=True)
+def landmark_distances(
+    csr: tuple[I64, I64, I64, F64], rev: tuple[I64, I64, I64, F64], k: int
+) -> tuple[F64, F64]:
+    """Least costs to and from ``k`` landmarks, ``(lm_to, lm_from)`` of shape ``(n, k)``.
+
+    Landmarks are chosen farthest-first (deterministic): the first is the node farthest
+    from row 0, each next one the node farthest from its nearest chosen landmark (by
+    cost from the landmarks; nodes a landmark cannot reach are not chosen). One forward
+    Dijkstra on ``csr`` and one backward on ``rev`` per landmark.
+    """
+    n = len(csr[0]) - 1
+    k = min(k, n)
+    lm_to = np.empty((n, k))
+    lm_from = np.empty((n, k))
+    no_targets = np.empty(0, dtype=np.int64)
+    nearest = shortest_tree(csr[0], csr[1], csr[2], csr[3], 0, no_targets)[0]
+    for j in range(k):
+        best = -1
+        far = -1.0
+        for v in range(n):
+            if nearest[v] < _INF and nearest[v] > far:
+                far = nearest[v]
+                best = v
+        if best < 0:
+            best = j
+        d_from = shortest_tree(csr[0], csr[1], csr[2], csr[3], best, no_targets)[0]
+        d_to = shortest_tree(rev[0], rev[1], rev[2], rev[3], best, no_targets)[0]
+        for v in range(n):
+            lm_from[v, j] = d_from[v]
+            lm_to[v, j] = d_to[v]
+            nearest[v] = d_from[v] if j == 0 else min(nearest[v], d_from[v])
+    return lm_to, lm_from
 
 
 @njit(cache=True)

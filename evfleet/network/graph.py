@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,8 @@ from evfleet.network import _kernels
 from evfleet.network.geo import project
 
 HEURISTIC_SAFETY = 1.0 - 1e-9
+ALT_LANDMARKS = 8
+"""Landmarks of the A* bound of :meth:`RoadGraph.landmarks` (memory: 2 x 8 floats a node)."""
 REDUCED_COST_TOLERANCE = 1e-9
 """Reduced costs above ``-tolerance * max|cost|`` count as non-negative (rounding)."""
 
@@ -50,6 +52,9 @@ class PreparedWeight:
     slot_cost: NDArray[np.float64]
     hk: float
     rev_slot_cost: NDArray[np.float64]
+    _landmarks: list[tuple[NDArray[np.float64], NDArray[np.float64]]] = field(
+        default_factory=list, repr=False, compare=False
+    )
 
 
 Weight = str | NDArray[np.float64] | PreparedWeight
@@ -298,6 +303,24 @@ class RoadGraph:
         if isinstance(weight, str):
             self._weights[weight] = entry
         return entry
+
+    def landmarks(self, weight: PreparedWeight) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Least costs to and from :data:`ALT_LANDMARKS` landmarks (ALT A* bounds), cached.
+
+        Built on the first A* query of a weight (two full Dijkstras per landmark, see
+        :func:`evfleet.network._kernels.landmark_distances`); the triangle inequality
+        then bounds the cost to any target far more tightly than the straight line.
+        """
+        if not weight._landmarks:
+            indptr, tails, order = self.reverse_csr
+            weight._landmarks.append(
+                _kernels.landmark_distances(
+                    (self.indptr, self.indices, self.slot_edge, weight.slot_cost),
+                    (indptr, tails, order, weight.rev_slot_cost),
+                    ALT_LANDMARKS,
+                )
+            )
+        return weight._landmarks[0]
 
     def _weight(self, weight: Weight) -> tuple[NDArray[np.float64], NDArray[np.float64], float]:
         """(per-edge cost, cost per CSR slot, A* factor) for a column name or an array."""

@@ -40,6 +40,7 @@ plans of equal energy (or cost) the search returns the one with the least chargi
 HOUR_S: Final = 3600.0
 _DEFAULT_OPTIONS: Final = RoutingOptions()
 _NO_POTENTIAL: Final = np.empty(0)
+_NO_LANDMARKS: Final = (np.empty((0, 0)), np.empty((0, 0)))
 
 
 def _battery(w: EdgeWeights, soc_start: float, opts: RoutingOptions) -> tuple[float, float, float]:
@@ -130,6 +131,8 @@ def plan_route(
     by_energy = objective is Objective.ENERGY
     a_e, a_t, _ = (1.0, 0.0, 0.0) if by_energy else w.kernel_coefficients(objective, opts.weights)
     prepared = w.prepared(graph, a_e, a_t)
+    astar = opts.algorithm is RoutingAlgorithm.ASTAR
+    landmarks = graph.landmarks(prepared) if astar else _NO_LANDMARKS
     rev_indptr, rev_tails, rev_edge = graph.reverse_csr
     found, edges, totals = _kernels.route_pair(
         graph.indptr,
@@ -141,7 +144,8 @@ def plan_route(
         w.potential_kwh if by_energy else _NO_POTENTIAL,
         graph.x_m,
         graph.y_m,
-        prepared.hk if opts.algorithm is RoutingAlgorithm.ASTAR else 0.0,
+        prepared.hk if astar else 0.0,
+        landmarks,
         src,
         dst,
         (b0, b_min, cap),

@@ -108,6 +108,49 @@ def test_each_objective_wins_on_its_own_measure(grid: tuple[RoadGraph, EdgeWeigh
         assert weighted(plans["weighted"]) <= min(map(weighted, plans.values())) + 1e-9
 
 
+def _nx_min(graph: RoadGraph, cost: np.ndarray) -> nx.DiGraph:
+    """networkx graph keeping the cheapest of parallel edges (and every node)."""
+    g = nx.DiGraph()
+    g.add_nodes_from(int(i) for i in graph.node_ids)
+    ids = graph.node_ids
+    for k in np.argsort(-cost, kind="stable"):
+        g.add_edge(int(ids[graph.edge_u[k]]), int(ids[graph.edge_v[k]]), c=float(cost[k]))
+    return g
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), ring=st.booleans())
+def test_bidirectional_and_landmark_searches_are_exact(seed: int, ring: bool) -> None:
+    """Every objective, Dijkstra (bidirectional) and A* (landmarks), on every pair of a
+    random graph, possibly not strongly connected: the networkx / Bellman-Ford optimum,
+    or a routing error when the destination is unreachable."""
+    graph = random_graph(10, 22, seed, ring=ring)
+    w = toy_weights(graph, battery_kwh=1000.0, seed=seed)
+    wts = DIJKSTRA.weights
+    a_e = wts.energy_weight + wts.price_weight_kwh_per_usd * w.drive_price_usd_per_kwh
+    costs = {
+        "time": w.time_s,
+        "energy": w.energy_kwh,
+        "weighted": a_e * w.energy_kwh + wts.time_penalty_kwh_per_h / 3600 * w.time_s,
+    }
+    for objective, cost in costs.items():
+        g = _nx_min(graph, cost)
+        for options in (DIJKSTRA, ASTAR):
+            for o, d in itertools.product(graph.node_ids[:6].tolist(), repeat=2):
+                try:
+                    expected = nx.bellman_ford_path_length(g, o, d, weight="c")
+                except nx.NetworkXNoPath:
+                    with pytest.raises(RoutingError):
+                        plan_route(graph, w, o, d, objective=objective, options=options,
+                                   soc_start=0.5)  # fmt: skip
+                    continue
+                plan = plan_route(
+                    graph, w, o, d, objective=objective, options=options, soc_start=0.5
+                )
+                assert plan.nodes[0] == o and plan.nodes[-1] == d
+                assert cost[plan.edges].sum() == pytest.approx(expected, abs=1e-9)
+
+
 def _brute_energy(
     graph: RoadGraph, w: EdgeWeights, o: int, d: int, b0: float, b_min: float, cap: float
 ) -> float:
