@@ -156,6 +156,40 @@ def _search(
     return n_touched
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _settle_one(
+    indptr: I64,
+    heads: I64,
+    slot_edge: I64,
+    slot_cost: F64,
+    dist: F64,
+    other: F64,
+    link: I64,
+    keys: F64,
+    vals: I64,
+    size: int,
+    best: float,
+    meet: int,
+) -> tuple[int, float, int]:
+    """One side of :func:`_bidirectional`: settle its heap top, relax its edges, and
+    update the best meeting (``other``: the opposite side's distances)."""
+    top = keys[0]
+    u, size = _pop(keys, vals, size)
+    if top > dist[u]:
+        return size, best, meet
+    for s in range(indptr[u], indptr[u + 1]):
+        v = heads[s]
+        nd = top + slot_cost[s]
+        if nd < dist[v]:
+            dist[v] = nd
+            link[v] = slot_edge[s]
+            size = _push(keys, vals, size, nd, v)
+            if nd + other[v] < best:
+                best = nd + other[v]
+                meet = v
+    return size, best, meet
+
+
 @njit(cache=True, nogil=True)
 def _bidirectional(
     indptr: I64,
@@ -186,9 +220,9 @@ def _bidirectional(
     bwd = np.full(n, _INF)
     cap = len(heads) + 1
     fk = np.empty(cap)
-    fv = np.empty(cap, dtype=np.int32)
+    fv = np.empty(cap, dtype=np.int64)
     bk = np.empty(cap)
-    bv = np.empty(cap, dtype=np.int32)
+    bv = np.empty(cap, dtype=np.int64)
     fwd[src] = 0.0
     bwd[dst] = 0.0
     nf = _push(fk, fv, 0, 0.0, src)
@@ -201,33 +235,14 @@ def _bidirectional(
         if top_f + top_b >= best:
             break
         if nb == 0 or (nf > 0 and nf <= nb):
-            u, nf = _pop(fk, fv, nf)
-            if top_f > fwd[u]:
-                continue
-            for s in range(indptr[u], indptr[u + 1]):
-                v = heads[s]
-                nd = top_f + slot_cost[s]
-                if nd < fwd[v]:
-                    fwd[v] = nd
-                    pred[v] = slot_edge[s]
-                    nf = _push(fk, fv, nf, nd, v)
-                    if nd + bwd[v] < best:
-                        best = nd + bwd[v]
-                        meet = v
+            nf, best, meet = _settle_one(
+                indptr, heads, slot_edge, slot_cost, fwd, bwd, pred, fk, fv, nf, best, meet
+            )
         else:
-            u, nb = _pop(bk, bv, nb)
-            if top_b > bwd[u]:
-                continue
-            for s in range(rev_indptr[u], rev_indptr[u + 1]):
-                v = rev_tails[s]
-                nd = top_b + rev_slot_cost[s]
-                if nd < bwd[v]:
-                    bwd[v] = nd
-                    succ[v] = rev_slot_edge[s]
-                    nb = _push(bk, bv, nb, nd, v)
-                    if nd + fwd[v] < best:
-                        best = nd + fwd[v]
-                        meet = v
+            nb, best, meet = _settle_one(
+                rev_indptr, rev_tails, rev_slot_edge, rev_slot_cost, bwd, fwd, succ, bk, bv,
+                nb, best, meet,
+            )  # fmt: skip
     return meet
 
 
@@ -474,7 +489,7 @@ def battery_route(
     settled = np.zeros(n, dtype=np.bool_)
     touched = np.empty(n, dtype=np.int64)
     heap_k = np.empty(len(heads) + 1)
-    heap_v = np.empty(len(heads) + 1, dtype=np.int32)
+    heap_v = np.empty(len(heads) + 1, dtype=np.int64)
     start = min(b0, b_max)
     _search(
         indptr, heads, slot_edge, slot_energy, phi, xs, ys, hk, np.empty((0, 0)),
@@ -576,7 +591,7 @@ def route_pair(
             indptr, heads, slot_edge, slot_cost, phi, xs, ys, hk, lm_to, lm_from, src, dst,
             floor, ceil, dist, pred, np.zeros(n, dtype=np.bool_),
             np.empty(n, dtype=np.int64), np.empty(len(heads) + 1),
-            np.empty(len(heads) + 1, dtype=np.int32),
+            np.empty(len(heads) + 1, dtype=np.int64),
         )  # fmt: skip
         if dist[dst] == _INF:
             return False, np.empty(0, dtype=np.int64), np.empty(0)

@@ -133,9 +133,7 @@ class EdgeWeights:
     _prepared: dict[tuple[float, float], PreparedWeight] = field(
         default_factory=dict, repr=False, compare=False
     )
-    _slot_energy: list[NDArray[np.float64]] = field(
-        default_factory=list, repr=False, compare=False
-    )
+    _slot_energy: list[NDArray[np.float64]] = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
     def from_arrays(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import networkx as nx
@@ -147,8 +148,31 @@ def test_bidirectional_and_landmark_searches_are_exact(seed: int, ring: bool) ->
                 plan = plan_route(
                     graph, w, o, d, objective=objective, options=options, soc_start=0.5
                 )
-                assert plan.nodes[0] == o and plan.nodes[-1] == d
+                assert plan.nodes[0] == o
+                assert plan.nodes[-1] == d
                 assert cost[plan.edges].sum() == pytest.approx(expected, abs=1e-9)
+
+
+def test_concurrent_queries_answer_as_sequential_ones(
+    grid: tuple[RoadGraph, EdgeWeights],
+) -> None:
+    """Per-call work arrays: threads sharing a graph and its weights get the same plans."""
+    graph, w = grid
+    rng = np.random.default_rng(7)
+    jobs = [
+        (int(o), int(d), obj, opts)
+        for (o, d) in rng.choice(graph.node_ids, (12, 2))
+        for obj in ("time", "energy", "weighted")
+        for opts in (DIJKSTRA, ASTAR)
+    ]
+
+    def run(job: tuple[int, int, str, RoutingOptions]) -> list[int]:
+        o, d, obj, opts = job
+        return plan_route(graph, w, o, d, objective=obj, options=opts, soc_start=0.5).nodes.tolist()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        parallel = list(pool.map(run, jobs * 3))
+    assert parallel == [run(job) for job in jobs * 3]
 
 
 def _brute_energy(
