@@ -113,10 +113,13 @@ def _search(
     none) makes ``cost - phi[v] + phi[u]`` non-negative: the heap key is the reduced
     cost so far plus the larger of ``hk * euclid`` to the target and the landmark bound
     of :func:`_landmark_bound` (``lm_*`` with no columns: none). Returns the number of
-    touched nodes (their entries must be reset by the caller).
+    touched nodes, listed in ``touched`` for the caller to reset (an empty ``touched``:
+    fresh work arrays, nothing listed).
     """
+    track = len(touched) > 0
     n_touched = 1
-    touched[0] = src
+    if track:
+        touched[0] = src
     dist[src] = max(floor, 0.0)
     tx = xs[dst] if dst >= 0 else 0.0
     ty = ys[dst] if dst >= 0 else 0.0
@@ -139,7 +142,7 @@ def _search(
             nd = max(floor, du + slot_cost[s])
             if nd > ceil or nd >= dist[v]:
                 continue
-            if dist[v] == _INF:
+            if track and dist[v] == _INF:
                 touched[n_touched] = v
                 n_touched += 1
             dist[v] = nd
@@ -487,7 +490,7 @@ def battery_route(
     dist = np.full(n, _INF)
     pred = np.full(n, -1, dtype=np.int64)
     settled = np.zeros(n, dtype=np.bool_)
-    touched = np.empty(n, dtype=np.int64)
+    touched = np.empty(0, dtype=np.int64)
     heap_k = np.empty(len(heads) + 1)
     heap_v = np.empty(len(heads) + 1, dtype=np.int64)
     start = min(b0, b_max)
@@ -590,7 +593,7 @@ def route_pair(
         _search(
             indptr, heads, slot_edge, slot_cost, phi, xs, ys, hk, lm_to, lm_from, src, dst,
             floor, ceil, dist, pred, np.zeros(n, dtype=np.bool_),
-            np.empty(n, dtype=np.int64), np.empty(len(heads) + 1),
+            np.empty(0, dtype=np.int64), np.empty(len(heads) + 1),
             np.empty(len(heads) + 1, dtype=np.int64),
         )  # fmt: skip
         if dist[dst] == _INF:
