@@ -28,7 +28,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.spatial import cKDTree
 
 from evfleet.errors import NetworkSourceError, RoutingError
-from evfleet.network import _kernels
+from evfleet.network import _kernels, _pairs
 from evfleet.network.geo import project
 
 HEURISTIC_SAFETY = 1.0 - 1e-9
@@ -308,13 +308,13 @@ class RoadGraph:
         """Least costs to and from :data:`ALT_LANDMARKS` landmarks (ALT A* bounds), cached.
 
         Built on the first A* query of a weight (two full Dijkstras per landmark, see
-        :func:`evfleet.network._kernels.landmark_distances`); the triangle inequality
+        :func:`evfleet.network._pairs.landmark_distances`); the triangle inequality
         then bounds the cost to any target far more tightly than the straight line.
         """
         if not weight._landmarks:
             indptr, tails, order = self.reverse_csr
             weight._landmarks.append(
-                _kernels.landmark_distances(
+                _pairs.landmark_distances(
                     (self.indptr, self.indices, self.slot_edge, weight.slot_cost),
                     (indptr, tails, order, weight.rev_slot_cost),
                     ALT_LANDMARKS,

@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from evfleet.config import RoutingAlgorithm
 from evfleet.errors import RoutingError
 from evfleet.features.build import fractional_hour
-from evfleet.network import RoadGraph, _kernels, _labels
+from evfleet.network import RoadGraph, _kernels, _labels, _pairs
 from evfleet.routing.costs import EdgeWeights, Objective
 from evfleet.routing.plans import (
     ChargingStop,
@@ -63,7 +63,7 @@ def _plan(
     bounded: bool = True,
     totals: NDArray[np.float64] | None = None,
 ) -> RoutePlan:
-    """The plan of a path: totals from :func:`_kernels.path_totals` (given or computed).
+    """The plan of a path: totals from :func:`_pairs.path_totals` (given or computed).
 
     Without stops a full battery wastes regeneration (unless not ``bounded``); with
     stops the energies add up and ``soc_min`` comes from the labels.
@@ -71,7 +71,7 @@ def _plan(
     cap = w.context.battery_kwh
     if totals is None:
         b_max = cap if bounded and not stops else np.inf
-        totals = _kernels.path_totals(edges, w.time_s, w.energy_kwh, graph.length_m, b0, b_max)
+        totals = _pairs.path_totals(edges, w.time_s, w.energy_kwh, graph.length_m, b0, b_max)
     drive_s, length_m, energy, b_end, b_low = (float(x) for x in totals)
     charged = 0.0
     stop_s = 0.0
@@ -134,7 +134,7 @@ def plan_route(
     astar = opts.algorithm is RoutingAlgorithm.ASTAR
     landmarks = graph.landmarks(prepared) if astar else _NO_LANDMARKS
     rev_indptr, rev_tails, rev_edge = graph.reverse_csr
-    found, edges, totals = _kernels.route_pair(
+    found, edges, totals = _pairs.route_pair(
         graph.indptr,
         graph.indices,
         graph.slot_edge,
