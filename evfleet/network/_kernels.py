@@ -19,6 +19,8 @@ I64 = NDArray[np.int64]
 B = NDArray[np.bool_]
 
 _INF = np.inf
+ALT_SAFETY = 1.0 - 1e-9
+"""Landmark bounds are scaled down by this factor (float sums are not exact)."""
 
 
 @njit(cache=True, inline="always")
@@ -58,17 +60,42 @@ def _pop(keys: F64, vals: I64, size: int) -> tuple[int, int]:
     return val, size
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, inline="always")
+def _landmark_bound(lm_to: F64, lm_from: F64, v: int, t: int) -> float:
+    """ALT lower bound of the cost ``v -> t`` from landmark distances (triangle inequality).
+
+    ``lm_to[x, k]`` is the least cost ``x -> landmark k``, ``lm_from[x, k]`` the least
+    cost ``landmark k -> x``; ``d(v, t) >= d(v, L) - d(t, L)`` and ``>= d(L, t) - d(L, v)``.
+    Terms with an unknown side (``inf - inf``) are skipped; ``inf`` means ``t`` is
+    unreachable from ``v``. Scaled by ``ALT_SAFETY`` so rounding keeps it consistent.
+    """
+    h = 0.0
+    for k in range(lm_to.shape[1]):
+        a = lm_to[v, k] - lm_to[t, k]
+        b = lm_from[t, k] - lm_from[v, k]
+        if a > h and lm_to[t, k] < _INF:
+            h = a
+        if b > h and lm_from[v, k] < _INF:
+            h = b
+    return h * ALT_SAFETY
+
+
+@njit(cache=True, nogil=True)
 def _search(
     indptr: I64,
     heads: I64,
     slot_edge: I64,
     slot_cost: F64,
+    phi: F64,
     xs: F64,
     ys: F64,
     hk: float,
+    lm_to: F64,
+    lm_from: F64,
     src: int,
     dst: int,
+    floor: float,
+    ceil: float,
     dist: F64,
     pred: I64,
     settled: B,
@@ -78,13 +105,27 @@ def _search(
 ) -> int:
     """A* / Dijkstra from ``src``; stops when ``dst`` is settled (``dst < 0``: never).
 
-    Returns the number of touched nodes (their entries must be reset by the caller).
+    ``dist[v]`` is the cost so far, clamped: ``max(floor, dist[u] + cost)``, and a node
+    is reached only while it stays ``<= ceil``. Plain costs use ``floor = -inf, ceil =
+    inf``; battery consumption uses ``floor = b0 - b_max`` (a full battery wastes regen)
+    and ``ceil = b0 - b_min`` (the reserve). The clamp is monotone, so the least cost
+    per node dominates. Costs may be negative when ``phi`` (a node potential, empty for
+    none) makes ``cost - phi[v] + phi[u]`` non-negative: the heap key is the reduced
+    cost so far plus the larger of ``hk * euclid`` to the target and the landmark bound
+    of :func:`_landmark_bound` (``lm_*`` with no columns: none). Returns the number of
+    touched nodes, listed in ``touched`` for the caller to reset (an empty ``touched``:
+    fresh work arrays, nothing listed).
     """
+    track = len(touched) > 0
     n_touched = 1
-    touched[0] = src
-    dist[src] = 0.0
+    if track:
+        touched[0] = src
+    dist[src] = max(floor, 0.0)
     tx = xs[dst] if dst >= 0 else 0.0
     ty = ys[dst] if dst >= 0 else 0.0
+    has_phi = len(phi) > 0
+    n_lm = lm_to.shape[1] if dst >= 0 else 0
+    phi_src = phi[src] if has_phi else 0.0
     size = _push(heap_k, heap_v, 0, 0.0, src)
     while size > 0:
         u, size = _pop(heap_k, heap_v, size)
@@ -98,21 +139,27 @@ def _search(
             v = heads[s]
             if settled[v]:
                 continue
-            nd = du + slot_cost[s]
-            if nd < dist[v]:
-                if dist[v] == _INF:
-                    touched[n_touched] = v
-                    n_touched += 1
-                dist[v] = nd
-                pred[v] = slot_edge[s]
-                key = nd
-                if hk > 0.0:
-                    key += hk * np.sqrt((xs[v] - tx) ** 2 + (ys[v] - ty) ** 2)
-                size = _push(heap_k, heap_v, size, key, v)
+            nd = max(floor, du + slot_cost[s])
+            if nd > ceil or nd >= dist[v]:
+                continue
+            if track and dist[v] == _INF:
+                touched[n_touched] = v
+                n_touched += 1
+            dist[v] = nd
+            pred[v] = slot_edge[s]
+            key = nd
+            if has_phi:
+                key += phi_src - phi[v]
+            h = 0.0
+            if hk > 0.0:
+                h = hk * np.sqrt((xs[v] - tx) ** 2 + (ys[v] - ty) ** 2)
+            if n_lm > 0:
+                h = max(h, _landmark_bound(lm_to, lm_from, v, dst))
+            size = _push(heap_k, heap_v, size, key + h, v)
     return n_touched
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _reset(dist: F64, pred: I64, settled: B, touched: I64, n_touched: int) -> None:
     for i in range(n_touched):
         t = touched[i]
@@ -121,9 +168,9 @@ def _reset(dist: F64, pred: I64, settled: B, touched: I64, n_touched: int) -> No
         settled[t] = False
 
 
-@njit(cache=True)
-def _walk(pred: I64, tails: I64, src: int, dst: int, out: I64, start: int) -> int:
-    """Write the edge indices src->dst into ``out[start:]``; return the count (-1: none)."""
+@njit(cache=True, nogil=True)
+def _hops(pred: I64, tails: I64, src: int, dst: int) -> int:
+    """Number of edges on the tree path src->dst (-1: dst not reached)."""
     n = 0
     v = dst
     while v != src:
@@ -132,6 +179,13 @@ def _walk(pred: I64, tails: I64, src: int, dst: int, out: I64, start: int) -> in
             return -1
         n += 1
         v = tails[e]
+    return n
+
+
+@njit(cache=True, nogil=True)
+def _walk(pred: I64, tails: I64, src: int, dst: int, out: I64, start: int) -> int:
+    """Write the edge indices src->dst into ``out[start:]``; return the count (-1: none)."""
+    n = _hops(pred, tails, src, dst)
     v = dst
     for i in range(n - 1, -1, -1):
         e = pred[v]
@@ -140,7 +194,7 @@ def _walk(pred: I64, tails: I64, src: int, dst: int, out: I64, start: int) -> in
     return n
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def route_batch(
     indptr: I64,
     heads: I64,
@@ -169,6 +223,8 @@ def route_batch(
     touched = np.empty(n, dtype=np.int64)
     heap_k = np.empty(len(heads) + 1)
     heap_v = np.empty(len(heads) + 1, dtype=np.int64)
+    no_phi = np.empty(0)
+    no_lm = np.empty((0, 0))
     found = np.zeros(m, dtype=np.bool_)
     cost = np.full(m, np.nan)
     length = np.full(m, np.nan)
@@ -183,11 +239,16 @@ def route_batch(
             heads,
             slot_edge,
             slot_cost,
+            no_phi,
             xs,
             ys,
             hk,
+            no_lm,
+            no_lm,
             src,
             dst,
+            -_INF,
+            _INF,
             dist,
             pred,
             settled,
@@ -220,7 +281,7 @@ def route_batch(
     return found, cost, length, time, offsets, out[:total].copy()
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def shortest_tree(
     indptr: I64, heads: I64, slot_edge: I64, slot_cost: F64, src: int, targets: I64
 ) -> tuple[F64, I64]:
@@ -265,18 +326,10 @@ def shortest_tree(
     return dist, pred
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def walk_path(pred: I64, tails: I64, src: int, dst: int) -> I64:
     """Edge indices of the tree path src->dst (empty array if dst was not reached)."""
-    n = 0
-    v = dst
-    while v != src:
-        e = pred[v]
-        if e < 0:
-            return np.empty(0, dtype=np.int64)
-        n += 1
-        v = tails[e]
-    out = np.empty(n, dtype=np.int64)
+    out = np.empty(max(_hops(pred, tails, src, dst), 0), dtype=np.int64)
     _walk(pred, tails, src, dst, out, 0)
     return out
 
@@ -317,7 +370,7 @@ def johnson_potential(indptr: I64, heads: I64, slot_cost: F64) -> tuple[F64, boo
     return dist, True
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def battery_route(
     indptr: I64,
     heads: I64,
@@ -337,42 +390,26 @@ def battery_route(
 
     The battery after an edge is ``min(b_max, b - energy)`` (a full battery wastes regen)
     and must stay ``>= b_min``. That transfer is monotone in ``b``, so the label with the
-    most charge at a node dominates every other, and the consumption so far (which
-    grows by ``b - b'`` >= the edge energy) reduced by ``phi`` is a non-negative Dijkstra
-    key; ``hk * euclid`` (from the reduced energies) keeps A* consistent. Returns
-    ``(battery, pred)`` per node (``-inf`` / ``-1`` where unreached).
+    most charge at a node dominates every other; :func:`_search` runs it as consumption
+    ``min(b0, b_max) - b`` clamped to ``[b0 - b_max, b0 - b_min]``, keyed by the
+    consumption reduced by ``phi`` (non-negative) plus ``hk * euclid`` (A*, consistent
+    from the reduced energies). Returns ``(battery, pred)`` per node (``-inf`` / ``-1``
+    where unreached; ``dst < 0`` searches the whole graph).
     """
     n = len(indptr) - 1
-    batt = np.full(n, -_INF)
+    dist = np.full(n, _INF)
     pred = np.full(n, -1, dtype=np.int64)
     settled = np.zeros(n, dtype=np.bool_)
+    touched = np.empty(0, dtype=np.int64)
     heap_k = np.empty(len(heads) + 1)
     heap_v = np.empty(len(heads) + 1, dtype=np.int64)
-    batt[src] = min(b0, b_max)
-    tx, ty = xs[dst], ys[dst]
-    size = _push(heap_k, heap_v, 0, 0.0, src)
-    while size > 0:
-        u, size = _pop(heap_k, heap_v, size)
-        if settled[u]:
-            continue
-        settled[u] = True
-        if u == dst:
-            break
-        bu = batt[u]
-        for s in range(indptr[u], indptr[u + 1]):
-            v = heads[s]
-            if settled[v]:
-                continue
-            bv = min(b_max, bu - slot_energy[s])
-            if bv < b_min or bv <= batt[v]:
-                continue
-            batt[v] = bv
-            pred[v] = slot_edge[s]
-            key = b0 - bv - phi[v] + phi[src]
-            if hk > 0.0:
-                key += hk * np.sqrt((xs[v] - tx) ** 2 + (ys[v] - ty) ** 2)
-            size = _push(heap_k, heap_v, size, key, v)
-    return batt, pred
+    start = min(b0, b_max)
+    _search(
+        indptr, heads, slot_edge, slot_energy, phi, xs, ys, hk, np.empty((0, 0)),
+        np.empty((0, 0)), src, dst, start - b_max, start - b_min, dist, pred, settled,
+        touched, heap_k, heap_v,
+    )  # fmt: skip
+    return start - dist, pred
 
 
 @njit(cache=True)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,25 +28,33 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.spatial import cKDTree
 
 from evfleet.errors import NetworkSourceError, RoutingError
-from evfleet.network import _kernels
+from evfleet.network import _kernels, _pairs
 from evfleet.network.geo import project
 
 HEURISTIC_SAFETY = 1.0 - 1e-9
+ALT_LANDMARKS = 8
+"""Landmarks of the A* bound of :meth:`RoadGraph.landmarks` (memory: 2 x 8 floats a node)."""
 REDUCED_COST_TOLERANCE = 1e-9
 """Reduced costs above ``-tolerance * max|cost|`` count as non-negative (rounding)."""
 
 
 @dataclass(frozen=True)
 class PreparedWeight:
-    """A validated per-edge cost array with its CSR-slot copy and A* factor.
+    """A validated per-edge cost array with its CSR-slot copies and A* factor.
 
     Build once with :meth:`RoadGraph.prepare` and reuse for many queries (validation and
-    the slot gather cost O(edges), a query only what it visits).
+    the slot gathers cost O(edges), a query only what it visits). ``rev_slot_cost`` is
+    the cost per slot of :attr:`RoadGraph.reverse_csr` (for the backward half of a
+    bidirectional search).
     """
 
     cost: NDArray[np.float64]
     slot_cost: NDArray[np.float64]
     hk: float
+    rev_slot_cost: NDArray[np.float64]
+    _landmarks: list[tuple[NDArray[np.float64], NDArray[np.float64]]] = field(
+        default_factory=list, repr=False, compare=False
+    )
 
 
 Weight = str | NDArray[np.float64] | PreparedWeight
@@ -194,6 +202,21 @@ class RoadGraph:
         """Row positions of node ids (raises :class:`RoutingError` for an unknown id)."""
         return self._rows(np.atleast_1d(np.asarray(node_ids, dtype=np.int64)))
 
+    @functools.cached_property
+    def _row_of(self) -> dict[int, int]:
+        return {int(node): row for row, node in enumerate(self.node_ids.tolist())}
+
+    def node_row(self, node_id: int) -> int:
+        """Row position of one node id (a dict lookup: the per-query path).
+
+        Raises :class:`RoutingError` for an unknown id, like :meth:`node_index`.
+        """
+        try:
+            return self._row_of[node_id]
+        except (KeyError, TypeError):
+            msg = f"unknown node id {node_id}"
+            raise RoutingError(msg) from None
+
     def edge_attr(self, name: str) -> NDArray[Any]:
         """Per-edge array of column ``name`` indexed by edge index."""
         if name not in self.edges:
@@ -276,10 +299,28 @@ class RoadGraph:
         moving = self._edge_dist_m > 0
         ratio = cost[moving] / self._edge_dist_m[moving]
         hk = float(ratio.min() * HEURISTIC_SAFETY) if ratio.size else 0.0
-        entry = PreparedWeight(cost, cost[self.slot_edge], hk)
+        entry = PreparedWeight(cost, cost[self.slot_edge], hk, cost[self.reverse_csr[2]])
         if isinstance(weight, str):
             self._weights[weight] = entry
         return entry
+
+    def landmarks(self, weight: PreparedWeight) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Least costs to and from :data:`ALT_LANDMARKS` landmarks (ALT A* bounds), cached.
+
+        Built on the first A* query of a weight (two full Dijkstras per landmark, see
+        :func:`evfleet.network._pairs.landmark_distances`); the triangle inequality
+        then bounds the cost to any target far more tightly than the straight line.
+        """
+        if not weight._landmarks:
+            indptr, tails, order = self.reverse_csr
+            weight._landmarks.append(
+                _pairs.landmark_distances(
+                    (self.indptr, self.indices, self.slot_edge, weight.slot_cost),
+                    (indptr, tails, order, weight.rev_slot_cost),
+                    ALT_LANDMARKS,
+                )
+            )
+        return weight._landmarks[0]
 
     def _weight(self, weight: Weight) -> tuple[NDArray[np.float64], NDArray[np.float64], float]:
         """(per-edge cost, cost per CSR slot, A* factor) for a column name or an array."""

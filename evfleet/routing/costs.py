@@ -132,6 +132,7 @@ class EdgeWeights:
     _prepared: dict[tuple[float, float], PreparedWeight] = field(
         default_factory=dict, repr=False, compare=False
     )
+    _slot_energy: list[NDArray[np.float64]] = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
     def from_arrays(
@@ -177,6 +178,12 @@ class EdgeWeights:
         """``(a_energy, a_time, a_cost)`` with the driving cost folded into ``a_energy``."""
         a_e, a_t, a_c = weights.coefficients(objective)
         return a_e + a_c * self.drive_price_usd_per_kwh, a_t, a_c
+
+    def slot_energy_kwh(self, graph: RoadGraph) -> NDArray[np.float64]:
+        """``energy_kwh`` per CSR slot of ``graph`` (gathered once, for the searches)."""
+        if not self._slot_energy:
+            self._slot_energy.append(self.energy_kwh[graph.slot_edge])
+        return self._slot_energy[0]
 
     def prepared(self, graph: RoadGraph, a_energy: float, a_time: float) -> PreparedWeight:
         """Non-negative search weight ``a_energy * reduced energy + a_time * time`` (cached)."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from evfleet.config import RoutingAlgorithm
 from evfleet.errors import RoutingError
 from evfleet.features.build import fractional_hour
-from evfleet.network import RoadGraph, _kernels, _labels
+from evfleet.network import RoadGraph, _kernels, _labels, _pairs
 from evfleet.routing.costs import EdgeWeights, Objective
 from evfleet.routing.plans import (
     ChargingStop,
@@ -38,23 +38,15 @@ from evfleet.units import HOUR_S
 TIE_BREAK_PER_S: Final = 1e-9
 """Objective units per second added when an objective ignores time, so that among
 plans of equal energy (or cost) the search returns the one with the least charging."""
+_DEFAULT_OPTIONS: Final = RoutingOptions()
+_NO_POTENTIAL: Final = np.empty(0)
+_NO_LANDMARKS: Final = (np.empty((0, 0)), np.empty((0, 0)))
 
 
 def _battery(w: EdgeWeights, soc_start: float, opts: RoutingOptions) -> tuple[float, float, float]:
     check_soc(soc_start)
     cap = w.context.battery_kwh
     return soc_start * cap, opts.reserve_soc * cap, cap
-
-
-def _soc_along(w: EdgeWeights, edges: NDArray[np.int64], b0: float, cap: float) -> NDArray[Any]:
-    """Battery after each edge when a full battery wastes regeneration.
-
-    ``b[k] = min(cap, b[k-1] - e[k])`` unrolls to ``-S[k] + min(b0, cap + min_j<=k S[j])``
-    with ``S`` the cumulative energy (no per-edge loop).
-    """
-    cum = np.concatenate([[0.0], np.cumsum(w.energy_kwh[edges])])
-    floor = np.minimum.accumulate(np.concatenate([[np.inf], cum[1:]]))
-    return np.asarray(-cum + np.minimum(b0, cap + floor), dtype=float)
 
 
 def _plan(
@@ -69,32 +61,46 @@ def _plan(
     soc_min: float | None = None,
     *,
     bounded: bool = True,
+    totals: NDArray[np.float64] | None = None,
 ) -> RoutePlan:
+    """The plan of a path: totals from :func:`_pairs.path_totals` (given or computed).
+
+    Without stops a full battery wastes regeneration (unless not ``bounded``); with
+    stops the energies add up and ``soc_min`` comes from the labels.
+    """
     cap = w.context.battery_kwh
-    charged = sum(s.energy_kwh for s in stops)
-    stop_s = 60.0 * sum(s.minutes for s in stops)
+    if totals is None:
+        b_max = cap if bounded and not stops else np.inf
+        totals = _pairs.path_totals(edges, w.time_s, w.energy_kwh, graph.length_m, b0, b_max)
+    drive_s, length_m, energy, b_end, b_low = (float(x) for x in totals)
+    charged = 0.0
+    stop_s = 0.0
+    stop_usd = 0.0
+    for s in stops:
+        charged += s.energy_kwh
+        stop_s += 60.0 * s.minutes
+        stop_usd += s.cost_usd
     if stops:
-        energy = float(w.energy_kwh[edges].sum())
         b_end = b0 - energy + charged
     else:
-        trace = _soc_along(w, edges, b0, cap if bounded else np.inf)
-        b_end, energy = float(trace[-1]), float(b0 - trace[-1])
-        soc_min = float(trace.min() / cap)
-    time_s = float(w.time_s[edges].sum()) + stop_s
-    cost = w.drive_price_usd_per_kwh * (energy - charged) + sum(s.cost_usd for s in stops)
+        soc_min = b_low / cap
+    time_s = drive_s + stop_s
+    cost = w.drive_price_usd_per_kwh * (energy - charged) + stop_usd
     a_e, a_t, a_c = opts.weights.coefficients(objective)
-    nodes = np.concatenate([[src_id], graph.node_ids[graph.edge_v[edges]]]).astype(np.int64)
+    nodes = np.empty(len(edges) + 1, dtype=np.int64)
+    nodes[0] = src_id
+    nodes[1:] = graph.node_ids[graph.edge_v[edges]]
     return RoutePlan(
         objective=Objective(objective).value,
         nodes=nodes,
         edges=edges,
-        distance_km=float(graph.length_m[edges].sum() / 1000.0),
+        distance_km=length_m / 1000.0,
         time_min=time_s / 60.0,
         energy_kwh=energy,
-        cost_usd=float(cost),
+        cost_usd=cost,
         soc_start=b0 / cap,
         soc_end=b_end / cap,
-        objective_value=float(a_e * energy + a_t * time_s + a_c * cost),
+        objective_value=a_e * energy + a_t * time_s + a_c * cost,
         stops=stops,
         soc_min=float(soc_min if soc_min is not None else min(b0, b_end) / cap),
     )
@@ -114,43 +120,44 @@ def plan_route(
 
     The energy objective is exact under the battery bounds (the SOC never drops below
     the reserve, regeneration is lost when full); other objectives minimise the
-    additive objective and raise :class:`InfeasibleRouteError` when the result would
-    drop below the reserve (use :func:`plan_soc_route`).
+    additive objective (bidirectional Dijkstra, or A*) and raise
+    :class:`InfeasibleRouteError` when the result would drop below the reserve (use
+    :func:`plan_soc_route`). One compiled call searches, walks the path and sums it.
     """
-    opts = options or RoutingOptions()
+    opts = options or _DEFAULT_OPTIONS
     objective = Objective(objective)
     b0, b_min, cap = _battery(w, soc_start, opts)
-    src, dst = (int(r) for r in graph.node_index([orig, dest]))
+    src, dst = graph.node_row(orig), graph.node_row(dest)
+    by_energy = objective is Objective.ENERGY
+    a_e, a_t, _ = (1.0, 0.0, 0.0) if by_energy else w.kernel_coefficients(objective, opts.weights)
+    prepared = w.prepared(graph, a_e, a_t)
     astar = opts.algorithm is RoutingAlgorithm.ASTAR
-    if objective is Objective.ENERGY:
-        prepared = w.prepared(graph, 1.0, 0.0)
-        batt, pred = _kernels.battery_route(
-            graph.indptr,
-            graph.indices,
-            graph.slot_edge,
-            w.energy_kwh[graph.slot_edge],
-            w.potential_kwh,
-            graph.x_m,
-            graph.y_m,
-            prepared.hk if astar else 0.0,
-            src,
-            dst,
-            b0,
-            b_min,
-            cap,
-        )
-        if not np.isfinite(batt[dst]):
-            raise _diagnose(graph, w, src, dst, b0, b_min, cap, StationSet.empty(graph.n_nodes))
-        edges = _kernels.walk_path(pred, graph.edge_u, src, dst)
-        return _plan(graph, w, orig, edges, objective, opts, b0)
-    a_e, a_t, _ = w.kernel_coefficients(objective, opts.weights)
-    batch = graph.route_many(
-        [orig], [dest], weight=w.prepared(graph, a_e, a_t), astar=astar, strict=False
+    landmarks = graph.landmarks(prepared) if astar else _NO_LANDMARKS
+    rev_indptr, rev_tails, rev_edge = graph.reverse_csr
+    found, edges, totals = _pairs.route_pair(
+        graph.indptr,
+        graph.indices,
+        graph.slot_edge,
+        w.slot_energy_kwh(graph) if by_energy else prepared.slot_cost,
+        (rev_indptr, rev_tails, rev_edge, prepared.rev_slot_cost),
+        (graph.edge_u, graph.edge_v),
+        w.potential_kwh if by_energy else _NO_POTENTIAL,
+        graph.x_m,
+        graph.y_m,
+        prepared.hk if astar else 0.0,
+        landmarks,
+        src,
+        dst,
+        (b0, b_min, cap),
+        by_energy,
+        (w.time_s, w.energy_kwh, graph.length_m),
     )
-    if not batch.found[0]:
+    if not found:
+        if by_energy:
+            raise _diagnose(graph, w, src, dst, b0, b_min, cap, StationSet.empty(graph.n_nodes))
         msg = f"no route from node {orig} to node {dest}"
         raise RoutingError(msg)
-    plan = _plan(graph, w, orig, batch.route(0).edges, objective, opts, b0)
+    plan = _plan(graph, w, orig, edges, objective, opts, b0, totals=totals)
     if plan.soc_min < opts.reserve_soc - 1e-12:
         msg = (
             f"the {objective.value}-optimal route drops to SOC {plan.soc_min:.3f}, below the "
@@ -232,7 +239,7 @@ def _run_labels(
         graph.indptr,
         graph.indices,
         graph.slot_edge,
-        w.energy_kwh[graph.slot_edge],
+        w.slot_energy_kwh(graph),
         w.time_s[graph.slot_edge],
         w.potential_kwh,
         h,
@@ -337,7 +344,7 @@ def _diagnose(
     """The error that says why no route keeps the battery above the reserve."""
     ids = graph.node_ids
     free, _ = _kernels.battery_route(
-        graph.indptr, graph.indices, graph.slot_edge, w.energy_kwh[graph.slot_edge],
+        graph.indptr, graph.indices, graph.slot_edge, w.slot_energy_kwh(graph),
         w.potential_kwh, graph.x_m, graph.y_m, 0.0, src, dst, 0.0, -np.inf, np.inf,
     )  # fmt: skip
     if not np.isfinite(free[dst]):
@@ -352,7 +359,7 @@ def _diagnose(
     if len(stations) == 0:
         return InfeasibleRouteError(f"{base}, and no charging station is available")
     reach, _ = _kernels.battery_route(
-        graph.indptr, graph.indices, graph.slot_edge, w.energy_kwh[graph.slot_edge],
+        graph.indptr, graph.indices, graph.slot_edge, w.slot_energy_kwh(graph),
         w.potential_kwh, graph.x_m, graph.y_m, 0.0, src, -1, b0, b_min, cap,
     )  # fmt: skip
     if not np.isfinite(reach[stations.node_row]).any():

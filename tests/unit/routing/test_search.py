@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import networkx as nx
@@ -106,6 +107,72 @@ def test_each_objective_wins_on_its_own_measure(grid: tuple[RoadGraph, EdgeWeigh
         assert plans["cost"].cost_usd <= plans["time"].cost_usd + 1e-12
         assert plans["weighted"].objective_value == pytest.approx(weighted(plans["weighted"]))
         assert weighted(plans["weighted"]) <= min(map(weighted, plans.values())) + 1e-9
+
+
+def _nx_min(graph: RoadGraph, cost: np.ndarray) -> nx.DiGraph:
+    """networkx graph keeping the cheapest of parallel edges (and every node)."""
+    g = nx.DiGraph()
+    g.add_nodes_from(int(i) for i in graph.node_ids)
+    ids = graph.node_ids
+    for k in np.argsort(-cost, kind="stable"):
+        g.add_edge(int(ids[graph.edge_u[k]]), int(ids[graph.edge_v[k]]), c=float(cost[k]))
+    return g
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), ring=st.booleans())
+def test_bidirectional_and_landmark_searches_are_exact(seed: int, ring: bool) -> None:
+    """Every objective, Dijkstra (bidirectional) and A* (landmarks), on every pair of a
+    random graph, possibly not strongly connected: the networkx / Bellman-Ford optimum,
+    or a routing error when the destination is unreachable."""
+    graph = random_graph(10, 22, seed, ring=ring)
+    w = toy_weights(graph, battery_kwh=1000.0, seed=seed)
+    wts = DIJKSTRA.weights
+    a_e = wts.energy_weight + wts.price_weight_kwh_per_usd * w.drive_price_usd_per_kwh
+    costs = {
+        "time": w.time_s,
+        "energy": w.energy_kwh,
+        "weighted": a_e * w.energy_kwh + wts.time_penalty_kwh_per_h / 3600 * w.time_s,
+    }
+    for objective, cost in costs.items():
+        g = _nx_min(graph, cost)
+        for options in (DIJKSTRA, ASTAR):
+            for o, d in itertools.product(graph.node_ids[:6].tolist(), repeat=2):
+                try:
+                    expected = nx.bellman_ford_path_length(g, o, d, weight="c")
+                except nx.NetworkXNoPath:
+                    with pytest.raises(RoutingError):
+                        plan_route(graph, w, o, d, objective=objective, options=options,
+                                   soc_start=0.5)  # fmt: skip
+                    continue
+                plan = plan_route(
+                    graph, w, o, d, objective=objective, options=options, soc_start=0.5
+                )
+                assert plan.nodes[0] == o
+                assert plan.nodes[-1] == d
+                assert cost[plan.edges].sum() == pytest.approx(expected, abs=1e-9)
+
+
+def test_concurrent_queries_answer_as_sequential_ones(
+    grid: tuple[RoadGraph, EdgeWeights],
+) -> None:
+    """Per-call work arrays: threads sharing a graph and its weights get the same plans."""
+    graph, w = grid
+    rng = np.random.default_rng(7)
+    jobs = [
+        (int(o), int(d), obj, opts)
+        for (o, d) in rng.choice(graph.node_ids, (12, 2))
+        for obj in ("time", "energy", "weighted")
+        for opts in (DIJKSTRA, ASTAR)
+    ]
+
+    def run(job: tuple[int, int, str, RoutingOptions]) -> list[int]:
+        o, d, obj, opts = job
+        return plan_route(graph, w, o, d, objective=obj, options=opts, soc_start=0.5).nodes.tolist()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        parallel = list(pool.map(run, jobs * 3))
+    assert parallel == [run(job) for job in jobs * 3]
 
 
 def _brute_energy(
