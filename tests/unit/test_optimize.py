@@ -306,3 +306,33 @@ def test_config_show_prints_a_strategy_preset(capsys: pytest.CaptureFixture[str]
     code, _, err = run_cli(["config", "show", "--strategy", "fastest"], capsys)
     assert code == 2
     assert "--strategy must be one of" in err
+
+
+def test_two_stop_composition_keeps_the_reserve(world) -> None:
+    w, v, s = _constructed(world, soc=0.3)
+    planner = VehiclePlanner(w, v, s)
+    b = 0.3 * v.spec.battery_kwh
+    plan = planner._two_stops(1, b, planner.floor, planner.trip_context(1))
+    assert plan is not None
+    assert len(plan.stops) == 2
+    first, second = plan.stops
+    assert plan.nodes[0] == v.origin[1] and plan.nodes[-1] == v.destination[1]
+    assert first.node in plan.nodes and second.node in plan.nodes
+    assert plan.soc_min >= s.reserve_soc - 1e-9
+    assert first.departure_soc == pytest.approx(s.max_charge_soc)
+    charged = sum(st.energy_kwh for st in plan.stops)
+    assert plan.soc_end == pytest.approx(0.3 + (charged - plan.energy_kwh) / v.spec.battery_kwh)
+
+
+def test_trips_the_label_search_gives_up_on_are_composed_not_stranded(world, monkeypatch) -> None:
+    w, v, s = _constructed(world)
+    tiny = {"max_labels": 1}
+    w.options = dataclasses.replace(w.options, **tiny)
+    w.reserve_options = dataclasses.replace(w.reserve_options, **tiny)
+    monkeypatch.setattr("evfleet.optimize.planner.DEFAULT_MAX_LABELS", 1)
+    s = dataclasses.replace(s, mode=PlanningMode.NEXT_TRIP)
+    out = VehiclePlanner(w, v, s).run()
+    assert out.infeasible == []
+    assert [t["trip_id"] for t in out.trips] == ["short", "long"]
+    assert sum(t["n_stops"] for t in out.trips) >= 1
+    assert min(t["soc_min"] for t in out.trips) >= s.reserve_soc - 1e-9
