@@ -275,8 +275,14 @@ class VehiclePlanner:
             return fallback
 
     def _via_station(
-        self, k: int, b: float, need_end: float, ctx: PredictionContext, *,
-        origin: int | None = None, t_s: float | None = None,
+        self,
+        k: int,
+        b: float,
+        need_end: float,
+        ctx: PredictionContext,
+        *,
+        origin: int | None = None,
+        t_s: float | None = None,
     ) -> RoutePlan | None:
         """Trip ``k`` (from ``origin`` at ``t_s`` when given) with one stop at the best of the
         :data:`VIA_CANDIDATES` stations of least straight-line detour, or ``None``."""
@@ -352,8 +358,15 @@ class VehiclePlanner:
         return None
 
     def _via(
-        self, i: int, k: int, b: float, need_end: float, w: Any, st: StationSet,
-        o: int, t_s: float,
+        self,
+        i: int,
+        k: int,
+        b: float,
+        need_end: float,
+        w: Any,
+        st: StationSet,
+        o: int,
+        t_s: float,
     ) -> RoutePlan | None:
         """From node ``o`` at ``t_s`` to trip ``k``'s destination via station ``i``."""
         graph, v, s = self.world.graph, self.v, self.s

@@ -316,8 +316,10 @@ def test_two_stop_composition_keeps_the_reserve(world) -> None:
     assert plan is not None
     assert len(plan.stops) == 2
     first, second = plan.stops
-    assert plan.nodes[0] == v.origin[1] and plan.nodes[-1] == v.destination[1]
-    assert first.node in plan.nodes and second.node in plan.nodes
+    assert plan.nodes[0] == v.origin[1]
+    assert plan.nodes[-1] == v.destination[1]
+    assert first.node in plan.nodes
+    assert second.node in plan.nodes
     assert plan.soc_min >= s.reserve_soc - 1e-9
     assert first.departure_soc == pytest.approx(s.max_charge_soc)
     charged = sum(st.energy_kwh for st in plan.stops)
