@@ -338,3 +338,39 @@ def test_trips_the_label_search_gives_up_on_are_composed_not_stranded(world, mon
     assert [t["trip_id"] for t in out.trips] == ["short", "long"]
     assert sum(t["n_stops"] for t in out.trips) >= 1
     assert min(t["soc_min"] for t in out.trips) >= s.reserve_soc - 1e-9
+
+
+def _stage_files(world, chunks: list[list[int]], folder) -> dict[str, bytes]:
+    """Chunks planned separately (parts written like the chunk tasks), combined and
+    written like the finalize task; the bytes of every output file."""
+    from evfleet.optimize.stage import Run, combine, optimize_chunk
+    from evfleet.storage import read_table, write_parquet
+
+    runs = (Run("balanced", "next_trip"), Run("cost_conscious", "next_trip"))
+    vehicles, cfg = world["vehicles"], world["cfg"]
+    names = ("plans", "charging_plan", "kpis", "infeasible")
+    for index, chunk in enumerate(chunks):
+        part = optimize_chunk(
+            cfg, world["graph"], world["weather"], [vehicles[i] for i in chunk],
+            cfg.fleet.start_date, runs,
+        )  # fmt: skip
+        for name in names:
+            write_parquet(part[name], folder / "parts" / name / f"part-{index:05d}.parquet")
+    parts = {name: read_table(folder / "parts" / name) for name in names}
+    out = combine(cfg, parts, vehicles, cfg.fleet.start_date, runs)
+    files = {}
+    for name in (*names, "sites"):
+        path = write_parquet(out[name].reset_index(drop=True), folder / f"{name}.parquet")
+        files[name] = path.read_bytes()
+    files["report"] = out["report_html"].encode()
+    return files
+
+
+def test_same_inputs_give_the_same_bytes_whatever_the_chunking(world, tmp_path) -> None:
+    one = _stage_files(world, [[0, 1, 2, 3]], tmp_path / "one")
+    again = _stage_files(world, [[0, 1, 2, 3]], tmp_path / "again")
+    split = _stage_files(world, [[2, 3], [0], [1]], tmp_path / "split")
+    assert set(one) == {"plans", "charging_plan", "kpis", "infeasible", "sites", "report"}
+    for name, data in one.items():
+        assert data == again[name], name
+        assert data == split[name], name
