@@ -100,6 +100,10 @@ def optimize(
     cfg = effective_config(config, {"optimization.strict": True if strict else None})
     ws = Workspace(root)
     sid = ws.resolve("datasets", dataset)
+    if energy_model == "ml":  # fail before Prefect starts when no model is registered
+        from tasks.mlflow_utils import champion_version
+
+        champion_version(root)
     from flows.optimize import optimize_with_runner
     from flows.runtime import flow_session
     from tasks.optimize import comparison

@@ -374,3 +374,32 @@ def test_same_inputs_give_the_same_bytes_whatever_the_chunking(world, tmp_path) 
     for name, data in one.items():
         assert data == again[name], name
         assert data == split[name], name
+
+
+def test_ml_planned_energy_is_scored_by_physics(world) -> None:
+    """Planning with another energy source changes the planned energies (the planning error
+    KPI), never the physics scoring of a route."""
+    from evfleet.optimize.stage import Run, optimize_chunk
+
+    graph = world["graph"]
+    length_km = graph.edges["length_m"].to_numpy(float) / 1000
+
+    def half_a_kwh_per_km(ctx) -> np.ndarray:
+        return 0.5 * length_km
+
+    cfg, runs = world["cfg"], (Run("energy_first", "next_trip"),)
+    args = (cfg, graph, world["weather"], world["vehicles"], cfg.fleet.start_date, runs)
+    physics = optimize_chunk(*args)
+    ml = optimize_chunk(*args, energy_source=half_a_kwh_per_km)
+    plans = ml["plans"]
+    no_stop = plans["n_stops"] == 0
+    assert no_stop.sum() > 3
+    # planned: the source's 0.5 kWh/km on the route's length; driven: the simulator
+    assert plans.loc[no_stop, "planned_energy_kwh"].to_numpy() == pytest.approx(
+        0.5 * plans.loc[no_stop, "distance_km"].to_numpy(), rel=1e-6
+    )
+    assert not np.allclose(plans["planned_energy_kwh"], plans["energy_kwh"])
+    error = ml["kpis"].set_index("side").loc["optimised", "planning_error_pct"]
+    assert not np.allclose(
+        error, physics["kpis"].set_index("side").loc["optimised", "planning_error_pct"]
+    )
