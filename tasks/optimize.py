@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import shutil
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -132,12 +133,20 @@ def _energy(workspace: str, energy_model: str | None) -> str:
     return f"ml:{REGISTERED_MODEL}/{champion_version(workspace).version}"
 
 
+_ML_LOCK: Final = threading.Lock()
+
+
+def _load_model(uri: str) -> Any:
+    """The registered model version at ``uri`` (``models:/<name>/<version>``)."""
+    return mlflow.sklearn.load_model(uri)
+
+
 @functools.lru_cache(maxsize=1)
 def _ml_source(workspace: str, energy: str, network_path: str) -> EnergySource:
     """Per-edge kWh of the registered model version named by ``energy`` (loaded once per
     worker process; :func:`evfleet.models.predict_network` per planning context)."""
     use_workspace(workspace)
-    model = mlflow.sklearn.load_model(f"models:/{energy.removeprefix('ml:')}")
+    model = _load_model(f"models:/{energy.removeprefix('ml:')}")
     folder = Path(network_path)
     edges = network_edges(
         read_table(folder / "edges.parquet"), read_table(folder / "nodes.parquet")
@@ -185,9 +194,10 @@ def optimize_chunk_task(config: StudioConfig, plan: OptPlan, index: int) -> int:
     vehicles = _vehicles(plan, start, stop)
     graph = _graph(plan.network_path)
     weather = _tables(plan.dataset_path)["weather"]
-    source = None if plan.energy == "physics" else _ml_source(
-        plan.workspace, plan.energy, plan.network_path
-    )  # fmt: skip
+    source = None
+    if plan.energy != "physics":
+        with _ML_LOCK:  # chunk tasks on threads load the model once
+            source = _ml_source(plan.workspace, plan.energy, plan.network_path)
     parts = optimize_chunk(
         config, graph, weather, vehicles, _date(plan.start_date), plan.runs, energy_source=source
     )

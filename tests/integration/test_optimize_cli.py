@@ -99,9 +99,7 @@ def test_ml_planning_names_the_model_version_and_reports_the_planning_error(
         monkeypatch.setattr(module, "champion_version", lambda ws: version)
     loaded: list[str] = []
     monkeypatch.setattr(
-        tasks.optimize.mlflow.sklearn,
-        "load_model",
-        lambda uri: loaded.append(uri) or _FakeChampion(),
+        tasks.optimize, "_load_model", lambda uri: loaded.append(uri) or _FakeChampion()
     )
     tasks.optimize._ml_source.cache_clear()
     code, out, err = run_cli(["optimize", *base, "--energy-model", "ml", "--json"], capsys)
