@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 from types import SimpleNamespace
 
-import pandas as pd
 import pytest
 import yaml
 
@@ -14,6 +13,7 @@ from evfleet.storage import read_table
 from tasks.mlflow_utils import use_workspace
 from tasks.optimize import EXPERIMENT
 from tests.fixtures.cli import run_cli
+from tests.fixtures.fake_champion import FakeChampion
 
 pytestmark = pytest.mark.integration
 
@@ -65,17 +65,6 @@ def test_optimize_all_strategies_then_reuse(
     assert "--strategy must be one of" in err
 
 
-class _FakeChampion:
-    """Stands in for a registered model version: 0.2 kWh/km plus the grade's potential energy."""
-
-    family = "fake"
-
-    def predict_energy(self, X, *, batch_size: int = 1_000_000):  # type: ignore[no-untyped-def]
-        km = X["length_m"].to_numpy() / 1000
-        per_km = 0.2 + 4.5 * X["grade"].to_numpy()
-        return pd.DataFrame({"kwh_per_km": per_km, "energy_kwh": per_km * km}, index=X.index)
-
-
 def test_ml_planning_names_the_model_version_and_reports_the_planning_error(
     prefect_harness: None,
     tmp_path: Path,
@@ -99,7 +88,7 @@ def test_ml_planning_names_the_model_version_and_reports_the_planning_error(
         monkeypatch.setattr(module, "champion_version", lambda ws: version)
     loaded: list[str] = []
     monkeypatch.setattr(
-        tasks.optimize, "_load_model", lambda uri: loaded.append(uri) or _FakeChampion()
+        tasks.optimize, "_load_model", lambda uri: loaded.append(uri) or FakeChampion()
     )
     tasks.optimize._ml_source.cache_clear()
     code, out, err = run_cli(["optimize", *base, "--energy-model", "ml", "--json"], capsys)
