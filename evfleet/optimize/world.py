@@ -28,8 +28,9 @@ from evfleet.routing.costs import EnergySource
 PLANNING_MARGIN_SOC: Final = 0.03
 """SOC kept above the reserve when planning (planned vs driven energy)."""
 MAX_LABELS: Final = 300_000
-"""Label budget of a SOC-aware search here; beyond it a trip gets one stop by enumerating
-the nearest stations (:meth:`evfleet.optimize.planner.VehiclePlanner._via_station`)."""
+"""Label budget of a SOC-aware search here; beyond it a trip is composed from plain legs
+with one or two stops (:meth:`evfleet.optimize.planner.VehiclePlanner._via_station`,
+``_two_stops``), and only then searched with the engine's full budget."""
 CONTEXT_CACHE_SIZE: Final = 64
 """Planning contexts whose edge weights a chunk keeps (a few MB each)."""
 DAY_BLOCKS_H: Final = np.array([0, 6, 7, 9, 12, 16, 19, 22])
