@@ -28,7 +28,6 @@ from evfleet.schema import SCHEMA_VERSION
 from evfleet.storage import file_fingerprint, source_fingerprint, stage_id
 
 __all__ = [
-    "ENERGY_SOURCE",
     "FEATURE_SOURCES",
     "NETWORK_SCHEMA_VERSION",
     "OPTIMIZATION_SOURCES",
@@ -55,8 +54,6 @@ OPTIMIZATION_SOURCES: Final = (
     "evfleet.optimize", "evfleet.routing", "evfleet.fleet", "evfleet.physics", "evfleet.vehicles",
 )  # fmt: skip
 """Code the optimiser's answers depend on: editing it changes the stage id."""
-ENERGY_SOURCE: Final = "physics"
-"""Edge energies the planner uses (the physics expectation; the ML champion is not wired)."""
 TRAIN_VERSION: Final = 3
 """Bump when tuning or evaluation changes, so cached family runs are retrained.
 3: tuning on rows before the held-out days; metrics named ``<evaluation>/<predictor>/<m>``."""
@@ -130,10 +127,15 @@ def features_id(dataset: str, training: TrainingConfig) -> str:
 
 
 def optimization_id(
-    config: StudioConfig, dataset: str, network: str, run_labels: Sequence[str]
+    config: StudioConfig,
+    dataset: str,
+    network: str,
+    run_labels: Sequence[str],
+    energy: str = "physics",
 ) -> str:
     """Stage id: optimisation + charging config, the runs (``strategy/planning mode``
-    labels), dataset and network ids, energy source and the optimiser's code."""
+    labels), dataset and network ids, the energy source the plans used (``physics`` or
+    ``ml:<registered model>/<version>``) and the optimiser's code."""
     section = {
         "optimization": config.section_dict("optimization"),
         "charging": config.section_dict("charging"),
@@ -143,7 +145,7 @@ def optimization_id(
         "optimization",
         section,
         inputs=[dataset, network],
-        extra={"energy": ENERGY_SOURCE, "code": source_fingerprint(*OPTIMIZATION_SOURCES)},
+        extra={"energy": energy, "code": source_fingerprint(*OPTIMIZATION_SOURCES)},
     )
 
 

@@ -26,18 +26,23 @@ def optimize_flow(
     dataset_id: str | None = None,
     strategy: str | None = None,
     planning_mode: str | None = None,
+    energy_model: str | None = None,
 ) -> StageResult:
     """Re-plan a dataset's trips (default: the latest dataset) and score baseline vs
     optimised on the same physics.
 
     ``strategy``: one of energy_first, cost_conscious, time_critical, balanced, or ``all``
     (default: ``optimization.strategy``; ``custom`` = the configured weights); ``planning_mode``:
-    myopic, next_trip or rolling_horizon (default: ``optimization.planning_mode``).
+    myopic, next_trip or rolling_horizon (default: ``optimization.planning_mode``);
+    ``energy_model``: the edge energies the planner uses, ``physics`` (default) or ``ml``
+    (the MLflow champion; the plans are still scored by the physics simulator).
     Vehicle chunks run on the flow's task runner (see :func:`optimize_with_runner`).
     """
     config = config or StudioConfig()
     workspace = str(Workspace(workspace).root)
-    plan = plan_optimization_task(workspace, config, dataset_id, strategy, planning_mode)
+    plan = plan_optimization_task(
+        workspace, config, dataset_id, strategy, planning_mode, energy_model
+    )
     futures = [optimize_chunk_task.submit(config, plan, i) for i in range(len(plan.chunks))]
     for future in futures:
         future.result()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import shutil
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -22,17 +23,23 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from evfleet.config import StudioConfig
-from evfleet.errors import OptimizationError
+from evfleet.errors import ConfigError, OptimizationError
+from evfleet.features import network_edges
 from evfleet.network import RoadGraph
 from evfleet.optimize import vehicle_trips
 from evfleet.optimize.fleet import KPI_KEYS
 from evfleet.optimize.stage import Run, combine, optimize_chunk, stage_runs
-from evfleet.stages import ENERGY_SOURCE, optimization_id
+from evfleet.routing import model_energy_source
+from evfleet.routing.costs import EnergySource
+from evfleet.stages import optimization_id
 from evfleet.storage import Workspace, atomic_write_text, read_table, stage_table, write_parquet
 from tasks.common import IO_RETRIES, StageResult, run_logger, stage_cache_key
-from tasks.mlflow_utils import ensure_experiment, use_workspace
+from tasks.mlflow_names import REGISTERED_MODEL
+from tasks.mlflow_utils import champion_version, ensure_experiment, use_workspace
 from tasks.stages import commit, open_staging, reuse
 
+ENERGY_MODELS: Final = ("physics", "ml")
+"""Edge energies the planner can use: the physics expectation, or the MLflow champion."""
 EXPERIMENT: Final = "evfleet-optimization"
 PARTS: Final = ("plans", "charging_plan", "kpis", "infeasible")
 DATASET_INPUTS: Final = ("fleet_info", "weather", "routes", "segments", "charging_sessions")
@@ -50,6 +57,9 @@ class OptPlan:
     runs: tuple[Run, ...]
     chunks: tuple[tuple[int, int], ...]
     reused: StageResult | None = None
+    workspace: str = ""
+    energy: str = "physics"
+    """``physics`` or ``ml:<registered model>/<version>`` (the champion when planned)."""
 
 
 @functools.lru_cache(maxsize=2)
@@ -80,6 +90,38 @@ def _date(text: str) -> dt.date:
     return dt.date.fromisoformat(text)
 
 
+def _energy(workspace: str, energy_model: str | None) -> str:
+    """``physics``, or ``ml:<registered model>/<version>`` of the current champion."""
+    model = energy_model or "physics"
+    if model not in ENERGY_MODELS:
+        msg = f"energy model must be one of {', '.join(ENERGY_MODELS)}, got {model!r}"
+        raise ConfigError(msg)
+    if model == "physics":
+        return model
+    return f"ml:{REGISTERED_MODEL}/{champion_version(workspace).version}"
+
+
+_ML_LOCK: Final = threading.Lock()
+
+
+def _load_model(uri: str) -> Any:
+    """The registered model version at ``uri`` (``models:/<name>/<version>``)."""
+    return mlflow.sklearn.load_model(uri)
+
+
+@functools.lru_cache(maxsize=1)
+def _ml_source(workspace: str, energy: str, network_path: str) -> EnergySource:
+    """Per-edge kWh of the registered model version named by ``energy`` (loaded once per
+    worker process; :func:`evfleet.models.predict_network` per planning context)."""
+    use_workspace(workspace)
+    model = _load_model(f"models:/{energy.removeprefix('ml:')}")
+    folder = Path(network_path)
+    edges = network_edges(
+        read_table(folder / "edges.parquet"), read_table(folder / "nodes.parquet")
+    )
+    return model_energy_source(model, edges)
+
+
 @task(name="plan-optimization", persist_result=True)
 def plan_optimization_task(
     workspace: str,
@@ -87,26 +129,29 @@ def plan_optimization_task(
     dataset_id: str | None,
     strategy: str | None = None,
     planning_mode: str | None = None,
+    energy_model: str | None = None,
 ) -> OptPlan:
-    """Resolve the dataset and its network; open a staging folder split into chunks."""
+    """Resolve the dataset, its network and the planner's energy model (``physics`` or
+    ``ml``: the champion's version); open a staging folder split into chunks."""
     ws = Workspace(workspace).ensure()
     dataset_id = ws.resolve("datasets", dataset_id)
     meta = ws.manifest("datasets", dataset_id)
     network_id = ws.resolve("network", str(meta.get("network_id")))
     runs = stage_runs(config, strategy, planning_mode)
-    sid = optimization_id(config, dataset_id, network_id, [r.label for r in runs])
+    energy = _energy(workspace, energy_model)
+    sid = optimization_id(config, dataset_id, network_id, [r.label for r in runs], energy)
     paths = (str(ws.stage_dir("datasets", dataset_id)), str(ws.stage_dir("network", network_id)))
     start = str(meta.get("start_date", config.fleet.start_date.isoformat()))
     cached = reuse(ws, "optimization", sid)
     if cached is not None:
-        return OptPlan(sid, *paths, "", start, runs, (), reused=cached)
+        return OptPlan(sid, *paths, "", start, runs, (), cached, workspace, energy)
     n = len(_tables(paths[0])["fleet_info"])
     size = config.performance.synth_chunk_vehicles
     chunks = tuple((a, min(a + size, n)) for a in range(0, n, size))
     staging = open_staging(ws, "optimization", sid)
-    run_logger().info("optimisation %s: %d vehicles, %d chunks, runs %s", sid, n, len(chunks),
-                      ", ".join(r.label for r in runs))  # fmt: skip
-    return OptPlan(sid, *paths, str(staging), start, runs, chunks)
+    run_logger().info("optimisation %s: %d vehicles, %d chunks, runs %s, planned with %s", sid, n,
+                      len(chunks), ", ".join(r.label for r in runs), energy)  # fmt: skip
+    return OptPlan(sid, *paths, str(staging), start, runs, chunks, None, workspace, energy)
 
 
 @task(name="optimize-chunk", task_run_name="optimize-chunk-{index}")
@@ -116,7 +161,13 @@ def optimize_chunk_task(config: StudioConfig, plan: OptPlan, index: int) -> int:
     vehicles = _vehicles(plan, start, stop)
     graph = _graph(plan.network_path)
     weather = _tables(plan.dataset_path)["weather"]
-    parts = optimize_chunk(config, graph, weather, vehicles, _date(plan.start_date), plan.runs)
+    source = None
+    if plan.energy != "physics":
+        with _ML_LOCK:  # chunk tasks on threads load the model once
+            source = _ml_source(plan.workspace, plan.energy, plan.network_path)
+    parts = optimize_chunk(
+        config, graph, weather, vehicles, _date(plan.start_date), plan.runs, energy_source=source
+    )
     for name in PARTS:
         write_parquet(
             parts[name], Path(plan.staging) / "parts" / name / f"part-{index:05d}.parquet"
@@ -156,7 +207,7 @@ def finalize_optimization_task(workspace: str, config: StudioConfig, plan: OptPl
         meta = {
             "dataset_id": Path(plan.dataset_path).name,
             "network_id": Path(plan.network_path).name,
-            "energy_source": ENERGY_SOURCE,
+            "energy_source": plan.energy,
             "runs": [r.label for r in plan.runs],
             "infeasible_trips": len(infeasible),
         }
@@ -193,6 +244,7 @@ def _markdown(table: pd.DataFrame, result: StageResult) -> str:
 def publish_optimization_task(workspace: str, result: StageResult) -> list[str]:
     """Prefect markdown + table artifacts; one MLflow run per run label (found again by tag)."""
     table = comparison(result.path)
+    energy = str(Workspace(workspace).manifest("optimization", result.id).get("energy_source"))
     create_table_artifact(
         table.round(4).to_dict("records"), key=f"optimization-kpis-{result.id}",
         description=f"Fleet KPIs, baseline vs optimised, optimisation {result.id}",
@@ -219,8 +271,9 @@ def publish_optimization_task(workspace: str, result: StageResult) -> list[str]:
             experiment_id=experiment, run_name=f"{strategy}-{mode}", tags=tags
         ) as run:
             mlflow.log_params(
-                {"strategy": strategy, "planning_mode": mode, "optimization_id": result.id}
-            )
+                {"strategy": strategy, "planning_mode": mode, "optimization_id": result.id,
+                 "energy_model": energy}
+            )  # fmt: skip
             for side, row in rows.set_index("side").iterrows():
                 mlflow.log_metrics(
                     {f"{side}/{k}": float(row[k]) for k in KPI_KEYS if pd.notna(row[k])}

@@ -23,12 +23,14 @@ from evfleet.optimize.lp import schedule_site
 from evfleet.optimize.planner import VehiclePlanner
 from evfleet.optimize.scoring import score_legs
 from evfleet.optimize.world import Settings, World
+from evfleet.routing import EdgeCostModel
 
 KPI_KEYS: Final = (
     "energy_kwh", "kwh_per_100km", "distance_km", "drive_time_h", "charging_time_h",
     "waiting_h", "detour_km", "cost_usd", "public_sessions", "site_peak_kw", "min_soc",
     "stranded_trips", "soc_end", "cost_adjusted_usd", "planning_error_pct",
 )  # fmt: skip
+INFEASIBLE_COLS: Final = ("vehicle_id", "trip_id", "reason")
 SITE_SLOT_H: Final = 0.25
 
 
@@ -142,38 +144,50 @@ _CHARGE_COLS = (
 )
 
 
+def plan_vehicle(world: World, v: VehicleTrips, s: Settings) -> dict[str, pd.DataFrame]:
+    """One vehicle's plans, charging rows, KPIs (both sides) and infeasible trips."""
+    out = VehiclePlanner(world, v, s).run()
+    t = pd.DataFrame(out.trips, columns=list(_TRIP_COLS))
+    c = pd.DataFrame(out.charging, columns=list(_CHARGE_COLS))
+    base = baseline_kpis(world, v, s)
+    opt = optimised_kpis(world, {"trips": t, "charging": c, "infeasible": out.infeasible}, v, s)
+    kpis = [{"vehicle_id": v.vehicle_id, "side": "baseline", **base},
+            {"vehicle_id": v.vehicle_id, "side": "optimised", **opt}]  # fmt: skip
+    return {
+        "plans": t,
+        "charging_plan": c,
+        "kpis": pd.DataFrame(kpis),
+        "infeasible": pd.DataFrame(out.infeasible, columns=list(INFEASIBLE_COLS)),
+    }
+
+
+def stack(parts: list[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
+    """Concatenate per-vehicle outputs (empty tables keep their columns)."""
+    empty = {"plans": _TRIP_COLS, "charging_plan": _CHARGE_COLS, "kpis": ("vehicle_id", "side",
+             *KPI_KEYS), "infeasible": INFEASIBLE_COLS}  # fmt: skip
+    out = {}
+    for name, cols in empty.items():
+        frames = [p[name] for p in parts if len(p[name])]
+        out[name] = (
+            pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(cols))
+        )
+    return out
+
+
 def optimize_vehicles(
     cfg: StudioConfig,
     graph: RoadGraph,
     weather: pd.DataFrame,
     vehicles: list[VehicleTrips],
     start: dt.date,
+    *,
+    costs: EdgeCostModel | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Plans, charging rows, per-vehicle KPIs (both sides) and infeasible trips of a chunk."""
-    world = World(cfg, graph, weather, start)
+    """Plans, charging rows, per-vehicle KPIs (both sides) and infeasible trips of a chunk
+    (``costs``: an edge-cost model to share, e.g. across runs; default physics)."""
+    world = World(cfg, graph, weather, start, costs=costs)
     settings = Settings.from_config(cfg)
-    trips, charging, kpis, infeasible = [], [], [], []
-    for v in vehicles:
-        out = VehiclePlanner(world, v, settings).run()
-        t = pd.DataFrame(out.trips, columns=list(_TRIP_COLS))
-        c = pd.DataFrame(out.charging, columns=list(_CHARGE_COLS))
-        base = baseline_kpis(world, v, settings)
-        opt = optimised_kpis(
-            world, {"trips": t, "charging": c, "infeasible": out.infeasible}, v, settings
-        )
-        kpis += [{"vehicle_id": v.vehicle_id, "side": "baseline", **base},
-                 {"vehicle_id": v.vehicle_id, "side": "optimised", **opt}]  # fmt: skip
-        trips.append(t)
-        charging.append(c)
-        infeasible += out.infeasible
-    return {
-        "plans": pd.concat(trips, ignore_index=True) if trips else pd.DataFrame(columns=_TRIP_COLS),
-        "charging_plan": pd.concat(charging, ignore_index=True)
-        if charging
-        else pd.DataFrame(columns=_CHARGE_COLS),
-        "kpis": pd.DataFrame(kpis),
-        "infeasible": pd.DataFrame(infeasible, columns=["vehicle_id", "trip_id", "reason"]),
-    }
+    return stack([plan_vehicle(world, v, settings) for v in vehicles])
 
 
 def _grid(start: np.ndarray, end: np.ndarray) -> np.ndarray:

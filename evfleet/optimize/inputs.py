@@ -115,12 +115,20 @@ def vehicle_trips(
     bounds = np.flatnonzero(starts)
     by_trip = {trip_of_seg[a]: seg_edges[a:b] for a, b in itertools.pairwise(bounds)}
     routes = routes.sort_values(["vehicle_id", "start_time"], kind="stable")
+    route_groups = _by_vehicle(routes)
+    session_groups = _by_vehicle(sessions)
     out = []
     for _, row in fleet.iterrows():
         vid = str(row["vehicle_id"])
-        r = routes.loc[routes["vehicle_id"].astype(str) == vid]
-        out.append(_vehicle(row, r, by_trip, sessions, start))
+        r = route_groups.get(vid, routes.iloc[:0])
+        out.append(_vehicle(row, r, by_trip, session_groups.get(vid, sessions.iloc[:0]), start))
     return out
+
+
+def _by_vehicle(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Rows per vehicle id (one pass, not one scan of the table per vehicle)."""
+    keys = frame["vehicle_id"].astype(str)
+    return {str(k): g for k, g in frame.groupby(keys, sort=False)}
 
 
 def _vehicle(
@@ -143,9 +151,7 @@ def _vehicle(
         depart_s=seconds_since(start, r["start_time"]),
         trip_key=key.astype(np.int64),
         soc_min=float(soc.min()) if soc.size else float(row["initial_soc"]),
-        soc_end=_last_soc(
-            r, sessions.loc[sessions["vehicle_id"].astype(str) == vid], float(row["initial_soc"])
-        ),
+        soc_end=_last_soc(r, sessions, float(row["initial_soc"])),
         stranded_trips=int(r["stranded"].astype(bool).sum()),
     )
     spec = replace(get_vehicle(str(row["model"])), test_mass_kg=float(row["mass_kg"]))
@@ -166,7 +172,7 @@ def _vehicle(
         depart_s=seconds_since(start, trips["start_time"]),
         arrive_s=seconds_since(start, trips["end_time"]),
         baseline=baseline,
-        sessions=sessions.loc[sessions["vehicle_id"].astype(str) == vid],
+        sessions=sessions,
     )
 
 

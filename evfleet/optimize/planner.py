@@ -60,6 +60,8 @@ PLANNED_DETOUR_S: Final = 300.0
 ARRIVAL_BUFFER_SOC: Final = 0.10
 """SOC kept above the reserve on arrival away from a home charger, so that a station stays
 within reach of the next departure."""
+FIRST_STOP_CANDIDATES: Final = 8
+"""Stations tried as the first of two stops when one stop cannot make a trip."""
 TOL_KWH: Final = 1e-6
 
 
@@ -245,9 +247,10 @@ class VehiclePlanner:
                     options=world.reserve_options, soc_start=min(b / self.cap, 1.0),
                 )  # fmt: skip
         except RoutingError:
-            # e.g. the SOC-aware search hit its label budget: one stop by station enumeration
-            via = self._via_station(k, b, need_end, ctx)
-            if via is None:  # more than one stop: the full search with the engine's budget
+            # e.g. the SOC-aware search hit its label budget: compose the trip from plain legs
+            # (one stop by station enumeration, else two), then the engine's full budget
+            via = self._via_station(k, b, need_end, ctx) or self._two_stops(k, b, need_end, ctx)
+            if via is None:
                 full = dataclasses.replace(world.reserve_options, max_labels=DEFAULT_MAX_LABELS)
                 via = plan_trip(
                     world.graph, w, stations, o, dst, objective=self.s.objective,
@@ -272,22 +275,33 @@ class VehiclePlanner:
             return fallback
 
     def _via_station(
-        self, k: int, b: float, need_end: float, ctx: PredictionContext
+        self,
+        k: int,
+        b: float,
+        need_end: float,
+        ctx: PredictionContext,
+        *,
+        origin: int | None = None,
+        t_s: float | None = None,
     ) -> RoutePlan | None:
+        """Trip ``k`` (from ``origin`` at ``t_s`` when given) with one stop at the best of the
+        :data:`VIA_CANDIDATES` stations of least straight-line detour, or ``None``."""
         world, v, graph = self.world, self.v, self.world.graph
         w = world.costs.weights(ctx)
         st = world.stations(v)
         if len(st) == 0:
             return None
-        o, dst = graph.node_index([int(v.origin[k]), int(v.destination[k])])
+        o_id = int(v.origin[k]) if origin is None else origin
+        o, dst = graph.node_index([o_id, int(v.destination[k])])
         sx, sy = graph.x_m[st.node_row], graph.y_m[st.node_row]
         detour = np.hypot(sx - graph.x_m[o], sy - graph.y_m[o]) + np.hypot(
             sx - graph.x_m[dst], sy - graph.y_m[dst]
         )
         coef = self.s.weights.coefficients(self.s.objective)
+        clock = float(v.depart_s[k]) if t_s is None else t_s
         best: tuple[float, float, RoutePlan] | None = None
         for i in np.argsort(detour, kind="stable")[:VIA_CANDIDATES]:
-            plan = self._via(int(i), k, b, need_end, w, st)
+            plan = self._via(int(i), k, b, need_end, w, st, o_id, clock)
             if plan is None:
                 continue
             score = (
@@ -297,6 +311,37 @@ class VehiclePlanner:
             if best is None or key < best[:2]:
                 best = (*key, plan)
         return None if best is None else best[2]
+
+    def _two_stops(
+        self, k: int, b: float, need_end: float, ctx: PredictionContext
+    ) -> RoutePlan | None:
+        """Trip ``k`` with two stops: drive to a station the battery reaches (nearest the
+        destination first, among :data:`FIRST_STOP_CANDIDATES` closer to it than the
+        origin), fill up, then finish with one stop (:meth:`_via_station`); ``None`` if no
+        such composition keeps the reserve."""
+        world, v, graph = self.world, self.v, self.world.graph
+        w = world.costs.weights(ctx)
+        st = world.stations(v)
+        if len(st) == 0:
+            return None
+        o, dst = graph.node_index([int(v.origin[k]), int(v.destination[k])])
+        sx, sy = graph.x_m[st.node_row], graph.y_m[st.node_row]
+        to_dest = np.hypot(sx - graph.x_m[dst], sy - graph.y_m[dst])
+        ahead = to_dest < np.hypot(graph.x_m[o] - graph.x_m[dst], graph.y_m[o] - graph.y_m[dst])
+        order = np.flatnonzero(ahead)[np.argsort(to_dest[ahead], kind="stable")]
+        for i in order[:FIRST_STOP_CANDIDATES]:
+            node = int(graph.node_ids[st.node_row[i]])
+            leg1 = self._leg(w, int(v.origin[k]), node, min(b / self.cap, 1.0))
+            if leg1 is None or self.max_b - leg1.soc_end * self.cap <= TOL_KWH:
+                continue
+            t_arrive = float(v.depart_s[k]) + leg1.time_min * 60
+            stop = self._stop(int(i), st, leg1.soc_end * self.cap, self.max_b, t_arrive)
+            rest = self._via_station(
+                k, self.max_b, need_end, ctx, origin=node, t_s=t_arrive + stop.minutes * 60
+            )
+            if rest is not None:
+                return _join(leg1, stop, rest, b / self.cap)
+        return None
 
     def _leg(self, w: Any, o: int, d: int, soc: float) -> RoutePlan | None:
         """A leg without charging: above the planning reserve if it can, else above the
@@ -313,11 +358,20 @@ class VehiclePlanner:
         return None
 
     def _via(
-        self, i: int, k: int, b: float, need_end: float, w: Any, st: StationSet
+        self,
+        i: int,
+        k: int,
+        b: float,
+        need_end: float,
+        w: Any,
+        st: StationSet,
+        o: int,
+        t_s: float,
     ) -> RoutePlan | None:
-        world, v, graph, s = self.world, self.v, self.world.graph, self.s
+        """From node ``o`` at ``t_s`` to trip ``k``'s destination via station ``i``."""
+        graph, v, s = self.world.graph, self.v, self.s
         node = int(graph.node_ids[st.node_row[i]])
-        o, dst = int(v.origin[k]), int(v.destination[k])
+        dst = int(v.destination[k])
         leg1 = self._leg(w, o, node, min(b / self.cap, 1.0))
         leg2 = self._leg(w, node, dst, s.max_charge_soc)
         if leg1 is None or leg2 is None:
@@ -327,44 +381,38 @@ class VehiclePlanner:
         # the horizon LP's amount is its own decision
         fill = self.s.mode is not PlanningMode.ROLLING_HORIZON
         target = self.max_b if fill else min(self.max_b, need_end + leg2.energy_kwh)
-        kwh = target - arrive
-        if kwh <= TOL_KWH:
+        if target - arrive <= TOL_KWH:
             return None
+        stop = self._stop(i, st, arrive, target, t_s + leg1.time_min * 60)
+        # leg 2 was planned from max_charge_soc: shift its SOCs to the charged target
+        shift = s.max_charge_soc - target / self.cap
+        rest = dataclasses.replace(
+            leg2, soc_start=target / self.cap, soc_end=leg2.soc_end - shift,
+            soc_min=leg2.soc_min - shift,
+        )  # fmt: skip
+        return _join(leg1, stop, rest, b / self.cap)
+
+    def _stop(
+        self, i: int, st: StationSet, arrive: float, target: float, t_arrive: float
+    ) -> ChargingStop:
+        """Charging at station ``i`` from ``arrive`` to ``target`` battery kWh."""
+        world, v = self.world, self.v
         kind = ChargerKind.DC if st.kind[i] == "dcfc" else ChargerKind.AC
         charge_s = float(
             v.spec.charge_duration_s(
                 arrive / self.cap, target / self.cap, charger_kw=float(st.power_kw[i]), kind=kind
             )
         )
-        t_arrive = v.depart_s[k] + leg1.time_min * 60
         peak = bool(world.tariff.is_peak(t_arrive))
         price = float(st.price_usd_per_kwh[i]) * (world.tariff.peak_multiplier if peak else 1.0)
-        cost = price * kwh / s.efficiency
-        stop = ChargingStop(
-            station_id=str(st.station_id[i]), kind=str(st.kind[i]), node=node,
-            power_kw=float(st.power_kw[i]), arrival_soc=arrive / self.cap,
-            departure_soc=target / self.cap, energy_kwh=kwh,
+        kwh = target - arrive
+        return ChargingStop(
+            station_id=str(st.station_id[i]), kind=str(st.kind[i]),
+            node=int(world.graph.node_ids[st.node_row[i]]), power_kw=float(st.power_kw[i]),
+            arrival_soc=arrive / self.cap, departure_soc=target / self.cap, energy_kwh=kwh,
             minutes=(charge_s + float(st.wait_s[i])) / 60, wait_min=float(st.wait_s[i]) / 60,
-            cost_usd=cost,
+            cost_usd=price * kwh / self.s.efficiency,
         )  # fmt: skip
-        return RoutePlan(
-            objective=leg1.objective,
-            nodes=np.concatenate([leg1.nodes, leg2.nodes[1:]]),
-            edges=np.concatenate([leg1.edges, leg2.edges]),
-            distance_km=leg1.distance_km + leg2.distance_km,
-            time_min=leg1.time_min + leg2.time_min + stop.minutes,
-            energy_kwh=leg1.energy_kwh + leg2.energy_kwh,
-            cost_usd=cost,
-            soc_start=b / self.cap,
-            soc_end=(target - leg2.energy_kwh) / self.cap,
-            objective_value=math.nan,
-            stops=(stop,),
-            soc_min=min(
-                leg1.soc_min,
-                arrive / self.cap,
-                leg2.soc_min - (s.max_charge_soc - target / self.cap),
-            ),
-        )
 
     # -- the walk -----------------------------------------------------------------------
     def run(self) -> VehiclePlan:
@@ -407,7 +455,11 @@ class VehiclePlanner:
         stop_s = 60.0 * sum(st.minutes for st in plan.stops)
         b_end = b - energy + added
         ratio = energy / plan.energy_kwh if plan.energy_kwh > TOL_KWH else 1.0
-        lows = [b, b_end] + [b - (b - st.arrival_soc * self.cap) * ratio for st in plan.stops]
+        # the battery at each stop: the driven share of the planned use since the last one
+        lows, left = [b, b_end], b
+        for st in plan.stops:
+            lows.append(left - (left - st.arrival_soc * self.cap) * ratio)
+            left = st.departure_soc * self.cap
         arrive = d + drive_s + stop_s
         t = d
         for st in plan.stops:
@@ -418,6 +470,7 @@ class VehiclePlanner:
                 "power_kw": st.power_kw, "cost_usd": st.cost_usd, "wait_min": st.wait_min,
                 "window_start_s": t, "window_end_s": t + st.minutes * 60,
             })  # fmt: skip
+            t += st.minutes * 60
         self.out.trips.append({
             "vehicle_id": v.vehicle_id, "trip_id": str(v.trip_id[k]), "trip_index": k,
             "objective": plan.objective, "depart_s": d, "arrive_s": arrive,
@@ -446,3 +499,22 @@ class VehiclePlanner:
             "cost_usd": float(self.world.tariff.price("home", mid)) * grid, "wait_min": 0.0,
             "window_start_s": window[0], "window_end_s": window[1],
         })  # fmt: skip
+
+
+def _join(first: RoutePlan, stop: ChargingStop, rest: RoutePlan, soc_start: float) -> RoutePlan:
+    """``first`` (a leg without stops) to a station, ``stop`` there, then ``rest`` (which
+    starts at the stop's departure SOC and may hold stops of its own)."""
+    return RoutePlan(
+        objective=first.objective,
+        nodes=np.concatenate([first.nodes, rest.nodes[1:]]),
+        edges=np.concatenate([first.edges, rest.edges]),
+        distance_km=first.distance_km + rest.distance_km,
+        time_min=first.time_min + stop.minutes + rest.time_min,
+        energy_kwh=first.energy_kwh + rest.energy_kwh,
+        cost_usd=stop.cost_usd + sum(s.cost_usd for s in rest.stops),
+        soc_start=soc_start,
+        soc_end=rest.soc_end,
+        objective_value=math.nan,
+        stops=(stop, *rest.stops),
+        soc_min=min(first.soc_min, stop.arrival_soc, rest.soc_min),
+    )

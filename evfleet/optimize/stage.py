@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from evfleet.config import STRATEGY_PRESETS, PlanningMode, Strategy, StudioConfig, with_strategy
@@ -18,12 +19,15 @@ from evfleet.network import RoadGraph
 from evfleet.optimize.fleet import (
     baseline_site_rows,
     fleet_kpis,
-    optimize_vehicles,
+    plan_vehicle,
     site_peak_kw,
     site_schedule,
+    stack,
 )
 from evfleet.optimize.inputs import VehicleTrips
 from evfleet.optimize.report import render_report
+from evfleet.optimize.world import Settings, World, edge_costs
+from evfleet.routing.costs import EnergySource
 
 
 @dataclass(frozen=True)
@@ -63,15 +67,47 @@ def optimize_chunk(
     vehicles: list[VehicleTrips],
     start: dt.date,
     runs: tuple[Run, ...],
+    *,
+    energy_source: EnergySource | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Plans, charging rows, per-vehicle KPIs and infeasible trips of every run."""
+    """Plans, charging rows, per-vehicle KPIs and infeasible trips of every run.
+
+    Planning uses the physics expectations, or ``energy_source`` (per-edge kWh of a
+    context, e.g. the ML champion); scoring is always the physics simulator. Vehicles are
+    the outer loop so that the runs of a vehicle reuse its contexts' edge weights.
+    """
+    costs = edge_costs(cfg, graph, energy_source)
+    worlds = [World(run.config(cfg), graph, weather, start, costs=costs) for run in runs]
+    settings = [Settings.from_config(run.config(cfg)) for run in runs]
+    per_run: list[list[dict[str, pd.DataFrame]]] = [[] for _ in runs]
+    for v in vehicles:
+        for i in range(len(runs)):
+            per_run[i].append(plan_vehicle(worlds[i], v, settings[i]))
     out: dict[str, list[pd.DataFrame]] = {}
-    for run in runs:
-        res = optimize_vehicles(run.config(cfg), graph, weather, vehicles, start)
-        for name, frame in res.items():
+    for run, parts in zip(runs, per_run, strict=True):
+        for name, frame in stack(parts).items():
             tagged = frame.assign(strategy=run.strategy, planning_mode=run.planning_mode)
             out.setdefault(name, []).append(tagged)
-    return {name: pd.concat(parts, ignore_index=True) for name, parts in out.items()}
+    return {name: pd.concat(frames, ignore_index=True) for name, frames in out.items()}
+
+
+def run_major(
+    frame: pd.DataFrame, runs: tuple[Run, ...], vehicles: list[VehicleTrips]
+) -> pd.DataFrame:
+    """Rows ordered by run, then vehicle (fleet order), then as they came: the order of
+    the outputs does not depend on the chunking or on which chunk finished first."""
+    run_pos = {(r.strategy, r.planning_mode): i for i, r in enumerate(runs)}
+    vehicle_pos = {v.vehicle_id: i for i, v in enumerate(vehicles)}
+    key = pd.DataFrame(
+        {
+            "run": [
+                run_pos[k] for k in zip(frame["strategy"], frame["planning_mode"], strict=True)
+            ],
+            "vehicle": frame["vehicle_id"].map(vehicle_pos).fillna(len(vehicles)).to_numpy(),
+        }
+    )
+    order = np.lexsort((key["vehicle"].to_numpy(), key["run"].to_numpy()))
+    return frame.iloc[order].reset_index(drop=True)
 
 
 def combine(
@@ -86,6 +122,7 @@ def combine(
     Returns ``plans``, ``charging_plan``, ``kpis`` (per vehicle and ``FLEET`` rows),
     ``fleet`` (fleet rows), ``sites``, ``infeasible`` and ``report_html``.
     """
+    parts = {name: run_major(frame, runs, vehicles) for name, frame in parts.items()}
     base_peaks = site_peak_kw(baseline_site_rows(vehicles, start))
     charging, sites, fleet = [], [], []
     for run in runs:
@@ -112,15 +149,18 @@ def combine(
     fleet_df = pd.concat(fleet, ignore_index=True)
     kpis_all = pd.concat([parts["kpis"], fleet_df.assign(vehicle_id="FLEET")], ignore_index=True)
     sites_df = pd.concat(sites, ignore_index=True)
-    infeasible = parts["infeasible"]
-    return {
+    tables = {
         "plans": parts["plans"],
-        "charging_plan": pd.concat(charging, ignore_index=True),
-        "kpis": kpis_all,
+        "charging_plan": run_major(pd.concat(charging, ignore_index=True), runs, vehicles),
+        "kpis": run_major(kpis_all, runs, vehicles),
         "fleet": fleet_df,
         "sites": sites_df,
-        "infeasible": infeasible,
-        "report_html": render_report(
-            fleet_df, sites_df, infeasible, title="evfleet fleet optimisation"
-        ),
+        "infeasible": parts["infeasible"],
     }
+    # an empty part (a chunk without rows) reads back as object columns: the same data
+    # must give the same column types, hence the same bytes, whatever the chunking
+    out: dict[str, Any] = {name: frame.infer_objects() for name, frame in tables.items()}
+    out["report_html"] = render_report(
+        out["fleet"], out["sites"], out["infeasible"], title="evfleet fleet optimisation"
+    )
+    return out

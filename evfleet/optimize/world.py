@@ -23,13 +23,17 @@ from evfleet.fleet.weather import WeatherLookup
 from evfleet.network import RoadGraph
 from evfleet.optimize.inputs import VehicleTrips
 from evfleet.routing import EdgeCostModel, ObjectiveWeights, RoutingOptions, StationSet
+from evfleet.routing.costs import EnergySource
 from evfleet.units import DAY_S, HOUR_S
 
 PLANNING_MARGIN_SOC: Final = 0.03
 """SOC kept above the reserve when planning (planned vs driven energy)."""
 MAX_LABELS: Final = 300_000
-"""Label budget of a SOC-aware search here; beyond it a trip gets one stop by enumerating
-the nearest stations (:meth:`evfleet.optimize.planner.VehiclePlanner._via_station`)."""
+"""Label budget of a SOC-aware search here; beyond it a trip is composed from plain legs
+with one or two stops (:meth:`evfleet.optimize.planner.VehiclePlanner._via_station`,
+``_two_stops``), and only then searched with the engine's full budget."""
+CONTEXT_CACHE_SIZE: Final = 64
+"""Planning contexts whose edge weights a chunk keeps (a few MB each)."""
 DAY_BLOCKS_H: Final = np.array([0, 6, 7, 9, 12, 16, 19, 22])
 """Start hours of the time-of-day blocks of planning contexts (rush hours kept apart)."""
 CONTEXT_STEPS: Final = {
@@ -81,18 +85,38 @@ class Settings:
         )
 
 
+def edge_costs(
+    cfg: StudioConfig, graph: RoadGraph, energy_source: EnergySource | None = None
+) -> EdgeCostModel:
+    """The planner's edge-cost model: physics expectations, or ``energy_source`` (e.g. the ML
+    champion's per-edge kWh); one per chunk, shared by its runs (the weights of a context do
+    not depend on the strategy)."""
+    return EdgeCostModel(
+        graph,
+        tariff=Tariff.from_config(cfg.charging),
+        energy_source=energy_source,
+        cache_size=CONTEXT_CACHE_SIZE,
+    )
+
+
 class World:
     """What every vehicle shares: network, weather, tariff, edge costs, stations."""
 
     def __init__(
-        self, cfg: StudioConfig, graph: RoadGraph, weather: pd.DataFrame, start: dt.date
+        self,
+        cfg: StudioConfig,
+        graph: RoadGraph,
+        weather: pd.DataFrame,
+        start: dt.date,
+        *,
+        costs: EdgeCostModel | None = None,
     ) -> None:
         self.graph = graph
         self.net = NetArrays.of(graph)
         self.start = start
         self.weather = WeatherLookup(weather, start)
         self.tariff = Tariff.from_config(cfg.charging)
-        self.costs = EdgeCostModel(graph, tariff=self.tariff, cache_size=64)
+        self.costs = costs or edge_costs(cfg, graph)
         base = RoutingOptions.from_config(cfg)
         base = dataclasses.replace(base, max_labels=MAX_LABELS)
         self.options = dataclasses.replace(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -12,6 +13,7 @@ from evfleet.storage import read_table
 from tasks.mlflow_utils import use_workspace
 from tasks.optimize import EXPERIMENT
 from tests.fixtures.cli import run_cli
+from tests.fixtures.fake_champion import FakeChampion
 
 pytestmark = pytest.mark.integration
 
@@ -61,3 +63,50 @@ def test_optimize_all_strategies_then_reuse(
     code, _, err = run_cli(["optimize", *base, "--strategy", "fastest"], capsys)
     assert code == 2
     assert "--strategy must be one of" in err
+
+
+def test_ml_planning_names_the_model_version_and_reports_the_planning_error(
+    prefect_harness: None,
+    tmp_path: Path,
+    workspace: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import tasks.optimize
+
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(yaml.safe_dump(TINY))
+    base = ["-c", str(cfg), "-w", str(workspace)]
+    assert run_cli(["synth", *base], capsys)[0] == 0
+    code, _, err = run_cli(["optimize", *base, "--energy-model", "ml"], capsys)
+    assert code != 0
+    assert "run `evfleet train` first" in err  # no champion yet: one line, before any output
+    import tasks.mlflow_utils
+
+    version = SimpleNamespace(version=7)
+    for module in (tasks.optimize, tasks.mlflow_utils):
+        monkeypatch.setattr(module, "champion_version", lambda ws: version)
+    loaded: list[str] = []
+    monkeypatch.setattr(
+        tasks.optimize, "_load_model", lambda uri: loaded.append(uri) or FakeChampion()
+    )
+    tasks.optimize._ml_source.cache_clear()
+    code, out, err = run_cli(["optimize", *base, "--energy-model", "ml", "--json"], capsys)
+    assert code == 0, err
+    ml = json.loads(out)
+    assert ml["energy_model"] == "ml:evfleet-segment-energy/7"
+    assert loaded == ["models:/evfleet-segment-energy/7"]
+    code, out, err = run_cli(["optimize", *base, "--json"], capsys)
+    assert code == 0, err
+    physics = json.loads(out)
+    assert physics["energy_model"] == "physics"
+    assert len(list(workspace.glob("optimization/*/report.html"))) == 2  # two stage ids
+    # planned by the model, scored by physics: same trips, a different planning error
+    assert ml["optimised"]["stranded_trips"] == 0
+    assert ml["baseline"] == physics["baseline"]
+    assert ml["optimised"]["planning_error_pct"] != pytest.approx(
+        physics["optimised"]["planning_error_pct"]
+    )
+    code, _, err = run_cli(["optimize", *base, "--energy-model", "magic"], capsys)
+    assert code == 2
+    assert "--energy-model must be one of" in err

@@ -9,6 +9,7 @@ import pytest
 
 from evfleet.storage import Workspace
 from tests.fixtures.cli import run_cli
+from tests.fixtures.fake_champion import FakeChampion
 from tests.fixtures.routing import grid_graph
 
 KEYS = {
@@ -113,25 +114,12 @@ def test_bad_input_is_one_line_error(
     assert len(err.strip().splitlines()) <= 3
 
 
-class _FakeChampion:
-    """Stands in for the MLflow champion: 0.2 kWh/km plus the grade's potential energy."""
-
-    family = "fake"
-
-    def predict_energy(self, X, *, batch_size: int = 1_000_000):  # type: ignore[no-untyped-def]
-        import pandas as pd
-
-        km = X["length_m"].to_numpy() / 1000
-        per_km = 0.2 + 4.5 * X["grade"].to_numpy()
-        return pd.DataFrame({"kwh_per_km": per_km, "energy_kwh": per_km * km}, index=X.index)
-
-
 def test_ml_energy_model_is_the_champion(
     ws: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import tasks.mlflow_utils
 
-    monkeypatch.setattr(tasks.mlflow_utils, "load_champion", lambda root: _FakeChampion())
+    monkeypatch.setattr(tasks.mlflow_utils, "load_champion", lambda root: FakeChampion())
     code, out, err = run_cli(_route(ws, "--json", "--energy-model", "ml", "--soc", "0.9"), capsys)
     assert code == 0, err
     ml = json.loads(out)

@@ -314,3 +314,100 @@ def test_config_show_prints_a_strategy_preset(capsys: pytest.CaptureFixture[str]
     code, _, err = run_cli(["config", "show", "--strategy", "fastest"], capsys)
     assert code == 2
     assert "--strategy must be one of" in err
+
+
+def test_two_stop_composition_keeps_the_reserve(world) -> None:
+    w, v, s = _constructed(world, soc=0.3)
+    planner = VehiclePlanner(w, v, s)
+    b = 0.3 * v.spec.battery_kwh
+    plan = planner._two_stops(1, b, planner.floor, planner.trip_context(1))
+    assert plan is not None
+    assert len(plan.stops) == 2
+    first, second = plan.stops
+    assert plan.nodes[0] == v.origin[1]
+    assert plan.nodes[-1] == v.destination[1]
+    assert first.node in plan.nodes
+    assert second.node in plan.nodes
+    assert plan.soc_min >= s.reserve_soc - 1e-9
+    assert first.departure_soc == pytest.approx(s.max_charge_soc)
+    charged = sum(st.energy_kwh for st in plan.stops)
+    assert plan.soc_end == pytest.approx(0.3 + (charged - plan.energy_kwh) / v.spec.battery_kwh)
+
+
+def test_trips_the_label_search_gives_up_on_are_composed_not_stranded(world, monkeypatch) -> None:
+    w, v, s = _constructed(world)
+    tiny = {"max_labels": 1}
+    w.options = dataclasses.replace(w.options, **tiny)
+    w.reserve_options = dataclasses.replace(w.reserve_options, **tiny)
+    monkeypatch.setattr("evfleet.optimize.planner.DEFAULT_MAX_LABELS", 1)
+    s = dataclasses.replace(s, mode=PlanningMode.NEXT_TRIP)
+    out = VehiclePlanner(w, v, s).run()
+    assert out.infeasible == []
+    assert [t["trip_id"] for t in out.trips] == ["short", "long"]
+    assert sum(t["n_stops"] for t in out.trips) >= 1
+    assert min(t["soc_min"] for t in out.trips) >= s.reserve_soc - 1e-9
+
+
+def _stage_files(world, chunks: list[list[int]], folder) -> dict[str, bytes]:
+    """Chunks planned separately (parts written like the chunk tasks), combined and
+    written like the finalize task; the bytes of every output file."""
+    from evfleet.optimize.stage import Run, combine, optimize_chunk
+    from evfleet.storage import read_table, write_parquet
+
+    runs = (Run("balanced", "next_trip"), Run("cost_conscious", "next_trip"))
+    vehicles, cfg = world["vehicles"], world["cfg"]
+    names = ("plans", "charging_plan", "kpis", "infeasible")
+    for index, chunk in enumerate(chunks):
+        part = optimize_chunk(
+            cfg, world["graph"], world["weather"], [vehicles[i] for i in chunk],
+            cfg.fleet.start_date, runs,
+        )  # fmt: skip
+        for name in names:
+            write_parquet(part[name], folder / "parts" / name / f"part-{index:05d}.parquet")
+    parts = {name: read_table(folder / "parts" / name) for name in names}
+    out = combine(cfg, parts, vehicles, cfg.fleet.start_date, runs)
+    files = {}
+    for name in (*names, "sites"):
+        path = write_parquet(out[name].reset_index(drop=True), folder / f"{name}.parquet")
+        files[name] = path.read_bytes()
+    files["report"] = out["report_html"].encode()
+    return files
+
+
+def test_same_inputs_give_the_same_bytes_whatever_the_chunking(world, tmp_path) -> None:
+    one = _stage_files(world, [[0, 1, 2, 3]], tmp_path / "one")
+    again = _stage_files(world, [[0, 1, 2, 3]], tmp_path / "again")
+    split = _stage_files(world, [[2, 3], [0], [1]], tmp_path / "split")
+    assert set(one) == {"plans", "charging_plan", "kpis", "infeasible", "sites", "report"}
+    for name, data in one.items():
+        assert data == again[name], name
+        assert data == split[name], name
+
+
+def test_ml_planned_energy_is_scored_by_physics(world) -> None:
+    """Planning with another energy source changes the planned energies (the planning error
+    KPI), never the physics scoring of a route."""
+    from evfleet.optimize.stage import Run, optimize_chunk
+
+    graph = world["graph"]
+    length_km = graph.edges["length_m"].to_numpy(float) / 1000
+
+    def half_a_kwh_per_km(ctx) -> np.ndarray:
+        return 0.5 * length_km
+
+    cfg, runs = world["cfg"], (Run("energy_first", "next_trip"),)
+    args = (cfg, graph, world["weather"], world["vehicles"], cfg.fleet.start_date, runs)
+    physics = optimize_chunk(*args)
+    ml = optimize_chunk(*args, energy_source=half_a_kwh_per_km)
+    plans = ml["plans"]
+    no_stop = plans["n_stops"] == 0
+    assert no_stop.sum() > 3
+    # planned: the source's 0.5 kWh/km on the route's length; driven: the simulator
+    assert plans.loc[no_stop, "planned_energy_kwh"].to_numpy() == pytest.approx(
+        0.5 * plans.loc[no_stop, "distance_km"].to_numpy(), rel=1e-6
+    )
+    assert not np.allclose(plans["planned_energy_kwh"], plans["energy_kwh"])
+    error = ml["kpis"].set_index("side").loc["optimised", "planning_error_pct"]
+    assert not np.allclose(
+        error, physics["kpis"].set_index("side").loc["optimised", "planning_error_pct"]
+    )
