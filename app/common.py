@@ -30,6 +30,8 @@ MLFLOW_UI_DEFAULT = "http://127.0.0.1:5000"
 PROBE_TIMEOUT_S = 0.3
 NETWORK_TABLES = ("nodes", "edges", "stations")
 QUALITY_TABLES = ("quality_scores", "quality")
+OPTIMIZATION_TABLES = ("plans", "charging_plan", "kpis", "sites", "infeasible")
+REPORT_FILE = "report.html"
 DATASET_TABLES = (
     "fleet_info",
     "weather",
