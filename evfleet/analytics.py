@@ -312,10 +312,9 @@ def vehicle_day_routes(
     """
     _need(segments, "segments", ("trip_id", "vehicle_id", "seq", "u", "v", "start_time"))
     _need(plans, "plans", ("vehicle_id", "trip_id", "depart_s", "route_nodes"))
-    seg = segments.loc[
-        (segments["vehicle_id"].astype(str) == vehicle_id)
-        & (pd.to_datetime(segments["start_time"]).dt.date == day)
-    ].sort_values(["start_time", "seq"], kind="stable")
+    seg = segments.loc[(segments["vehicle_id"] == vehicle_id).to_numpy(dtype=bool)]
+    seg = seg.loc[pd.to_datetime(seg["start_time"]).dt.date == day]
+    seg = seg.sort_values(["start_time", "seq"], kind="stable")
     base = pd.DataFrame({"side": "baseline", "trip_id": seg["trip_id"].astype(str).to_numpy(),
                          "u": seg["u"].to_numpy(dtype=np.int64),
                          "v": seg["v"].to_numpy(dtype=np.int64)})  # fmt: skip
@@ -351,10 +350,8 @@ def vehicle_day_charging(
     _need(sessions, "charging_sessions", (*common, "lat", "lon", "start_time"))
     _need(charging_plan, "charging_plan", (*common, "site", "start_s"))
     cols = ["side", "kind", "station_id", "start", "energy_kwh", "cost_usd", "lat", "lon"]
-    ses = sessions.loc[
-        (sessions["vehicle_id"].astype(str) == vehicle_id)
-        & (pd.to_datetime(sessions["start_time"]).dt.date == day)
-    ]
+    ses = sessions.loc[sessions["vehicle_id"].astype(str) == vehicle_id]
+    ses = ses.loc[pd.to_datetime(ses["start_time"]).dt.date == day]
     base = ses.assign(side="baseline", start=pd.to_datetime(ses["start_time"]))[cols]
     plan = charging_plan.loc[charging_plan["vehicle_id"].astype(str) == vehicle_id]
     plan = plan.loc[_day_of(start, plan["start_s"]) == day]
@@ -407,3 +404,24 @@ def named_places(nodes: pd.DataFrame, stations: pd.DataFrame | None = None) -> p
     out["name"] = out["name"].where(dup == 0, out["name"] + " #" + (dup + 1).astype(str))
     out["node_id"] = out["node_id"].astype("int64")
     return out.sort_values("name", kind="stable").reset_index(drop=True)
+
+
+def lines_near(
+    lines: pd.DataFrame, lon: np.ndarray, lat: np.ndarray, *, margin: float = 0.3
+) -> pd.DataFrame:
+    """The lines with an end inside the bounding box of the points ``lon``/``lat``, grown by
+    ``margin`` of its size on each side (at least ~1 km): the network around a route, a
+    map's base layer that costs a fraction of the whole network to send and draw."""
+    _need(lines, "lines", ("src_lon", "src_lat", "dst_lon", "dst_lat"))
+    lon, lat = np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
+    if not lon.size:
+        return lines.iloc[:0]
+    pad_lon = max(margin * float(np.ptp(lon)), 0.012)
+    pad_lat = max(margin * float(np.ptp(lat)), 0.009)
+    lo_lon, hi_lon = lon.min() - pad_lon, lon.max() + pad_lon
+    lo_lat, hi_lat = lat.min() - pad_lat, lat.max() + pad_lat
+    inside = np.zeros(len(lines), dtype=bool)
+    for x, y in (("src_lon", "src_lat"), ("dst_lon", "dst_lat")):
+        xs, ys = lines[x].to_numpy(dtype=np.float64), lines[y].to_numpy(dtype=np.float64)
+        inside |= (xs >= lo_lon) & (xs <= hi_lon) & (ys >= lo_lat) & (ys <= hi_lat)
+    return lines.loc[inside].reset_index(drop=True)

@@ -11,7 +11,7 @@ engine in-process, and the self-contained report. Tables come from the stage's f
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import plotly.express as px
@@ -19,15 +19,15 @@ import pydeck as pdk
 import streamlit as st
 
 from app import common, maps, runs_view
-from evfleet import analytics, route_planner
-from evfleet.config import ChargingConfig, PlanningMode, SocObjective, Strategy, StudioConfig
+from evfleet import analytics
+from evfleet.config import PlanningMode, SocObjective, Strategy, StudioConfig
 from evfleet.errors import EvfleetError
-from evfleet.features.network import context_for_vehicle
-from evfleet.fleet.charging import Tariff
-from evfleet.network import RoadGraph
-from evfleet.routing import EdgeCostModel, RoutingOptions
 from evfleet.storage import Workspace
 from evfleet.vehicles import list_vehicles
+
+if TYPE_CHECKING:
+    from evfleet.network import RoadGraph
+    from evfleet.routing import EdgeCostModel
 
 BASELINE_RGB = (240, 140, 30, 220)
 OPTIMISED_RGB = (20, 110, 210, 230)
@@ -157,12 +157,22 @@ with tabs["Before / after"]:
                 st.dataframe(sites, hide_index=True)
 
 
+def roads_around(lon: list[pd.Series], lat: list[pd.Series]) -> pdk.Layer:
+    """The network around these points as the base layer (the whole network when none):
+    a fraction of the roads to send, and the map opens on what matters."""
+    lines = common.network_lines(root, network_id)
+    lon_all, lat_all = pd.concat(lon).to_numpy(float), pd.concat(lat).to_numpy(float)
+    return maps.road_layer(analytics.lines_near(lines, lon_all, lat_all) if len(lon_all) else lines)
+
+
 @st.cache_resource(show_spinner=False, max_entries=8)
 def day_deck(root: str, opt_id: str, run: str, vehicle: str, day: dt.date) -> pdk.Deck:
-    lines = common.network_lines(root, network_id)
     nodes = common.load_table(root, "network", network_id, "nodes", ("node_id", "lat", "lon"))
     routes, charging = vehicle_day(root, opt_id, run, vehicle, day)
-    layers = [maps.road_layer(lines)]
+    layers = [
+        roads_around([routes["src_lon"], routes["dst_lon"], charging["lon"]],
+                     [routes["src_lat"], routes["dst_lat"], charging["lat"]])
+    ]  # fmt: skip
     for side, colour, width in (("baseline", BASELINE_RGB, 8.0), ("optimised", OPTIMISED_RGB, 4.0)):
         part = routes[routes["side"] == side]
         layers.append(maps.route_layer(part, colour, layer_id=side, width_px=width,
@@ -236,6 +246,8 @@ with tabs["Vehicle-day map"]:
 
 @st.cache_resource(show_spinner=False, max_entries=2)
 def road_graph(root: str, network_id: str) -> RoadGraph:
+    from evfleet.network import RoadGraph
+
     return RoadGraph.load(Workspace(root).stage_dir("network", network_id))
 
 
@@ -243,6 +255,10 @@ def road_graph(root: str, network_id: str) -> RoadGraph:
 def cost_model(root: str, network_id: str, charging: str) -> EdgeCostModel:
     """The network's edge-cost model under a tariff (keyed on the charging section's JSON;
     it caches edge weights per context, so a repeated query is fast)."""
+    from evfleet.config import ChargingConfig
+    from evfleet.fleet.charging import Tariff
+    from evfleet.routing import EdgeCostModel
+
     tariff = Tariff.from_config(ChargingConfig.model_validate_json(charging))
     return EdgeCostModel(road_graph(root, network_id), tariff=tariff)
 
@@ -256,9 +272,10 @@ def places(root: str, network_id: str) -> pd.DataFrame:
 @st.cache_resource(show_spinner=False, max_entries=4)
 def places_deck(root: str, network_id: str) -> pdk.Deck:
     lines = common.network_lines(root, network_id)
+    major = lines[lines["highway"].isin(maps.MAJOR_ROADS)]
+    roads = maps.road_layer(major if len(major) else lines)  # the main roads suffice to pick
     layer = maps.point_layer(places(root, network_id), PLACE_RGB, layer_id="places", radius_px=6)
-    return maps.deck([maps.road_layer(lines), layer], maps.view_of(lines),
-                     tooltip={"text": "{name}"})  # fmt: skip
+    return maps.deck([roads, layer], maps.view_of(lines), tooltip={"text": "{name}"})
 
 
 def _picked_on_map() -> None:
@@ -272,7 +289,13 @@ def _picked_on_map() -> None:
 
 def plan_live(request: dict[str, Any]) -> dict[str, Any]:
     """Plan the request with the routing engine in-process: the SOC-aware plan by the
-    objective and the (time, energy) Pareto front."""
+    objective and the (time, energy) Pareto front. The routing engine is imported here,
+    on the first query, so the page's first render does not wait for it."""
+    from evfleet import route_planner
+    from evfleet.features.network import context_for_vehicle
+    from evfleet.fleet.charging import Tariff
+    from evfleet.routing import RoutingOptions
+
     routed = cfg.with_overrides({"optimization.soc_objective": request["objective"]})
     graph = road_graph(root, network_id)
     tariff = Tariff.from_config(routed.charging)
@@ -295,7 +318,8 @@ def plan_live(request: dict[str, Any]) -> dict[str, Any]:
 
 def route_deck(result: dict[str, Any], ends: pd.DataFrame) -> pdk.Deck:
     lines, stops = result["lines"], result["stops"]
-    layers = [maps.road_layer(common.network_lines(root, network_id))]
+    layers = [roads_around([lines["src_lon"], lines["dst_lon"], ends["lon"]],
+                           [lines["src_lat"], lines["dst_lat"], ends["lat"]])]  # fmt: skip
     layers.append(maps.route_layer(lines[lines["route"] > 0], FRONT_RGB, layer_id="front",
                                    width_px=3.0, extra=["objective"]))  # fmt: skip
     layers.append(maps.route_layer(lines[lines["route"] == 0], OPTIMISED_RGB, layer_id="route",
@@ -318,8 +342,10 @@ with tabs["Route planner"]:
                                            ("vehicle_id",))["vehicle_id"].astype(str))  # fmt: skip
         form, picker = st.columns([2, 3])
         with form:
-            origin = st.selectbox("Origin", names, index=0, key="opt.origin")
-            dest = st.selectbox("Destination", names, index=min(1, len(names) - 1), key="opt.dest")
+            towns = [i for i, kind in enumerate(named["kind"]) if kind == "place"] or [0, 1]
+            first, second = (towns + [i for i in range(len(names)) if i not in towns])[:2]
+            origin = st.selectbox("Origin", names, index=first, key="opt.origin")
+            dest = st.selectbox("Destination", names, index=second, key="opt.dest")
             vehicle = st.selectbox("Vehicle", fleet_ids + list_vehicles(), key="opt.rp_vehicle",
                                    help="A fleet vehicle or a catalogue model.")  # fmt: skip
             soc = st.slider("SOC at departure", 0.0, 1.0, 0.8, 0.05, key="opt.soc")

@@ -212,3 +212,11 @@ def test_named_places_one_node_per_place_and_stations() -> None:
     assert out["name"].tolist() == ["Alpha", "Alpha (station)", "Beta", "Depot (station)"]
     assert out.set_index("name").loc["Alpha", "node_id"] == 2, "the busiest node of the place"
     assert analytics.named_places(_grid_nodes()).empty
+
+
+def test_lines_near_keeps_the_box_around_the_points() -> None:
+    lines = pd.DataFrame({"src_lon": [0.0, 0.5, 3.0], "src_lat": [0.0, 0.5, 3.0],
+                          "dst_lon": [0.1, 2.0, 3.1], "dst_lat": [0.1, 2.0, 3.1]})  # fmt: skip
+    near = analytics.lines_near(lines, np.array([0.0, 1.0]), np.array([0.0, 1.0]), margin=0.1)
+    assert near["src_lon"].tolist() == [0.0, 0.5], "one end inside is enough; far lines go"
+    assert analytics.lines_near(lines, np.array([]), np.array([])).empty
