@@ -17,7 +17,6 @@ import streamlit as st
 
 from app import common, maps
 from evfleet import analytics
-from evfleet.errors import EvfleetError
 from evfleet.storage import read_table
 
 ws = common.workspace()
@@ -227,16 +226,9 @@ with tabs["SQL"]:
             height=120,
         )
         if st.button("Run query", type="primary", key="an.run"):
-            try:
-                st.session_state["an.result"] = ws.query(sql)
-                st.session_state.pop("an.error", None)
-            except EvfleetError as exc:
-                st.session_state["an.error"] = str(exc)
-                st.session_state.pop("an.result", None)
-        if "an.error" in st.session_state:
-            st.error(st.session_state["an.error"])
-        if "an.result" in st.session_state:
-            result = st.session_state["an.result"]
+            common.keep_result("an.result", lambda: ws.query(sql))
+        result = common.kept_result("an.result")
+        if result is not None:
             st.caption(f"{len(result):,} rows")
             st.dataframe(result, hide_index=True)
             st.download_button("Download result (CSV)", result.to_csv(index=False),

@@ -21,7 +21,6 @@ import streamlit as st
 from app import common, maps, runs_view
 from evfleet import analytics
 from evfleet.config import PlanningMode, SocObjective, Strategy, StudioConfig
-from evfleet.errors import EvfleetError
 from evfleet.storage import Workspace
 from evfleet.vehicles import list_vehicles
 
@@ -35,6 +34,8 @@ FRONT_RGB = (120, 90, 200, 150)
 ORIGIN_RGB = (40, 160, 60, 255)
 DEST_RGB = (200, 30, 30, 255)
 PLACE_RGB = (70, 70, 70, 160)
+# KPI, label, format of the before/after metrics (lower is better except the SOC). No
+# docstring here: Streamlit's "magic" would print a bare string on the page.
 HEADLINE = (
     ("energy_kwh", "Energy", "{:,.1f} kWh"), ("cost_usd", "Charging cost", "${:,.2f}"),
     ("drive_time_h", "Driving time", "{:,.2f} h"),
@@ -42,7 +43,6 @@ HEADLINE = (
     ("public_sessions", "Public sessions", "{:,.0f}"), ("site_peak_kw", "Site peak", "{:,.1f} kW"),
     ("min_soc", "Lowest SOC", "{:.2f}"), ("stranded_trips", "Stranded trips", "{:,.0f}"),
 )  # fmt: skip
-"""KPI, label, format of the before/after metrics (lower is better except the SOC)."""
 
 ws = common.workspace()
 root = str(ws.root)
@@ -125,8 +125,10 @@ with tabs["Before / after"]:
         for row in (HEADLINE[:4], HEADLINE[4:]):
             for col, (kpi, label, fmt) in zip(st.columns(4), row, strict=True):
                 before, after = mine.loc[kpi, "baseline"], mine.loc[kpi, "optimised"]
+                change = after - before
+                sign = "-" if change < 0 else "+"  # before any unit: Streamlit reads the sign
                 col.metric(
-                    label, fmt.format(after), delta=fmt.format(after - before),
+                    label, fmt.format(after), delta=sign + fmt.format(abs(change)),
                     delta_color="normal" if kpi == "min_soc" else "inverse",
                     help=f"baseline {fmt.format(before)}",
                 )  # fmt: skip
@@ -370,16 +372,9 @@ with tabs["Route planner"]:
                        "vehicle": vehicle, "soc": float(soc), "objective": objective,
                        "depart": pd.Timestamp(dt.datetime.combine(when_day, when_time)),
                        "temp_c": float(temp_c), "ends": (origin, dest)}  # fmt: skip
-            try:
-                with st.spinner("Planning with the routing engine ..."):
-                    st.session_state["opt.route"] = plan_live(request)
-                st.session_state.pop("opt.route_error", None)
-            except EvfleetError as exc:
-                st.session_state["opt.route_error"] = str(exc)
-                st.session_state.pop("opt.route", None)
-        if "opt.route_error" in st.session_state:
-            st.error(st.session_state["opt.route_error"])
-        result = st.session_state.get("opt.route")
+            with st.spinner("Planning with the routing engine ..."):
+                common.keep_result("opt.route", lambda: plan_live(request))
+        result = common.kept_result("opt.route")
         if result is not None:
             a, b = result["request"]["ends"]
             routes = result["routes"]

@@ -199,6 +199,9 @@ def test_optimisation_page_runs_and_compares(app: AppTest, studio_ws: Path) -> N
     after = fleet.set_index("side").loc["optimised", "energy_kwh"]
     energy = next(m for m in at.metric if m.label == "Energy")
     assert energy.value == f"{after:,.1f} kWh"
+    cost = next(m for m in at.metric if m.label == "Charging cost")
+    assert cost.delta.startswith("-$"), "a saving reads as a fall (green, downward arrow)"
+    assert not any("KPI, label" in m.value for m in at.markdown), "no stray strings on the page"
     table = at.dataframe[0].value.set_index("kpi")
     assert table.loc["energy_kwh", "optimised"] == pytest.approx(after)
     assert any("Strategies compared" in s.value for s in at.subheader)
