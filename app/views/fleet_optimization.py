@@ -129,7 +129,8 @@ with tabs["Before / after"]:
                 sign = "-" if change < 0 else "+"  # before any unit: Streamlit reads the sign
                 col.metric(
                     label, fmt.format(after), delta=sign + fmt.format(abs(change)),
-                    delta_color="normal" if kpi == "min_soc" else "inverse",
+                    delta_color="off" if change == 0 else "normal" if kpi == "min_soc"
+                    else "inverse",
                     help=f"baseline {fmt.format(before)}",
                 )  # fmt: skip
         st.dataframe(

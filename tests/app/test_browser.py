@@ -130,11 +130,11 @@ PLANNED = """(() => {
 })()"""
 
 SHOW_ROUTE = """(() => {
-  const maps = document.querySelectorAll('[data-testid="stDeckGlJsonChart"]');
-  if (maps.length) { maps[maps.length - 1].scrollIntoView({block: 'start'}); }
-  return maps.length;
+  const head = [...document.querySelectorAll('h2, h3')].find(h => h.innerText.includes('→'));
+  if (head) { head.scrollIntoView({block: 'start'}); }
+  return !!head;
 })()"""
-"""Scroll the planned route's map (the last one) to the top of the screenshot."""
+"""Scroll the planned route's heading (``origin → destination``) to the top of the shot."""
 
 
 def _check(browser: Browser, name: str, shot: Path) -> None:
