@@ -12,6 +12,7 @@ import os
 import re
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ import streamlit as st
 from app import maps
 from evfleet.analytics import edge_lines
 from evfleet.config import StudioConfig, load_config
-from evfleet.errors import ConfigError
+from evfleet.errors import ConfigError, EvfleetError
 from evfleet.storage import WORKSPACE_ENV, Workspace
 
 PREFECT_API_DEFAULT = "http://127.0.0.1:4200/api"
@@ -30,6 +31,8 @@ MLFLOW_UI_DEFAULT = "http://127.0.0.1:5000"
 PROBE_TIMEOUT_S = 0.3
 NETWORK_TABLES = ("nodes", "edges", "stations")
 QUALITY_TABLES = ("quality_scores", "quality")
+OPTIMIZATION_TABLES = ("plans", "charging_plan", "kpis", "sites", "infeasible")
+REPORT_FILE = "report.html"
 DATASET_TABLES = (
     "fleet_info",
     "weather",
@@ -196,3 +199,21 @@ def network_deck(root: str, sid: str) -> pdk.Deck:
         maps.view_of(lines),
         tooltip={"text": "{name}\n{kind} {power_kw} kW"},
     )
+
+
+def keep_result(key: str, compute: Callable[[], Any]) -> None:
+    """Run ``compute`` (on a button press) and keep its result in ``st.session_state[key]``,
+    or its one-line error in ``<key>.error``, so either survives the page's reruns."""
+    try:
+        st.session_state[key] = compute()
+        st.session_state.pop(f"{key}.error", None)
+    except EvfleetError as exc:
+        st.session_state[f"{key}.error"] = str(exc)
+        st.session_state.pop(key, None)
+
+
+def kept_result(key: str) -> Any:
+    """The result kept by :func:`keep_result` (``None`` if none), showing its error if any."""
+    if f"{key}.error" in st.session_state:
+        st.error(st.session_state[f"{key}.error"])
+    return st.session_state.get(key)

@@ -35,6 +35,7 @@ COMMANDS: Final = {
     "synth": ("synth",),
     "quality": ("quality", "run"),
     "train": ("train",),
+    "optimize": ("optimize",),
     "noise_floor": ("--held-out",),
 }
 """Job kind -> ``evfleet`` sub-command (or the script's arguments, see :data:`SCRIPTS`)."""
@@ -45,6 +46,7 @@ FLOW_NAMES: Final = {
     "synth": ("synthesize", "network"),
     "quality": ("quality",),
     "train": ("train",),
+    "optimize": ("optimize",),
     "noise_floor": (),
 }
 """Job kind -> Prefect flow names its run starts (links are shown for these)."""

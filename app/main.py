@@ -28,6 +28,7 @@ pages = [
     st.Page(VIEWS / "config_studio.py", title="Configuration Studio", default=True),
     st.Page(VIEWS / "data_generation.py", title="Data Generation"),
     st.Page(VIEWS / "model_training.py", title="Model Training"),
+    st.Page(VIEWS / "fleet_optimization.py", title="Fleet Optimization"),
     st.Page(VIEWS / "analytics.py", title="Analytics"),
 ]
 page = st.navigation(pages)

@@ -121,6 +121,59 @@ def heat_layer(lines: pd.DataFrame, value_col: str) -> pdk.Layer:
     )
 
 
+def route_layer(
+    lines: pd.DataFrame,
+    colour: Sequence[int],
+    *,
+    layer_id: str,
+    width_px: float = 5.0,
+    extra: Sequence[str] = (),
+) -> pdk.Layer:
+    """Route edges drawn over the network in one colour (``extra`` columns for tooltips)."""
+    return pdk.Layer(
+        "LineLayer",
+        data=_slim(lines, extra),
+        id=layer_id,
+        get_source_position=["x0", "y0"],
+        get_target_position=["x1", "y1"],
+        get_color=list(colour),
+        get_width=width_px,
+        width_units=PIXELS,
+        pickable=bool(extra),
+    )
+
+
+def point_layer(
+    points: pd.DataFrame,
+    colour: Sequence[int],
+    *,
+    layer_id: str,
+    radius_px: float = 8.0,
+    pickable: bool = True,
+) -> pdk.Layer:
+    """Points (``lat``/``lon`` columns) as dots of one colour with a white rim."""
+    return pdk.Layer(
+        "ScatterplotLayer",
+        data=points,
+        id=layer_id,
+        get_position=["lon", "lat"],
+        get_fill_color=list(colour),
+        get_line_color=[255, 255, 255, 255],
+        stroked=True,
+        line_width_min_pixels=1.5,
+        get_radius=radius_px,
+        radius_units=PIXELS,
+        pickable=pickable,
+    )
+
+
+def points_view(points: pd.DataFrame) -> pdk.ViewState:
+    """A view that fits ``lat``/``lon`` points (as :func:`view_of` does for lines)."""
+    as_lines = pd.DataFrame({"src_lon": points["lon"], "src_lat": points["lat"],
+                             "dst_lon": points["lon"], "dst_lat": points["lat"]})  # fmt: skip
+    return view_of(as_lines)
+
+
 class OfflineDeck(pdk.Deck):
     """A deck with no base map whose JSON is compact and built once.
 
@@ -137,9 +190,7 @@ class OfflineDeck(pdk.Deck):
             for layer in self.layers:
                 if isinstance(layer.data, pd.DataFrame):
                     layer.data = layer.data.to_dict(orient="records")
-            self._compact_json = json.dumps(
-                self, default=default_serialize, separators=(",", ":")
-            )
+            self._compact_json = json.dumps(self, default=default_serialize, separators=(",", ":"))
         return self._compact_json
 
 

@@ -8,6 +8,7 @@ trip cannot dominate a group.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Final
 
@@ -228,3 +229,200 @@ def attach_coordinates(table: pd.DataFrame, nodes: pd.DataFrame) -> pd.DataFrame
     out = table.loc[known].reset_index(drop=True)
     src, dst = src[known], dst[known]
     return out.assign(src_lon=lon[src], src_lat=lat[src], dst_lon=lon[dst], dst_lat=lat[dst])
+
+
+OPT_KPIS: Final = (
+    "energy_kwh", "kwh_per_100km", "distance_km", "drive_time_h", "charging_time_h",
+    "waiting_h", "detour_km", "cost_usd", "cost_adjusted_usd", "public_sessions",
+    "site_peak_kw", "min_soc", "stranded_trips",
+)  # fmt: skip
+"""Fleet KPIs of an optimisation output shown baseline vs optimised (``kpis.parquet``)."""
+FLEET_ROW: Final = "FLEET"
+
+
+def run_label(table: pd.DataFrame) -> pd.Series:
+    """``strategy/planning_mode`` of each row of an optimisation table."""
+    _need(table, "optimisation table", ("strategy", "planning_mode"))
+    return table["strategy"].astype(str) + "/" + table["planning_mode"].astype(str)
+
+
+def optimisation_comparison(kpis: pd.DataFrame) -> pd.DataFrame:
+    """Fleet KPIs, baseline vs optimised, of every run of an optimisation output.
+
+    One row per (run, KPI of :data:`OPT_KPIS`): ``run`` (``strategy/mode``), ``kpi``,
+    ``baseline``, ``optimised``, ``change`` (optimised - baseline) and ``change_pct``
+    (relative to the baseline; NaN when the baseline is 0). Both sides are the same trips
+    scored on the same physics draws, so the change is the plan's effect alone.
+    """
+    _need(kpis, "kpis", ("vehicle_id", "side", "strategy", "planning_mode", *OPT_KPIS))
+    fleet = kpis.loc[kpis["vehicle_id"].astype(str) == FLEET_ROW]
+    long = fleet.assign(run=run_label(fleet)).melt(
+        id_vars=["run", "side"], value_vars=list(OPT_KPIS), var_name="kpi"
+    )
+    wide = long.pivot_table(
+        index=["run", "kpi"], columns="side", values="value", aggfunc="first", sort=False
+    )
+    for side in ("baseline", "optimised"):
+        if side not in wide.columns:
+            wide[side] = np.nan
+    out = wide[["baseline", "optimised"]].reset_index()
+    out.columns.name = None
+    base = out["baseline"].to_numpy(dtype=np.float64)
+    change = out["optimised"].to_numpy(dtype=np.float64) - base
+    out["change"] = change
+    out["change_pct"] = np.divide(
+        100.0 * change, np.abs(base), out=np.full_like(change, np.nan), where=base != 0
+    )
+    order = {k: i for i, k in enumerate(OPT_KPIS)}
+    runs = {r: i for i, r in enumerate(dict.fromkeys(out["run"]))}
+    key = out["run"].map(runs) * len(OPT_KPIS) + out["kpi"].map(order)
+    return out.iloc[np.argsort(key.to_numpy(), kind="stable")].reset_index(drop=True)
+
+
+def _day_of(start: dt.date, seconds: pd.Series) -> pd.Series:
+    stamps = pd.Timestamp(start) + pd.to_timedelta(seconds.to_numpy(dtype=np.float64), unit="s")
+    return pd.Series(stamps.date, index=seconds.index)
+
+
+def vehicle_days(plans: pd.DataFrame, start: dt.date) -> pd.DataFrame:
+    """The vehicle-days an optimisation re-planned: ``vehicle_id``, ``date``, ``trips``,
+    ``stops`` (public charging stops on the way), sorted by vehicle and date."""
+    _need(plans, "plans", ("vehicle_id", "trip_id", "depart_s", "n_stops"))
+    days = plans.assign(vehicle_id=plans["vehicle_id"].astype(str),
+                        date=_day_of(start, plans["depart_s"]))  # fmt: skip
+    out = days.groupby(["vehicle_id", "date"]).agg(
+        trips=("trip_id", "nunique"), stops=("n_stops", "sum")
+    )
+    return out.reset_index()
+
+
+def vehicle_day_routes(
+    segments: pd.DataFrame,
+    plans: pd.DataFrame,
+    nodes: pd.DataFrame,
+    vehicle_id: str,
+    day: dt.date,
+    start: dt.date,
+) -> pd.DataFrame:
+    """Baseline and optimised routes of one vehicle-day as drawable lines.
+
+    Baseline: the dataset's segments of the vehicle's trips that day (the synthetic
+    driver's routes); optimised: the ``route_nodes`` of its plans departing that day
+    (``plans`` of one run). Columns ``side``, ``trip_id``, ``u``, ``v`` and the
+    coordinates of :func:`attach_coordinates`.
+    """
+    _need(segments, "segments", ("trip_id", "vehicle_id", "seq", "u", "v", "start_time"))
+    _need(plans, "plans", ("vehicle_id", "trip_id", "depart_s", "route_nodes"))
+    seg = segments.loc[(segments["vehicle_id"] == vehicle_id).to_numpy(dtype=bool)]
+    seg = seg.loc[pd.to_datetime(seg["start_time"]).dt.date == day]
+    seg = seg.sort_values(["start_time", "seq"], kind="stable")
+    base = pd.DataFrame({"side": "baseline", "trip_id": seg["trip_id"].astype(str).to_numpy(),
+                         "u": seg["u"].to_numpy(dtype=np.int64),
+                         "v": seg["v"].to_numpy(dtype=np.int64)})  # fmt: skip
+    mine = plans.loc[plans["vehicle_id"].astype(str) == vehicle_id]
+    mine = mine.loc[_day_of(start, mine["depart_s"]) == day].sort_values("depart_s")
+    routes = [np.asarray(r, dtype=np.int64) for r in mine["route_nodes"]]
+    sizes = np.array([max(len(r) - 1, 0) for r in routes], dtype=np.int64)
+    opt = pd.DataFrame(
+        {
+            "side": "optimised",
+            "trip_id": np.repeat(mine["trip_id"].astype(str).to_numpy(), sizes),
+            "u": np.concatenate([r[:-1] for r in routes]) if routes else np.array([], np.int64),
+            "v": np.concatenate([r[1:] for r in routes]) if routes else np.array([], np.int64),
+        }
+    )
+    return attach_coordinates(pd.concat([base, opt], ignore_index=True), nodes)
+
+
+def vehicle_day_charging(
+    sessions: pd.DataFrame,
+    charging_plan: pd.DataFrame,
+    stations: pd.DataFrame,
+    nodes: pd.DataFrame,
+    vehicle_id: str,
+    day: dt.date,
+    start: dt.date,
+) -> pd.DataFrame:
+    """Charging of one vehicle-day, baseline (the dataset's sessions) and optimised (the
+    run's ``charging_plan``): ``side``, ``kind``, ``station_id``, ``start``, ``energy_kwh``,
+    ``cost_usd``, ``lat``, ``lon``. Optimised public stops sit at their station, home or
+    depot charging at its site's node."""
+    common = ("vehicle_id", "kind", "station_id", "energy_kwh", "cost_usd")
+    _need(sessions, "charging_sessions", (*common, "lat", "lon", "start_time"))
+    _need(charging_plan, "charging_plan", (*common, "site", "start_s"))
+    cols = ["side", "kind", "station_id", "start", "energy_kwh", "cost_usd", "lat", "lon"]
+    ses = sessions.loc[sessions["vehicle_id"].astype(str) == vehicle_id]
+    ses = ses.loc[pd.to_datetime(ses["start_time"]).dt.date == day]
+    base = ses.assign(side="baseline", start=pd.to_datetime(ses["start_time"]))[cols]
+    plan = charging_plan.loc[charging_plan["vehicle_id"].astype(str) == vehicle_id]
+    plan = plan.loc[_day_of(start, plan["start_s"]) == day]
+    at_station = stations.set_index(stations["station_id"].astype(str))[["lat", "lon"]]
+    station_pos = at_station.reindex(plan["station_id"].astype(str).to_numpy())
+    site = pd.to_numeric(plan["site"].astype(str), errors="coerce").to_numpy()
+    at_node = nodes.set_index("node_id")[["lat", "lon"]]
+    node_pos = at_node.reindex(site)
+    lat = np.where(station_pos["lat"].notna(), station_pos["lat"], node_pos["lat"])
+    lon = np.where(station_pos["lon"].notna(), station_pos["lon"], node_pos["lon"])
+    opt = plan.assign(
+        side="optimised",
+        start=pd.Timestamp(start) + pd.to_timedelta(plan["start_s"].to_numpy(float), unit="s"),
+        lat=lat,
+        lon=lon,
+    )[cols]
+    out = pd.concat([base, opt], ignore_index=True)
+    return out.loc[out["lat"].notna() & out["lon"].notna()].reset_index(drop=True)
+
+
+def named_places(nodes: pd.DataFrame, stations: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Places a user can pick a route's ends by: the network's named places (one node
+    each: the busiest of the place, by ``commercial_weight`` then ``pop_weight``) and the
+    charging stations by name. Columns ``name``, ``node_id``, ``lat``, ``lon``, ``kind``,
+    sorted by name (names made unique)."""
+    _need(nodes, "nodes", ("node_id", "lat", "lon"))
+    parts = []
+    if "place" in nodes.columns:
+        named = nodes.loc[nodes["place"].notna() & (nodes["place"].astype(str) != "")]
+        weight = np.zeros(len(named))
+        for col in ("pop_weight", "commercial_weight"):
+            if col in named.columns:
+                weight = weight + named[col].to_numpy(dtype=np.float64)
+        best = named.assign(_w=weight).sort_values("_w", ascending=False, kind="stable")
+        best = best.drop_duplicates("place")
+        parts.append(pd.DataFrame({"name": best["place"].astype(str),
+                                   "node_id": best["node_id"], "lat": best["lat"],
+                                   "lon": best["lon"], "kind": "place"}))  # fmt: skip
+    if stations is not None and len(stations):
+        _need(stations, "stations", ("name", "node_id", "lat", "lon", "kind"))
+        parts.append(pd.DataFrame({"name": stations["name"].astype(str) + " (station)",
+                                   "node_id": stations["node_id"], "lat": stations["lat"],
+                                   "lon": stations["lon"],
+                                   "kind": "station " + stations["kind"].astype(str)}))  # fmt: skip
+    cols = ["name", "node_id", "lat", "lon", "kind"]
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    out = pd.concat(parts, ignore_index=True)[cols]
+    dup = out.groupby("name").cumcount()
+    out["name"] = out["name"].where(dup == 0, out["name"] + " #" + (dup + 1).astype(str))
+    out["node_id"] = out["node_id"].astype("int64")
+    return out.sort_values("name", kind="stable").reset_index(drop=True)
+
+
+def lines_near(
+    lines: pd.DataFrame, lon: np.ndarray, lat: np.ndarray, *, margin: float = 0.3
+) -> pd.DataFrame:
+    """The lines with an end inside the bounding box of the points ``lon``/``lat``, grown by
+    ``margin`` of its size on each side (at least ~1 km): the network around a route, a
+    map's base layer that costs a fraction of the whole network to send and draw."""
+    _need(lines, "lines", ("src_lon", "src_lat", "dst_lon", "dst_lat"))
+    lon, lat = np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
+    if not lon.size:
+        return lines.iloc[:0]
+    pad_lon = max(margin * float(np.ptp(lon)), 0.012)
+    pad_lat = max(margin * float(np.ptp(lat)), 0.009)
+    lo_lon, hi_lon = lon.min() - pad_lon, lon.max() + pad_lon
+    lo_lat, hi_lat = lat.min() - pad_lat, lat.max() + pad_lat
+    inside = np.zeros(len(lines), dtype=bool)
+    for x, y in (("src_lon", "src_lat"), ("dst_lon", "dst_lat")):
+        xs, ys = lines[x].to_numpy(dtype=np.float64), lines[y].to_numpy(dtype=np.float64)
+        inside |= (xs >= lo_lon) & (xs <= hi_lon) & (ys >= lo_lat) & (ys <= hi_lat)
+    return lines.loc[inside].reset_index(drop=True)

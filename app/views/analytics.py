@@ -17,7 +17,6 @@ import streamlit as st
 
 from app import common, maps
 from evfleet import analytics
-from evfleet.errors import EvfleetError
 
 ws = common.workspace()
 root = str(ws.root)
@@ -113,6 +112,7 @@ with tabs["Costs"]:
 
 network_id = common.pick_stage("network", "Network", key="an.network")
 
+
 @st.cache_data(show_spinner=False, max_entries=4)
 def usage(root: str, dataset: str, network_id: str) -> pd.DataFrame:
     sessions = common.load_table(root, "datasets", dataset, "charging_sessions")
@@ -182,6 +182,8 @@ with tabs["Energy map"]:
 
 quality_runs = [m for m in common.stage_runs(root, "quality") if m.get("dataset_id") == dataset]
 qid = str(quality_runs[0]["id"]) if quality_runs else None
+opt_runs = [m for m in common.stage_runs(root, "optimization") if m.get("dataset_id") == dataset]
+oid = str(opt_runs[0]["id"]) if opt_runs else None
 
 with tabs["Quality"]:
     if tabs["Quality"].open:
@@ -223,16 +225,9 @@ with tabs["SQL"]:
             height=120,
         )
         if st.button("Run query", type="primary", key="an.run"):
-            try:
-                st.session_state["an.result"] = ws.query(sql)
-                st.session_state.pop("an.error", None)
-            except EvfleetError as exc:
-                st.session_state["an.error"] = str(exc)
-                st.session_state.pop("an.result", None)
-        if "an.error" in st.session_state:
-            st.error(st.session_state["an.error"])
-        if "an.result" in st.session_state:
-            result = st.session_state["an.result"]
+            common.keep_result("an.result", lambda: ws.query(sql))
+        result = common.kept_result("an.result")
+        if result is not None:
             st.caption(f"{len(result):,} rows")
             st.dataframe(result, hide_index=True)
             st.download_button("Download result (CSV)", result.to_csv(index=False),
@@ -247,7 +242,10 @@ def _parquet_bytes(df: pd.DataFrame) -> bytes:
 
 with tabs["Downloads"]:
     if tabs["Downloads"].open:
-        st.caption("Any table of the chosen stage outputs, as CSV or Parquet.")
+        st.caption(
+            "Any table of the chosen stage outputs (and of the dataset's latest optimisation), "
+            "as CSV or Parquet."
+        )
         sources: list[tuple[str, str, tuple[str, ...]]] = [
             ("datasets", dataset, common.DATASET_TABLES)
         ]
@@ -255,6 +253,8 @@ with tabs["Downloads"]:
             sources.append(("network", network_id, common.NETWORK_TABLES))
         if qid is not None:
             sources.append(("quality", qid, common.QUALITY_TABLES))
+        if oid is not None:
+            sources.append(("optimization", oid, common.OPTIMIZATION_TABLES))
         choice = st.selectbox(
             "Table",
             [f"{stage}/{sid}/{name}" for stage, sid, names in sources for name in names],
@@ -273,3 +273,12 @@ with tabs["Downloads"]:
                 mime="text/csv" if fmt == "CSV" else "application/octet-stream",
                 key="an.download",
             )
+        if oid is not None:
+            report = ws.stage_dir("optimization", oid) / common.REPORT_FILE
+            st.download_button(
+                f"Download the optimisation report ({oid}, HTML)", report.read_bytes(),
+                file_name=f"optimization-{oid}.html", mime="text/html", key="an.report",
+                help="Self-contained: opens offline in any browser.",
+            )  # fmt: skip
+        else:
+            st.caption("No optimisation of this dataset yet: no report to download.")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,18 +12,10 @@ import typer
 from rich.table import Table
 
 from evfleet.errors import InputDataError
-from evfleet.features.build import fractional_hour
 from evfleet.features.network import PredictionContext
 from evfleet.network import RoadGraph
-from evfleet.routing import (
-    EdgeCostModel,
-    RoutePlan,
-    RoutingOptions,
-    StationSet,
-    pareto_routes,
-    plan_trip,
-    simulate_route_energy,
-)
+from evfleet.route_planner import route_plans
+from evfleet.routing import EdgeCostModel, RoutePlan, RoutingOptions
 from evfleet.routing.export import plot_routes, route_geojson
 from evfleet.storage import Workspace
 from flows.commands.common import ConfigOpt, WorkspaceOpt, console, effective_config, workspace_path
@@ -159,23 +150,14 @@ def route(
     if energy_model == "ml":
         source, ctx = _ml_source(ws, network_id, vehicle, ctx)
     from evfleet.fleet.charging import Tariff
-    from evfleet.vehicles import get_vehicle
 
     tariff = Tariff.from_config(cfg.charging)
     model = EdgeCostModel(graph, tariff=tariff, energy_source=source)
-    w = model.weights(ctx)
     opts = RoutingOptions.from_config(cfg)
-    goal = cfg.optimization.soc_objective
-    if pareto:
-        plans = pareto_routes(graph, w, o, d, options=opts, soc_start=soc)
-    else:
-        stations = StationSet.build(
-            graph, get_vehicle(ctx.model), tariff, depart_clock_s=fractional_hour(when) * 3600
-        )
-        plans = [plan_trip(graph, w, stations, o, d, objective=goal, options=opts, soc_start=soc)]
-    plans = [
-        replace(p, physics_energy_kwh=simulate_route_energy(model.net, ctx, p.edges)) for p in plans
-    ]
+    plans = route_plans(
+        graph, model, ctx, o, d, options=opts, objective=cfg.optimization.soc_objective,
+        soc_start=soc, pareto=pareto, tariff=tariff,
+    )  # fmt: skip
     if geojson is not None:
         geojson.parent.mkdir(parents=True, exist_ok=True)
         geojson.write_text(json.dumps(route_geojson(graph, plans)), encoding="utf-8")
@@ -186,6 +168,7 @@ def route(
         typer.echo(json.dumps(payload if pareto else payload[0]))
         return
     _print(plans)
+    source_name = model.weights(ctx).source
     console.print(
-        f"energy model: {w.source}; planned vs physics re-evaluated energy per route above"
+        f"energy model: {source_name}; planned vs physics re-evaluated energy per route above"
     )

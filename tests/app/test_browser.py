@@ -29,17 +29,27 @@ pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 PAGES = (
-    ("", "Configuration Studio", "config_studio"),
-    ("data_generation", "Data Generation", "data_generation"),
-    ("model_training", "Model Training", "model_training"),
-    ("analytics", "Analytics", "analytics"),
-    ("analytics?tab=Stations", "Analytics", "analytics_stations"),
-    ("analytics?tab=Energy+map", "Analytics", "analytics_energy_map"),
-)
-"""URL path, page title, screenshot name."""
-MAP_PAGES = {"data_generation", "analytics_stations", "analytics_energy_map"}
-START_TIMEOUT_S = 90
-RENDER_TIMEOUT_S = 90
+    ("", "Configuration Studio", "config_studio", "configuration is valid"),
+    ("data_generation", "Data Generation", "data_generation", "Stage outputs"),
+    ("model_training", "Model Training", "model_training", "Families"),
+    ("fleet_optimization", "Fleet Optimization", "4-fleet_optimization", "Lowest SOC"),
+    ("fleet_optimization?tab=Vehicle-day+map", "Fleet Optimization",
+     "4-fleet_optimization_vehicle_day", "Optimised trips"),
+    ("fleet_optimization?tab=Route+planner", "Fleet Optimization",
+     "4-fleet_optimization_route_planner", "Plan route"),
+    ("analytics", "Analytics", "analytics", "Vehicles x days"),
+    ("analytics?tab=Stations", "Analytics", "analytics_stations", "public stations were used"),
+    ("analytics?tab=Energy+map", "Analytics", "analytics_energy_map", "driven edges"),
+)  # fmt: skip
+"""URL path, page title, screenshot name, a text the rendered page shows (its content
+arrived, not only the frame)."""
+MAP_PAGES = {"data_generation", "analytics_stations", "analytics_energy_map",
+             "4-fleet_optimization_vehicle_day", "4-fleet_optimization_route_planner"}  # fmt: skip
+PLANNER = "4-fleet_optimization_route_planner"
+START_TIMEOUT_S = 120
+RENDER_TIMEOUT_S = 240
+"""Generous: a page's first visit imports its modules, slow on a loaded 2-core machine;
+the wait ends as soon as the page's marker text is shown and the page is idle."""
 
 
 def _free_port() -> int:
@@ -102,9 +112,50 @@ RENDERED = """(() => {
   const h1 = document.querySelector('h1');
   const running = document.querySelector('[data-testid="stStatusWidgetRunningIcon"]');
   const skeleton = document.querySelector('[data-testid="stSkeleton"]');
-  return !!h1 && h1.innerText.trim() === %s && !running && !skeleton && %s;
+  const main = document.querySelector('[data-testid="stMain"]') || document.body;
+  return !!h1 && h1.innerText.trim() === %s && !running && !skeleton
+    && main.innerText.includes(%s) && %s;
 })()"""
 MAP_DRAWN = "document.querySelectorAll('[data-testid=\"stDeckGlJsonChart\"] canvas').length > 0"
+CLICK_PLAN = """(() => {
+  const b = [...document.querySelectorAll('button')].find(x => x.innerText.trim() === 'Plan route');
+  if (b) { b.click(); }
+  return !!b;
+})()"""
+PLANNED = """(() => {
+  const running = document.querySelector('[data-testid="stStatusWidgetRunningIcon"]');
+  const charts = document.querySelectorAll('[data-testid="stPlotlyChart"]').length;
+  const maps = document.querySelectorAll('[data-testid="stDeckGlJsonChart"] canvas').length;
+  return !running && charts > 0 && maps > 1 && document.body.innerText.includes('Charging stops');
+})()"""
+
+SHOW_ROUTE = """(() => {
+  const head = [...document.querySelectorAll('h2, h3')].find(h => h.innerText.includes('→'));
+  if (head) { head.scrollIntoView({block: 'start'}); }
+  return !!head;
+})()"""
+"""Scroll the planned route's heading (``origin → destination``) to the top of the shot."""
+
+
+def _check(browser: Browser, name: str, shot: Path) -> None:
+    exceptions = browser.evaluate(
+        "document.querySelectorAll('[data-testid=\"stException\"]').length"
+    )
+    text = browser.evaluate("document.body.innerText")
+    assert exceptions == 0, f"{name} shows an exception box: {text[:2000]}"
+    assert "Traceback" not in text, f"{name} shows a traceback"
+    assert shot.stat().st_size > 10_000, f"{name} screenshot looks empty"
+
+
+def _plan_route(browser: Browser, shot: Path, settle_s: float) -> None:
+    """The route planner answers in the page: a route, its map and the Pareto front."""
+    assert browser.evaluate(CLICK_PLAN), "no Plan route button"
+    planned = browser.wait_for(PLANNED, timeout_s=RENDER_TIMEOUT_S, stable_s=0.75)
+    browser.evaluate(SHOW_ROUTE)
+    time.sleep(settle_s)
+    browser.screenshot(shot)
+    assert planned, f"the planned route did not render (screenshot: {shot})"
+    _check(browser, shot.stem, shot)
 
 
 def test_every_page_renders_offline(dashboard: str, browser_binary: str, tmp_path: Path) -> None:
@@ -113,19 +164,16 @@ def test_every_page_renders_offline(dashboard: str, browser_binary: str, tmp_pat
     for_docs = "EVFLEET_SCREENSHOT_DIR" in os.environ
     height, settle_s = (1500, 1.5) if for_docs else (1000, 0.3)
     with Browser(browser_binary, width=1400, height=height) as browser:
-        for path, title, name in PAGES:
+        for path, title, name, marker in PAGES:
             browser.goto(f"{dashboard}/{path}")
-            ready = RENDERED % (repr(title), MAP_DRAWN if name in MAP_PAGES else "true")
+            drawn = MAP_DRAWN if name in MAP_PAGES else "true"
+            ready = RENDERED % (repr(title), repr(marker), drawn)
             rendered = browser.wait_for(ready, timeout_s=RENDER_TIMEOUT_S, stable_s=0.75)
             time.sleep(settle_s)  # let WebGL and plotly paint before the screenshot
             shot = browser.screenshot(shots / f"studio-{name}.png")
             assert rendered, f"{name} did not finish rendering (screenshot: {shot})"
-            exceptions = browser.evaluate(
-                "document.querySelectorAll('[data-testid=\"stException\"]').length"
-            )
-            text = browser.evaluate("document.body.innerText")
-            assert exceptions == 0, f"{name} shows an exception box: {text[:2000]}"
-            assert "Traceback" not in text, f"{name} shows a traceback"
-            assert shot.stat().st_size > 10_000, f"{name} screenshot looks empty"
+            _check(browser, name, shot)
+            if name == PLANNER:
+                _plan_route(browser, shots / "studio-4-fleet_optimization_route.png", settle_s)
         remote = browser.external_requests()
         assert remote == [], f"the studio must not load anything remote: {remote}"

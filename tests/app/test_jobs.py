@@ -39,8 +39,8 @@ def test_failed_run_is_recorded_with_its_error(workspace: Path) -> None:
 
 
 def test_unknown_kind_is_refused(workspace: Path) -> None:
-    with pytest.raises(ValueError, match="unknown job kind 'optimize'"):
-        jobs.start(Workspace(workspace), "optimize")
+    with pytest.raises(ValueError, match="unknown job kind 'route'"):
+        jobs.start(Workspace(workspace), "route")
 
 
 def test_page_launches_a_run_and_shows_it(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,12 +5,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from streamlit.testing.v1 import AppTest
 
 from evfleet.storage import WORKSPACE_ENV
-from tests.fixtures.studio_workspace import DATASET_ID, FAMILIES, NETWORK_ID, QUALITY_ID
+from tests.fixtures.studio_workspace import (
+    DATASET_ID,
+    FAMILIES,
+    NETWORK_ID,
+    OPT_RUNS,
+    OPTIMIZATION_ID,
+    QUALITY_ID,
+)
 
 MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 TIMEOUT_S = 60
@@ -161,9 +169,79 @@ def test_downloads_offer_every_stage_table(app: AppTest) -> None:
     app.query_params["tab"] = "Downloads"
     at = _open(app, "analytics")
     options = at.selectbox(key="an.table").options
-    assert len(options) == 6 + 3 + 2  # dataset, network and quality tables
+    assert len(options) == 6 + 3 + 2 + 5  # dataset, network, quality, optimisation tables
+    [report] = [d for d in at.get("download_button") if "optimisation report" in d.proto.label]
+    assert OPTIMIZATION_ID in report.proto.label
     at.selectbox(key="an.table").set_value(f"quality/{QUALITY_ID}/quality_scores").run()
     at.radio(key="an.format").set_value("CSV")
     at.button(key="an.prepare").click().run()
     [download] = [d for d in at.get("download_button") if "quality_scores" in d.proto.label]
     assert "(3 rows" in download.proto.label
+
+
+def _opt_page(app: AppTest, tab: str) -> AppTest:
+    app.query_params["tab"] = tab
+    at = _open(app, "fleet_optimization")
+    assert at.selectbox(key="opt.id").value == OPTIMIZATION_ID
+    return at
+
+
+def test_optimisation_page_runs_and_compares(app: AppTest, studio_ws: Path) -> None:
+    at = _opt_page(app, "Before / after")
+    assert at.selectbox(key="opt.strategy").value == "custom"  # the configured strategy
+    assert at.selectbox(key="opt.strategy").options[-1] == "all"
+    assert at.selectbox(key="opt.mode").options == ["myopic", "next_trip", "rolling_horizon"]
+    assert at.button(key="opt.run").label == "Run optimisation"
+    labels = [f"{s}/{m}" for s, m in OPT_RUNS]
+    assert at.selectbox(key="opt.kpi_run").options == labels
+    kpis = pd.read_parquet(studio_ws / "optimization" / OPTIMIZATION_ID / "kpis.parquet")
+    fleet = kpis[(kpis["vehicle_id"] == "FLEET") & (kpis["strategy"] == OPT_RUNS[0][0])]
+    after = fleet.set_index("side").loc["optimised", "energy_kwh"]
+    energy = next(m for m in at.metric if m.label == "Energy")
+    assert energy.value == f"{after:,.1f} kWh"
+    cost = next(m for m in at.metric if m.label == "Charging cost")
+    assert cost.delta.startswith("-$"), "a saving reads as a fall (green, downward arrow)"
+    assert not any("KPI, label" in m.value for m in at.markdown), "no stray strings on the page"
+    table = at.dataframe[0].value.set_index("kpi")
+    assert table.loc["energy_kwh", "optimised"] == pytest.approx(after)
+    assert any("Strategies compared" in s.value for s in at.subheader)
+    assert len(at.get("plotly_chart")) == 1
+
+
+def test_optimisation_vehicle_day_map(app: AppTest) -> None:
+    at = _opt_page(app, "Vehicle-day map")
+    assert at.selectbox(key="opt.vehicle").value == "EV000001"
+    [deck] = at.get("deck_gl_json_chart")
+    spec = deck.proto.json
+    assert '"mapStyle":"__MAP_STYLE__"' in spec
+    assert '"id":"baseline"' in spec
+    assert '"id":"optimised"' in spec
+    assert any("baseline routes" in c.value for c in at.caption)
+    assert set(at.dataframe[0].value["trip_id"]) == {"t1", "t2"}  # EV000001's first day
+
+
+def test_route_planner_plans_live_with_pareto_front(app: AppTest) -> None:
+    at = _opt_page(app, "Route planner")
+    names = at.selectbox(key="opt.origin").options
+    assert "Grid Town" in names
+    assert "Bayshore DC (station)" in names
+    at.selectbox(key="opt.origin").set_value("Grid Town")
+    at.selectbox(key="opt.dest").set_value("Hilltop")
+    at.selectbox(key="opt.rp_vehicle").set_value("EV000002")
+    at.button(key="opt.plan").click().run()
+    assert not at.exception
+    assert not at.error
+    assert any(s.value.startswith("Grid Town → Hilltop") for s in at.subheader)
+    [chart] = at.get("plotly_chart")
+    assert "Pareto" in chart.proto.spec
+    routes = at.dataframe[-1].value
+    assert routes["objective"].iloc[0] == "energy"
+    assert (routes["distance_km"] > 0).all()
+    assert any(m.label == "Distance" for m in at.metric)
+    assert len(at.get("deck_gl_json_chart")) == 2  # the picker and the route map
+
+
+def test_optimisation_report_download(app: AppTest) -> None:
+    at = _opt_page(app, "Report")
+    [button] = at.get("download_button")
+    assert "report.html" in button.proto.label

@@ -121,3 +121,102 @@ def test_edge_energy_and_lines(tables: dict[str, pd.DataFrame]) -> None:
 def test_missing_columns_are_named() -> None:
     with pytest.raises(InputDataError, match="segments lacks column"):
         analytics.edge_energy(pd.DataFrame({"u": [1]}))
+
+
+def _kpi_rows(run: tuple[str, str], base: float, opt: float) -> list[dict[str, object]]:
+    rows = []
+    for side, value in (("baseline", base), ("optimised", opt)):
+        row: dict[str, object] = dict.fromkeys(analytics.OPT_KPIS, value)
+        row.update(vehicle_id="FLEET", side=side, strategy=run[0], planning_mode=run[1])
+        rows.append(row)
+    return rows
+
+
+def test_optimisation_comparison_per_run_and_kpi() -> None:
+    kpis = pd.DataFrame(
+        _kpi_rows(("energy_first", "myopic"), 10.0, 8.0)
+        + _kpi_rows(("time_critical", "myopic"), 10.0, 12.0)
+        + [{**_kpi_rows(("energy_first", "myopic"), 99.0, 99.0)[0], "vehicle_id": "EV000001"}]
+    )
+    out = analytics.optimisation_comparison(kpis)
+    assert list(out.columns) == ["run", "kpi", "baseline", "optimised", "change", "change_pct"]
+    assert len(out) == 2 * len(analytics.OPT_KPIS), "fleet rows only, one per run and KPI"
+    assert list(out["kpi"].iloc[: len(analytics.OPT_KPIS)]) == list(analytics.OPT_KPIS)
+    energy = out.set_index(["run", "kpi"]).loc[("energy_first/myopic", "energy_kwh")]
+    assert energy["change"] == pytest.approx(-2.0)
+    assert energy["change_pct"] == pytest.approx(-20.0)
+    slower = out.set_index(["run", "kpi"]).loc[("time_critical/myopic", "drive_time_h")]
+    assert slower["change_pct"] == pytest.approx(20.0)
+    zero = pd.DataFrame(_kpi_rows(("balanced", "next_trip"), 0.0, 1.0))
+    assert analytics.optimisation_comparison(zero)["change_pct"].isna().all()
+
+
+def _grid_nodes() -> pd.DataFrame:
+    return pd.DataFrame({"node_id": [1, 2, 3, 4], "lat": [0.0, 0.0, 1.0, 1.0],
+                         "lon": [0.0, 1.0, 1.0, 0.0]})  # fmt: skip
+
+
+def test_vehicle_day_routes_baseline_and_optimised() -> None:
+    start = pd.Timestamp("2024-01-15").date()
+    segments = pd.DataFrame({
+        "trip_id": ["a", "a", "b", "c"], "vehicle_id": "EV000001", "seq": [1, 0, 0, 0],
+        "u": [2, 1, 3, 1], "v": [3, 2, 4, 4],
+        "start_time": pd.to_datetime(["2024-01-15 08:05", "2024-01-15 08:00",
+                                      "2024-01-15 18:00", "2024-01-16 08:00"]),
+    })  # fmt: skip
+    plans = pd.DataFrame({
+        "vehicle_id": ["EV000001"] * 3, "trip_id": ["a", "b", "c"],
+        "depart_s": [8 * 3600.0, 18 * 3600.0, 32 * 3600.0],
+        "route_nodes": [[1, 4, 3], [3, 4], [1, 4]], "n_stops": [0, 1, 0],
+    })  # fmt: skip
+    day = pd.Timestamp("2024-01-15").date()
+    lines = analytics.vehicle_day_routes(segments, plans, _grid_nodes(), "EV000001", day, start)
+    base = lines[lines["side"] == "baseline"]
+    assert list(zip(base["u"], base["v"], strict=True)) == [(1, 2), (2, 3), (3, 4)]
+    opt = lines[lines["side"] == "optimised"]
+    assert list(zip(opt["u"], opt["v"], strict=True)) == [(1, 4), (4, 3), (3, 4)]
+    assert opt["dst_lat"].tolist() == [1.0, 1.0, 1.0]
+    days = analytics.vehicle_days(plans, start)
+    assert days[["trips", "stops"]].to_numpy().tolist() == [[2, 1], [1, 0]]
+
+
+def test_vehicle_day_charging_places_stops() -> None:
+    start = pd.Timestamp("2024-01-15").date()
+    day = start
+    sessions = pd.DataFrame({
+        "vehicle_id": ["EV000001", "EV000001"], "kind": ["l2", "home"],
+        "station_id": ["s1", ""], "lat": [0.5, 0.0], "lon": [0.5, 0.0],
+        "start_time": pd.to_datetime(["2024-01-15 12:00", "2024-01-16 22:00"]),
+        "energy_kwh": [5.0, 9.0], "cost_usd": [2.0, 1.0],
+    })  # fmt: skip
+    plan = pd.DataFrame({
+        "vehicle_id": ["EV000001"] * 2, "kind": ["dcfc", "home"],
+        "station_id": ["s2", "HOME-EV000001"], "site": ["", "4"],
+        "start_s": [9 * 3600.0, 20 * 3600.0], "energy_kwh": [7.0, 3.0], "cost_usd": [4.0, 0.5],
+    })  # fmt: skip
+    stations = pd.DataFrame({"station_id": ["s1", "s2"], "lat": [0.5, 0.9], "lon": [0.5, 0.1]})
+    out = analytics.vehicle_day_charging(
+        sessions, plan, stations, _grid_nodes(), "EV000001", day, start
+    )
+    assert out["side"].tolist() == ["baseline", "optimised", "optimised"]
+    assert out[["lat", "lon"]].to_numpy().tolist() == [[0.5, 0.5], [0.9, 0.1], [1.0, 0.0]]
+    assert out["start"].iloc[1] == pd.Timestamp("2024-01-15 09:00")
+
+
+def test_named_places_one_node_per_place_and_stations() -> None:
+    nodes = _grid_nodes().assign(place=["Alpha", "Alpha", "Beta", ""],
+                                 pop_weight=[1.0, 3.0, 1.0, 9.0])  # fmt: skip
+    stations = pd.DataFrame({"name": ["Alpha", "Depot"], "node_id": [1, 3], "lat": [0.0, 1.0],
+                             "lon": [0.0, 1.0], "kind": ["l2", "dcfc"]})  # fmt: skip
+    out = analytics.named_places(nodes, stations)
+    assert out["name"].tolist() == ["Alpha", "Alpha (station)", "Beta", "Depot (station)"]
+    assert out.set_index("name").loc["Alpha", "node_id"] == 2, "the busiest node of the place"
+    assert analytics.named_places(_grid_nodes()).empty
+
+
+def test_lines_near_keeps_the_box_around_the_points() -> None:
+    lines = pd.DataFrame({"src_lon": [0.0, 0.5, 3.0], "src_lat": [0.0, 0.5, 3.0],
+                          "dst_lon": [0.1, 2.0, 3.1], "dst_lat": [0.1, 2.0, 3.1]})  # fmt: skip
+    near = analytics.lines_near(lines, np.array([0.0, 1.0]), np.array([0.0, 1.0]), margin=0.1)
+    assert near["src_lon"].tolist() == [0.0, 0.5], "one end inside is enough; far lines go"
+    assert analytics.lines_near(lines, np.array([]), np.array([])).empty
