@@ -24,23 +24,16 @@ from app import maps
 from evfleet.analytics import edge_lines
 from evfleet.config import StudioConfig, load_config
 from evfleet.errors import ConfigError, EvfleetError
-from evfleet.storage import WORKSPACE_ENV, Workspace
+from evfleet.storage import TABLE_FILES, WORKSPACE_ENV, Workspace
 
 PREFECT_API_DEFAULT = "http://127.0.0.1:4200/api"
 MLFLOW_UI_DEFAULT = "http://127.0.0.1:5000"
 PROBE_TIMEOUT_S = 0.3
-NETWORK_TABLES = ("nodes", "edges", "stations")
-QUALITY_TABLES = ("quality_scores", "quality")
-OPTIMIZATION_TABLES = ("plans", "charging_plan", "kpis", "sites", "infeasible")
+NETWORK_TABLES = tuple(TABLE_FILES["network"])
+QUALITY_TABLES = tuple(TABLE_FILES["quality"])
+OPTIMIZATION_TABLES = tuple(TABLE_FILES["optimization"])
+DATASET_TABLES = tuple(TABLE_FILES["datasets"])
 REPORT_FILE = "report.html"
-DATASET_TABLES = (
-    "fleet_info",
-    "weather",
-    "routes",
-    "segments",
-    "charging_sessions",
-    "vehicle_states",
-)
 
 
 def workspace() -> Workspace:

@@ -53,15 +53,18 @@ TABLE_FILES: Mapping[str, Mapping[str, str]] = {
     "quality": {"quality": "quality.parquet", "quality_scores": "quality_scores.parquet"},
     "features": {"features": "features.parquet", "daily_history": "daily_history.parquet"},
     "optimization": {
-        "opt_plans": "plans.parquet",
-        "opt_charging": "charging_plan.parquet",
-        "opt_kpis": "kpis.parquet",
+        t: f"{t}.parquet" for t in ("plans", "charging_plan", "kpis", "sites", "infeasible")
     },
 }
-"""Stage -> table name (the catalog view, if the stage has views) -> its file, or its folder
-of Parquet parts (tables written in parallel chunks), inside the stage's folder."""
+"""Stage -> table name -> its file, or its folder of Parquet parts (tables written in
+parallel chunks), inside the stage's folder."""
 CATALOG_STAGES = ("network", "datasets", "quality", "optimization")
 """Stages whose tables ``evfleet sql`` sees as views (features are an internal table)."""
+CATALOG_VIEWS: Mapping[str, Mapping[str, str]] = {
+    "optimization": {"opt_plans": "plans", "opt_charging": "charging_plan", "opt_kpis": "kpis"},
+}
+"""Stage -> catalog view -> table, where the views are not simply the tables' names (the
+optimiser's views carry a prefix so they never shadow a dataset table)."""
 LOCK_FILE = ".evfleet.lock"
 _ID_LEN = 16
 
@@ -416,7 +419,8 @@ class Workspace:
         if stage not in CATALOG_STAGES:
             msg = f"{stage} outputs have no catalog views"
             raise WorkspaceError(msg)
-        views = {name: self.table_path(stage, sid, name) for name in TABLE_FILES[stage]}
+        names = CATALOG_VIEWS.get(stage) or {name: name for name in TABLE_FILES[stage]}
+        views = {view: self.table_path(stage, sid, table) for view, table in names.items()}
         self.register(stage, sid, views)
         return sorted(views)
 

@@ -221,7 +221,7 @@ def finalize_optimization_task(workspace: str, config: StudioConfig, plan: OptPl
 
 def comparison(folder: str | Path) -> pd.DataFrame:
     """Fleet KPIs of an optimisation folder: one row per strategy, planning mode and side."""
-    kpis = read_table(stage_table(folder, "optimization", "opt_kpis"))
+    kpis = read_table(stage_table(folder, "optimization", "kpis"))
     fleet = kpis.loc[kpis["vehicle_id"] == "FLEET"]
     return fleet[["strategy", "planning_mode", "side", *KPI_KEYS]].reset_index(drop=True)
 
