@@ -63,7 +63,9 @@ def _ml_model() -> EnergyModel:
     from tests.fixtures.ml_dataset import make_ml_dataset
 
     data = make_ml_dataset(n_vehicles=24, days=4, trips_per_day=4, seed=1)
-    feats = build_features(data.segments, data.fleet_info, data.weather, nodes=data.nodes)
+    feats = build_features(
+        data.segments, data.fleet_info, data.weather, nodes=data.nodes, edges=data.edges
+    )
     frames = split_frames(assign_splits(feats, seed=1))
     params = {"learning_rate": 0.05, "num_leaves": 31, "subsample": 0.8}
     return fit_model(ModelFamily.LIGHTGBM, params, frames["train"], frames["valid"], n_jobs=2)

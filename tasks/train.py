@@ -52,7 +52,7 @@ from tasks.common import IO_RETRIES, StageResult, reuse, run_logger, stage_cache
 from tasks.mlflow_names import SELECTION_METRIC
 from tasks.mlflow_utils import experiment_id, find_run, use_workspace
 
-FEATURE_SOURCES: Final = ("evfleet.features", "evfleet.physics")
+FEATURE_SOURCES: Final = ("evfleet.features", "evfleet.physics", "evfleet.fleet.network_adapter")
 """Code defining the features, their split and physics priors: editing it changes the id."""
 TRAIN_VERSION: Final = 3
 """Bump when tuning or evaluation changes, so cached family runs are retrained.
@@ -93,11 +93,11 @@ def _dataset_table(ws: Workspace, dataset_id: str, name: str) -> pd.DataFrame:
     return read_table(path if path.exists() else folder / name)
 
 
-def _network_nodes(ws: Workspace, dataset_id: str) -> pd.DataFrame | None:
+def _network_table(ws: Workspace, dataset_id: str, name: str) -> pd.DataFrame | None:
     network = ws.manifest("datasets", dataset_id).get("network_id")
     if not network or not ws.is_complete("network", str(network)):
         return None
-    return read_table(ws.stage_dir("network", str(network)) / "nodes.parquet")
+    return read_table(ws.stage_dir("network", str(network)) / f"{name}.parquet")
 
 
 @task(name="resolve-dataset")
@@ -123,7 +123,8 @@ def build_features_task(workspace: str, dataset_id: str, training: TrainingConfi
         _dataset_table(ws, dataset_id, "segments"),
         _dataset_table(ws, dataset_id, "fleet_info"),
         _dataset_table(ws, dataset_id, "weather"),
-        nodes=_network_nodes(ws, dataset_id),
+        nodes=_network_table(ws, dataset_id, "nodes"),
+        edges=_network_table(ws, dataset_id, "edges"),
     )
     table = assign_splits(table, seed=training.seed)
     counts = {col: table[col].value_counts().to_dict() for col in ("split_vehicle", "split_time")}

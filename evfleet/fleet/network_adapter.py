@@ -81,6 +81,19 @@ def _control_codes(nodes: pd.DataFrame, degree: np.ndarray) -> np.ndarray:
     return np.where(mapped >= 0, mapped, junction).astype(np.int8)
 
 
+def junction_controls(nodes: pd.DataFrame, edges: pd.DataFrame) -> np.ndarray:
+    """Junction control drivers meet at each node (rows of ``nodes``, codes of
+    :class:`JunctionControl`): the node's ``control`` tag (signal, stop sign), else a plain
+    junction where three or more streets meet, else none (the road just continues).
+
+    The one definition the simulator (:class:`NetArrays`) and the ML features share.
+    """
+    node_id = nodes["node_id"].to_numpy(dtype=np.int64)
+    lookup = _Lookup(node_id, np.argsort(node_id, kind="stable"))
+    u_pos, v_pos = lookup(edges["u"].to_numpy()), lookup(edges["v"].to_numpy())
+    return _control_codes(nodes, _neighbour_counts(u_pos, v_pos, node_id.size))
+
+
 class _Lookup:
     """Vectorised node id -> position map."""
 

@@ -33,14 +33,20 @@ def data() -> MLDataset:
 
 @pytest.fixture(scope="module")
 def table(data: MLDataset) -> pd.DataFrame:
-    return build_features(data.segments, data.fleet_info, data.weather, nodes=data.nodes)
+    return build_features(
+        data.segments, data.fleet_info, data.weather, nodes=data.nodes, edges=data.edges
+    )
 
 
 def _features(
     data: MLDataset, segments: pd.DataFrame, weather: pd.DataFrame | None = None
 ) -> pd.DataFrame:
     return build_features(
-        segments, data.fleet_info, data.weather if weather is None else weather, nodes=data.nodes
+        segments,
+        data.fleet_info,
+        data.weather if weather is None else weather,
+        nodes=data.nodes,
+        edges=data.edges,
     )
 
 
@@ -50,7 +56,7 @@ def test_table_has_every_feature_and_no_realised_input(table: pd.DataFrame) -> N
     assert not set(FEATURES) & set(ENERGY_COMPONENTS)
     assert np.isfinite(table["kwh_per_km"]).all()
     np.testing.assert_allclose(table["kwh_per_km"] * table["length_m"] / 1000, table["energy_kwh"])
-    assert set(table["end_control"].astype(str)) <= {"none", "signal", "stop"}
+    assert set(table["end_control"].astype(str)) <= {"none", "junction", "signal", "stop_sign"}
 
 
 def test_realised_columns_do_not_change_features(data: MLDataset, table: pd.DataFrame) -> None:
@@ -171,7 +177,10 @@ def test_network_features_match_training_features(data: MLDataset, table: pd.Dat
     assert plain["prev_expected_speed_kph"] == plain["expected_speed_kph"]
     assert plain["next_expected_speed_kph"] == plain["expected_speed_kph"]
     assert plain["turn_deg"] == 0.0
-    around = {c: row[c] for c in ("prev_expected_speed_kph", "next_expected_speed_kph", "turn_deg")}
+    assert plain["prev_turn_deg"] == 0.0
+    around_names = ("prev_expected_speed_kph", "next_expected_speed_kph", "turn_deg",
+                    "prev_turn_deg", "start_stop_prob")  # fmt: skip
+    around = {c: row[c] for c in around_names}
     got = network_features(edges.assign(**around), context).loc[match].iloc[0]
     wind = {"headwind_kph", "crosswind_kph", "aero_prior_kwh_per_km", "physics_prior_kwh_per_km"}
     for name in FEATURES:
@@ -187,7 +196,11 @@ def test_route_features_equal_the_training_features_of_a_recorded_trip(data: MLD
     # One forecast for the whole trip (inference has one), so every feature must agree.
     calm = {"temp_c": 9.0, "wind_kph": 0.0, "humidity_pct": 70.0, "is_raining": False}
     table = build_features(
-        data.segments, data.fleet_info, data.weather.assign(**calm), nodes=data.nodes
+        data.segments,
+        data.fleet_info,
+        data.weather.assign(**calm),
+        nodes=data.nodes,
+        edges=data.edges,
     )
     lengths = table.groupby("trip_id")["seq"].size()
     trip_id = lengths.index[lengths.to_numpy().argmax()]  # the longest: crosses planned time
