@@ -1,6 +1,6 @@
 """Benchmark of the battery-aware routing engine against networkx, in one run.
 
-Run: ``.venv/bin/python bench/bench_routing.py [--pairs 200] [--nx-pairs 200]``
+Run: ``.venv/bin/python bench/bench_routing.py [--pairs 200] [--nx-pairs 200] [--workspace W]``
 
 On the SF extract (``EVFLEET_TEST_DATA``/osm/sf_north_filtered.osm.bz2; skipped when
 absent) and the embedded default network, with 200 seeded random origin/destination
@@ -8,8 +8,9 @@ pairs, prints median and p95 latency (ms) of: networkx Dijkstra (time) and
 Bellman-Ford (energy with regeneration) baselines; our time / energy / weighted queries
 with Dijkstra and A*; exact (SF) or ε = 1 % (default) Pareto sets; SOC-aware queries
 from a low SOC that need at least one charging stop; and the time to build a new
-context's weight arrays with the physics model and with an ML model (a LightGBM fitted
-on the seeded ML fixture, standing in for the champion). Ratios are networkx median /
+context's weight arrays with the physics model and with an ML model: the ``@champion`` of
+workspace ``W`` (``--workspace``), else a LightGBM fitted on the seeded ML fixture standing
+in for it. Ratios are networkx median /
 ours median, measured in the same run (the machine is shared, absolute times are
 noisy). Issue 13's targets are printed next to each row.
 """
@@ -58,9 +59,21 @@ TARGETS = {
 }
 
 
-def _ml_model() -> EnergyModel:
-    """A LightGBM energy model fitted on the seeded ML fixture (stands in for the champion)."""
+def _ml_model(workspace: Path | None) -> EnergyModel:
+    """The ``@champion`` of ``workspace``, else a LightGBM energy model fitted on the seeded
+    ML fixture (standing in for the champion)."""
+    if workspace is not None:
+        from flows.env import configure
+
+        configure(workspace)  # offline settings, before mlflow is imported
+        from tasks.mlflow_utils import load_champion
+
+        model = load_champion(workspace)
+        print(f"ML weights: @champion of {workspace} ({model.family})")
+        return model
     from tests.fixtures.ml_dataset import make_ml_dataset
+
+    print("ML weights: LightGBM stand-in fitted on the seeded ML fixture (no --workspace)")
 
     data = make_ml_dataset(n_vehicles=24, days=4, trips_per_day=4, seed=1)
     feats = build_features(
@@ -222,6 +235,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=200, help="OD pairs for our queries")
     parser.add_argument("--nx-pairs", type=int, default=40, help="OD pairs for networkx")
+    parser.add_argument(
+        "--workspace", type=Path, help="time the ML weights with this workspace's @champion"
+    )
     args = parser.parse_args()
     sources = {"default (embedded)": NetworkConfig()}
     sf = DATA / "osm" / "sf_north_filtered.osm.bz2"
@@ -229,7 +245,7 @@ def main() -> None:
         sources = {"SF extract": NetworkConfig(source="osm_file", osm_file=sf), **sources}
     else:
         print(f"skip SF extract: {sf} not found (set EVFLEET_TEST_DATA)")
-    ml = _ml_model()
+    ml = _ml_model(args.workspace)
     with tempfile.TemporaryDirectory(prefix="evfleet-bench-routing-") as tmp:
         for label, net_cfg in sources.items():
             folder = Path(tmp) / label.split()[0].lower()

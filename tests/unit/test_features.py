@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -410,3 +412,78 @@ def test_route_context_reads_neighbours_turns_and_time_in_driving_order() -> Non
     )
     with pytest.raises(InputDataError, match="contiguous and in driving order"):
         route_context(two, 3.0, False, trip=[1, 2, 1, 2, 1, 2])
+
+
+def test_route_context_stop_odds_and_previous_turn() -> None:
+    from evfleet.features.build import route_context
+    from evfleet.physics.roads import STOP_PROBABILITY, JunctionControl, RoadClass
+
+    route = pd.DataFrame(
+        {
+            "length_m": [1000.0, 500.0, 2000.0],
+            "speed_limit_kph": [50.0, 100.0, 30.0],
+            "highway": ["residential", "primary", "residential"],
+            "heading_deg": [90.0, 90.0, 0.0],
+            "start_control": ["none", "signal", "stop_sign"],
+        }
+    )
+    ctx = route_context(route, 3.0, weekend=False)
+    np.testing.assert_allclose(ctx["prev_turn_deg"], [0.0, 0.0, 90.0])
+    # entering edge 1 comes off a residential road at a signal; edge 2 off a primary road
+    expected = [
+        1.0,
+        STOP_PROBABILITY[RoadClass.RESIDENTIAL, JunctionControl.SIGNAL],
+        STOP_PROBABILITY[RoadClass.PRIMARY, JunctionControl.STOP_SIGN],
+    ]
+    np.testing.assert_allclose(ctx["start_stop_prob"], expected)
+
+
+def test_junction_controls_are_the_simulators(data: MLDataset) -> None:
+    from types import SimpleNamespace
+
+    from evfleet.features.build import CONTROL_NAMES, node_controls
+    from evfleet.fleet.network_adapter import NetArrays
+
+    graph = SimpleNamespace(nodes=data.nodes, edges=data.edges.assign(travel_time_s=1.0))
+    control = node_controls(data.nodes, data.edges)
+    names = control.loc[data.edges["v"].to_numpy()].astype(str).to_numpy()
+    codes = NetArrays.from_graph(graph).control
+    assert list(names) == [CONTROL_NAMES[c] for c in codes]
+    assert {"junction", "none"} <= set(names)  # untagged nodes: 3+ streets or not
+
+
+def test_stop_odds_and_inertia_prior_follow_the_route_ends(table: pd.DataFrame) -> None:
+    start, end = table["is_trip_start"] == 1, table["is_trip_end"] == 1
+    assert (table.loc[start, "start_stop_prob"] == 1).all()
+    assert (table.loc[end, "end_stop_prob"] == 1).all()
+    through = ~start & ~end
+    assert table.loc[through, "end_stop_prob"].between(0, 1).all()
+    # from standstill the car spends kinetic energy; stopping at the end regenerates some
+    assert (table.loc[start & ~end, "inertia_prior_kwh_per_km"] > 0).all()
+    flowing_in = (table["start_stop_prob"] == 0) & (table["prev_turn_deg"] < 45)
+    flowing_in &= table["prev_expected_speed_kph"] >= table["expected_speed_kph"]
+    arriving = table.loc[end & ~start & flowing_in, "inertia_prior_kwh_per_km"]
+    assert len(arriving)
+    assert (arriving < 0).all()
+
+
+def test_static_columns_are_cached_per_edge_table(data: MLDataset) -> None:
+    from evfleet.features.build import edge_columns
+    from evfleet.features.network import static_cache_info, static_columns
+
+    edges = network_edges(data.edges, data.nodes)
+    context = PredictionContext(
+        model="nissan_leaf", mass_kg=1700, battery_kwh=40,
+        departure=pd.Timestamp("2024-01-16 08:30"), temp_c=5.0,
+    )  # fmt: skip
+    first = network_features(edges, context)
+    hits = static_cache_info().hits
+    later = network_features(edges, replace(context, temp_c=-3.0))
+    assert static_cache_info().hits == hits + 1
+    assert static_columns(edges) is static_columns(edges)
+    fresh = network_features(edges, replace(context, temp_c=-3.0), static=edge_columns(edges))
+    pd.testing.assert_frame_equal(later, fresh)
+    assert not later["temp_c"].equals(first["temp_c"])
+    # a planned route's edges are never cached (they differ per route)
+    route = edges.iloc[:3].assign(turn_deg=[0.0, 90.0, 0.0])
+    assert static_columns(route) is not static_columns(route)
