@@ -75,10 +75,12 @@ def _inputs(workspace: Path | None) -> tuple[pd.DataFrame, pd.DataFrame]:
         return feats, network_edges(
             read_table(net / "edges.parquet"), read_table(net / "nodes.parquet")
         )
-    from tests.fixtures.ml_dataset import make_ml_dataset
+    from tests.fixtures.ml_dataset import standalone_ml_dataset
 
-    data = make_ml_dataset(n_vehicles=24, days=4, trips_per_day=4, seed=1)
-    feats = build_features(data.segments, data.fleet_info, data.weather, nodes=data.nodes)
+    data = standalone_ml_dataset(n_vehicles=24, days=4, seed=1)
+    feats = build_features(
+        data.segments, data.fleet_info, data.weather, nodes=data.nodes, edges=data.edges
+    )
     return assign_splits(feats, seed=1), network_edges(data.edges, data.nodes)
 
 

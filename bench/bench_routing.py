@@ -1,6 +1,7 @@
 """Benchmark of the battery-aware routing engine against networkx, in one run.
 
-Run: ``.venv/bin/python bench/bench_routing.py [--pairs 200] [--nx-pairs 200] [--clock cpu]``
+Run: ``.venv/bin/python bench/bench_routing.py [--pairs 200] [--nx-pairs 200] [--clock cpu]
+[--workspace W]``
 
 On the SF extract (``EVFLEET_TEST_DATA``/osm/sf_north_filtered.osm.bz2; skipped when
 absent) and the embedded default network, with 200 seeded random origin/destination
@@ -9,8 +10,9 @@ Bellman-Ford (energy with regeneration) baselines; our time / energy / weighted 
 with Dijkstra and A*; exact (SF) or ε = 1 % (default) Pareto sets; SOC-aware queries
 from a low SOC that need at least one charging stop; the one-off cost of the A*
 landmark bounds of a new weight; and the time to build a new
-context's weight arrays with the physics model and with an ML model (a LightGBM fitted
-on the seeded ML fixture, standing in for the champion). Ratios are networkx median /
+context's weight arrays with the physics model and with an ML model: the ``@champion`` of
+workspace ``W`` (``--workspace``), else a LightGBM fitted on the seeded ML fixture standing
+in for it. Ratios are networkx median /
 ours median, measured in the same run (the machine is shared, absolute times are
 noisy). Issue 13's targets are printed next to each row.
 """
@@ -59,12 +61,26 @@ TARGETS = {
 }
 
 
-def _ml_model() -> EnergyModel:
-    """A LightGBM energy model fitted on the seeded ML fixture (stands in for the champion)."""
-    from tests.fixtures.ml_dataset import make_ml_dataset
+def _ml_model(workspace: Path | None) -> EnergyModel:
+    """The ``@champion`` of ``workspace``, else a LightGBM energy model fitted on the seeded
+    ML fixture (standing in for the champion)."""
+    if workspace is not None:
+        from flows.env import configure
 
-    data = make_ml_dataset(n_vehicles=24, days=4, trips_per_day=4, seed=1)
-    feats = build_features(data.segments, data.fleet_info, data.weather, nodes=data.nodes)
+        configure(workspace)  # offline settings, before mlflow is imported
+        from tasks.mlflow_utils import load_champion
+
+        model = load_champion(workspace)
+        print(f"ML weights: @champion of {workspace} ({model.family})")
+        return model
+    from tests.fixtures.ml_dataset import standalone_ml_dataset
+
+    print("ML weights: LightGBM stand-in fitted on the seeded ML fixture (no --workspace)")
+
+    data = standalone_ml_dataset(n_vehicles=24, days=4, seed=1)
+    feats = build_features(
+        data.segments, data.fleet_info, data.weather, nodes=data.nodes, edges=data.edges
+    )
     frames = split_frames(assign_splits(feats, seed=1))
     params = {"learning_rate": 0.05, "num_leaves": 31, "subsample": 0.8}
     return fit_model(ModelFamily.LIGHTGBM, params, frames["train"], frames["valid"], n_jobs=2)
@@ -236,6 +252,9 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=200, help="OD pairs for our queries")
     parser.add_argument("--nx-pairs", type=int, default=40, help="OD pairs for networkx")
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall", help="timing clock")
+    parser.add_argument(
+        "--workspace", type=Path, help="time the ML weights with this workspace's @champion"
+    )
     args = parser.parse_args()
     _clock["now"] = CLOCKS[args.clock]
     print(f"clock: {args.clock}")
@@ -245,7 +264,7 @@ def main() -> None:
         sources = {"SF extract": NetworkConfig(source="osm_file", osm_file=sf), **sources}
     else:
         print(f"skip SF extract: {sf} not found (set EVFLEET_TEST_DATA)")
-    ml = _ml_model()
+    ml = _ml_model(args.workspace)
     with tempfile.TemporaryDirectory(prefix="evfleet-bench-routing-") as tmp:
         for label, net_cfg in sources.items():
             folder = Path(tmp) / label.split()[0].lower()

@@ -48,7 +48,7 @@ __all__ = [
 
 QUALITY_SOURCES: Final = ("expectations", "evfleet.invariants", "evfleet.schema")
 """Code that defines the suites and checks: editing it changes the quality stage id."""
-FEATURE_SOURCES: Final = ("evfleet.features", "evfleet.physics")
+FEATURE_SOURCES: Final = ("evfleet.features", "evfleet.physics", "evfleet.fleet.road_arrays")
 """Code defining the features, their split and physics priors: editing it changes the id."""
 OPTIMIZATION_SOURCES: Final = (
     "evfleet.optimize", "evfleet.routing", "evfleet.fleet", "evfleet.physics", "evfleet.vehicles",

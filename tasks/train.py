@@ -31,11 +31,11 @@ from tasks.mlflow_utils import experiment_id, find_run, use_workspace
 from tasks.stages import build_stage
 
 
-def _network_nodes(ws: Workspace, dataset_id: str) -> pd.DataFrame | None:
+def _network_table(ws: Workspace, dataset_id: str, name: str) -> pd.DataFrame | None:
     network = ws.manifest("datasets", dataset_id).get("network_id")
     if not network or not ws.is_complete("network", str(network)):
         return None
-    return ws.read_table("network", str(network), "nodes")
+    return ws.read_table("network", str(network), name)
 
 
 @task(name="resolve-dataset")
@@ -59,7 +59,8 @@ def build_features_task(workspace: str, dataset_id: str, training: TrainingConfi
         inputs = ("segments", "fleet_info", "weather")
         table = build_features(
             *(ws.read_table("datasets", dataset_id, name) for name in inputs),
-            nodes=_network_nodes(ws, dataset_id),
+            nodes=_network_table(ws, dataset_id, "nodes"),
+            edges=_network_table(ws, dataset_id, "edges"),
         )
         table = assign_splits(table, seed=training.seed)
         splits = ("split_vehicle", "split_time")

@@ -18,6 +18,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from evfleet.errors import InputDataError
 from evfleet.features.catalog import CATEGORICAL_FEATURES, HISTORY_FEATURES, NUMERIC_FEATURES
+from evfleet.fleet.road_arrays import junction_controls
 from evfleet.network.geo import bearing_deg
 from evfleet.physics import air_density_kg_m3, congestion_factor, road_class_codes, trip_turns_deg
 from evfleet.physics.hvac import on_road_hvac_power_w
@@ -29,6 +30,8 @@ from evfleet.physics.onroad import (
     solar_irradiance_w_m2,
     standard_time,
 )
+from evfleet.physics.profiles import TURN_MIN_DEG
+from evfleet.physics.roads import STOP_PROBABILITY, TURN_SPEED_MPS, JunctionControl
 from evfleet.schema import require_columns
 from evfleet.units import HOUR_S, KPH_PER_MPS, M_PER_KM, MINUTE_S, W_PER_KW
 from evfleet.vehicles import get_vehicle
@@ -67,11 +70,49 @@ MAX_PARKED_H: Final = PARKED_COLD_S / HOUR_S
 """Parking time after which cabin and tyres are fully soaked (longer gaps are capped)."""
 DEFAULT_HUMIDITY: Final = 0.6
 """Relative humidity assumed for air density when the forecast has none."""
+CONTROL_NAMES: Final[tuple[str, ...]] = tuple(c.name.lower() for c in JunctionControl)
+"""Values of ``start_control`` / ``end_control`` (plus ``"unknown"`` without a network)."""
+UNKNOWN_CONTROL: Final = "unknown"
 _J_PER_M_TO_KWH_PER_KM: Final = 1.0 / 3600.0
+_J_PER_KWH: Final = 3.6e6
 _MIN_SPEED_KPH: Final = 3.0
 _SEASONS: Final = np.array(
     ["winter"] * 2 + ["spring"] * 3 + ["summer"] * 3 + ["autumn"] * 3 + ["winter"]
 )
+
+
+def node_controls(nodes: pd.DataFrame, edges: pd.DataFrame) -> pd.Series:
+    """Junction control a driver meets at each node, by ``node_id`` (:data:`CONTROL_NAMES`).
+
+    The simulator's definition (:func:`evfleet.fleet.road_arrays.junction_controls`):
+    the node's signal or stop-sign tag, else ``junction`` where three or more streets of
+    the network's ``edges`` meet, else ``none``. Static: known from the map.
+    """
+    require_columns(nodes, ("node_id", "control"), "nodes")
+    require_columns(edges, ("u", "v"), "network edges")
+    codes = junction_controls(nodes, edges)
+    return pd.Series(
+        pd.Categorical.from_codes(codes, CONTROL_NAMES), index=nodes["node_id"].to_numpy()
+    )
+
+
+def stop_probability(highway: pd.Categorical, control: pd.Categorical) -> NDArray[np.float64]:
+    """Odds that a driver on a road of class ``highway`` stops where it meets ``control``.
+
+    The simulator's table (:data:`evfleet.physics.roads.STOP_PROBABILITY`); an
+    ``"unknown"`` control counts as a plain junction.
+    """
+    classes = road_class_codes(np.asarray(highway.categories, dtype=str))
+    names = [str(c) for c in control.categories]
+    lookup = np.array(
+        [
+            CONTROL_NAMES.index(c) if c in CONTROL_NAMES else int(JunctionControl.JUNCTION)
+            for c in names
+        ],
+        dtype=np.int64,
+    )
+    table = STOP_PROBABILITY[classes][:, lookup]
+    return np.asarray(table[highway.codes, control.codes], dtype=np.float64)
 
 
 def vehicle_attributes(fleet_info: pd.DataFrame) -> pd.DataFrame:
@@ -185,6 +226,58 @@ def _on_road_hvac_w(
     return out
 
 
+def _boundary_speed_sq(
+    own_mps: NDArray[np.float64],
+    other_mps: NDArray[np.float64],
+    turn_deg: NDArray[np.float64],
+    turnable: NDArray[np.bool_],
+    stop_prob: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """Expected squared speed where an edge meets its route neighbour, (m/s)^2.
+
+    The simulator's rule: standstill with the stop odds, else the slower of the two
+    edges' speeds, capped at the turn speed for a sharp turn at a junction (``turnable``).
+    """
+    cap = np.where((turn_deg >= TURN_MIN_DEG) & turnable, TURN_SPEED_MPS, np.inf)
+    speed = np.minimum(np.minimum(own_mps, other_mps), cap)
+    return np.asarray((1.0 - stop_prob) * speed**2, dtype=np.float64)
+
+
+def _inertia_prior(cols: dict[str, Any]) -> NDArray[Any]:
+    """Expected kinetic energy per km spent speeding up on the edge minus what braking
+    at its end regenerates, kWh/km: from the expected entry and exit speeds (route
+    neighbours' speeds, stop odds and turns at both ends) to the edge's expected speed,
+    with the nominal drivetrain and regeneration efficiencies. Known once the route is
+    planned; nothing is fitted.
+    """
+    own = cols["expected_speed_kph"] / 3.6
+    v_in_sq = _boundary_speed_sq(
+        own,
+        cols["prev_expected_speed_kph"] / 3.6,
+        cols["prev_turn_deg"],
+        cols["start_turnable"],
+        cols["start_stop_prob"],
+    )
+    v_out_sq = _boundary_speed_sq(
+        own,
+        cols["next_expected_speed_kph"] / 3.6,
+        cols["turn_deg"],
+        cols["end_turnable"],
+        cols["end_stop_prob"],
+    )
+    peak_sq = own**2
+    half_mass = 0.5 * cols["mass_kg"]
+    kwh = (
+        half_mass
+        * (
+            np.maximum(peak_sq - v_in_sq, 0.0) / DRIVETRAIN_EFFICIENCY
+            - REGEN_SHARE * DRIVETRAIN_EFFICIENCY * np.maximum(peak_sq - v_out_sq, 0.0)
+        )
+        / _J_PER_KWH
+    )
+    return np.asarray(kwh / (np.maximum(cols["length_m"], 1.0) / 1000.0), dtype=np.float64)
+
+
 def _physics_priors(cols: dict[str, Any], models: pd.Categorical) -> dict[str, NDArray[np.float64]]:
     """Per-km energy terms of a fixed-coefficient on-road model at the expected speed.
 
@@ -236,6 +329,8 @@ ROUTE_FEATURES: Final[tuple[str, ...]] = (
     "prev_expected_speed_kph",
     "next_expected_speed_kph",
     "turn_deg",
+    "prev_turn_deg",
+    "start_stop_prob",
 )
 """Features that depend on the planned route around an edge (see :func:`route_context`)."""
 
@@ -256,7 +351,12 @@ def route_context(
     * ``prev_expected_speed_kph`` / ``next_expected_speed_kph``: expected speed of the
       route's previous / next edge, 0 at the route's start / end (standstill): the speed
       the vehicle accelerates from and slows to;
-    * ``turn_deg``: heading change from the edge onto the next edge (0..180), 0 at the end.
+    * ``turn_deg``: heading change from the edge onto the next edge (0..180), 0 at the end;
+    * ``prev_turn_deg``: heading change from the previous edge onto the edge, 0 at the start;
+    * ``start_stop_prob``: odds that the vehicle enters the edge from standstill: 1 at the
+      route's start, else the odds that a driver on the previous edge's road class stops
+      at the edge's start node (its ``start_control`` column, ``"unknown"`` without it;
+      see :func:`stop_probability`).
     """
     n = len(edges)
     highway = _category(edges["highway"], n)
@@ -276,11 +376,16 @@ def route_context(
     prev_speed = np.where(first, 0.0, np.roll(speed, 1))
     next_speed = np.where(last, 0.0, np.roll(speed, -1))
     turn = trip_turns_deg(heading, np.append(np.flatnonzero(first), n))
+    prev_highway = pd.Categorical.from_codes(np.roll(highway.codes, 1), highway.categories)
+    start_control = _category(edges.get("start_control", UNKNOWN_CONTROL), n)
+    start_stop = np.where(first, 1.0, stop_probability(prev_highway, start_control))
     return {
         "trip_elapsed_min": np.asarray(running - minutes, dtype=np.float64),
         "prev_expected_speed_kph": np.asarray(prev_speed, dtype=np.float64),
         "next_expected_speed_kph": np.asarray(next_speed, dtype=np.float64),
         "turn_deg": turn,
+        "prev_turn_deg": np.asarray(np.where(first, 0.0, np.roll(turn, 1)), dtype=np.float64),
+        "start_stop_prob": np.asarray(start_stop, dtype=np.float64),
     }
 
 
@@ -346,6 +451,48 @@ def _broadcast(value: Any, n: int) -> NDArray[Any]:
     return arr
 
 
+def edge_columns(edges: pd.DataFrame) -> dict[str, Any]:
+    """The context-free inputs of :func:`feature_frame`: one array per column of ``edges``.
+
+    Geometry (lengths, grades, elevations, headings), road class and junction controls
+    (pandas categoricals), route-position flags and the stop odds of a through edge
+    (:func:`stop_probability` of its own class at both ends; 1 at a route's start / end).
+    They depend on the edges only, so a caller predicting many contexts over one network
+    computes them once (:func:`evfleet.features.network.network_features` caches them).
+    """
+    require_columns(edges, EDGE_COLUMNS, "edge table")
+    n = len(edges)
+    cols: dict[str, Any] = {}
+    for name in ("length_m", "grade", "speed_limit_kph", "start_lat", "start_lon"):
+        cols[name] = edges[name].to_numpy(dtype=np.float64)
+    start_elev = edges["start_elevation_m"].to_numpy(dtype=np.float64)
+    cols["start_elevation_m"] = start_elev
+    cols["elevation_change_m"] = edges["end_elevation_m"].to_numpy(dtype=np.float64) - start_elev
+    heading_deg = edge_heading_deg(edges)
+    heading = np.radians(heading_deg)
+    cols["heading_deg"] = heading_deg
+    cols["heading_sin"], cols["heading_cos"] = np.sin(heading), np.cos(heading)
+    for name in ("is_trip_start", "is_trip_end"):
+        flag = edges[name].to_numpy(dtype=np.float64) if name in edges.columns else 0.0
+        cols[name] = _broadcast(flag, n)
+    highway = _category(edges["highway"], n)
+    cols["highway"] = highway
+    for name in ("start_control", "end_control"):
+        cols[name] = _category(edges[name] if name in edges.columns else UNKNOWN_CONTROL, n)
+    cols["start_stop_prob"] = np.where(
+        cols["is_trip_start"] > 0, 1.0, stop_probability(highway, cols["start_control"])
+    )
+    cols["end_stop_prob"] = np.where(
+        cols["is_trip_end"] > 0, 1.0, stop_probability(highway, cols["end_control"])
+    )
+    for end in ("start", "end"):
+        control: pd.Categorical = cols[f"{end}_control"]
+        none = np.asarray(control.categories == CONTROL_NAMES[JunctionControl.NONE])
+        cols[f"{end}_turnable"] = ~none[control.codes] if none.any() else np.ones(n, dtype=bool)
+    cols["road_class"] = road_class_codes(np.asarray(highway.categories, dtype=str))[highway.codes]
+    return cols
+
+
 def feature_frame(
     edges: pd.DataFrame,
     *,
@@ -354,6 +501,7 @@ def feature_frame(
     vehicle: pd.DataFrame,
     history: Mapping[str, ArrayLike],
     trip: Mapping[str, ArrayLike],
+    static: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Model inputs for rows of ``edges`` under the given context.
 
@@ -383,26 +531,21 @@ def feature_frame(
         scalars; optionally the other :data:`ROUTE_FEATURES` of a planned route (see
         :func:`route_context`). Without them an edge is a through edge: the previous and
         next edges run at its own expected speed and there is no turn.
+    static
+        :func:`edge_columns` of ``edges``, when the caller keeps them (they do not depend
+        on the context); computed here when ``None``.
 
     Returns
     -------
     pandas.DataFrame
         Columns :data:`FEATURES` (categoricals as pandas ``category``), index of ``edges``.
     """
-    require_columns(edges, EDGE_COLUMNS, "edge table")
     n = len(edges)
-    cols: dict[str, Any] = {}
-    for name in ("length_m", "grade", "speed_limit_kph", "start_lat", "start_lon"):
-        cols[name] = edges[name].to_numpy(dtype=np.float64)
-    start_elev = edges["start_elevation_m"].to_numpy(dtype=np.float64)
-    cols["start_elevation_m"] = start_elev
-    cols["elevation_change_m"] = edges["end_elevation_m"].to_numpy(dtype=np.float64) - start_elev
-    heading = np.radians(edge_heading_deg(edges))
-    cols["heading_sin"], cols["heading_cos"] = np.sin(heading), np.cos(heading)
-    for name in ("is_trip_start", "is_trip_end"):
-        flag = edges[name].to_numpy(dtype=np.float64) if name in edges.columns else 0.0
-        cols[name] = _broadcast(flag, n)
-    highway = _category(edges["highway"], n)
+    cols: dict[str, Any] = dict(edge_columns(edges) if static is None else static)
+    if len(cols["length_m"]) != n:
+        msg = f"static edge columns have {len(cols['length_m'])} rows, the edges {n}"
+        raise InputDataError(msg)
+    highway: pd.Categorical = cols["highway"]
 
     hour = _broadcast(when["hour_of_day"], n).astype(np.float64)
     weekday = _broadcast(when["weekday"], n).astype(np.int64)
@@ -439,14 +582,15 @@ def feature_frame(
     for name in ("prev_expected_speed_kph", "next_expected_speed_kph"):
         cols[name] = _broadcast(trip[name], n).astype(np.float64) if name in trip else own
     cols["turn_deg"] = _broadcast(trip.get("turn_deg", 0.0), n).astype(np.float64)
+    cols["prev_turn_deg"] = _broadcast(trip.get("prev_turn_deg", 0.0), n).astype(np.float64)
+    if "start_stop_prob" in trip:
+        cols["start_stop_prob"] = _broadcast(trip["start_stop_prob"], n).astype(np.float64)
+    cols["inertia_prior_kwh_per_km"] = _inertia_prior(cols)
     models = _category(vehicle["model"].iloc[0] if one else vehicle["model"], n)
     cols.update(_physics_priors(cols, models))
     for name in HISTORY_FEATURES:
         cols[name] = _broadcast(history[name], n).astype(np.float64)
 
-    cols["highway"] = highway
-    for name in ("start_control", "end_control"):
-        cols[name] = _category(edges[name] if name in edges.columns else "unknown", n)
     cols["season"] = _category(season, n)
     cols["model"] = models
     for name in ("driver_profile", "driving_style", "charging_personality"):

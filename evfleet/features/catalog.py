@@ -15,10 +15,11 @@ elevation_change_m          num   m            end minus start node elevation; s
 start_elevation_m           num   m            start node elevation; static
 speed_limit_kph             num   km/h         posted limit; static
 highway                     cat   -            OSM road class; static
-start_control, end_control  cat   -            junction control (signal, stop, ...) at the start
-                                               and end node; static ("unknown" when the network
-                                               is not supplied). The start node's control tells
-                                               how likely the edge starts from standstill
+start_control, end_control  cat   -            junction control at the start and end node, as
+                                               the simulator's drivers meet it: signal or
+                                               stop_sign from the map tag, else junction where
+                                               3+ streets meet, else none; static ("unknown"
+                                               when the network is not supplied)
 is_trip_start, is_trip_end  num   0/1          first / last edge of the planned route (the vehicle
                                                starts / ends at standstill); known once the
                                                route is planned; 0 for through edges (the
@@ -36,6 +37,16 @@ next_expected_speed_kph                        edge (0 at the route's start / en
                                                network-wide default)
 turn_deg                    num   deg          heading change onto the route's next edge
                                                (0..180; 0 at the end and network-wide)
+prev_turn_deg               num   deg          heading change from the route's previous edge
+                                               onto this one (0 at the start, network-wide)
+start_stop_prob             num   0..1         odds of entering the edge from standstill: 1 at
+                                               the route's start, else the stop odds of the
+                                               previous edge's road class at the start node's
+                                               control (network-wide: the edge's own class);
+                                               a static table of the map, no realised stops
+end_stop_prob               num   0..1         odds of stopping at the end node: 1 at the
+                                               route's end, else the stop odds of the road
+                                               class at the end node's control
 parked_h                    num   h            time the vehicle stood parked before the trip:
                                                departure minus the arrival of its previous trip
                                                (an earlier trip's recorded arrival), capped at
@@ -72,7 +83,13 @@ aux_prior_kwh_per_km        num   kWh/km       on-road auxiliary power x expecte
 hvac_prior_kwh_per_km       num   kWh/km       cabin model (forecast temperature, clear-sky sun
                                                of the hour, warm-up after parked_h at
                                                trip_elapsed_min) x expected time per km
+inertia_prior_kwh_per_km    num   kWh/km       expected kinetic energy to reach the expected
+                                               speed from the expected entry speed, minus the
+                                               nominal regeneration when slowing to the
+                                               expected exit speed (stop odds, turns and the
+                                               route neighbours' expected speeds), per km
 physics_prior_kwh_per_km    num   kWh/km       fixed-coefficient sum of the priors above
+                                               (inertia excluded)
 hist_kwh_per_km             num   kWh/km       the vehicle's energy / distance over all days
                                                strictly before the segment's day
 hist_prior_ratio            num   -            the vehicle's energy / physics prior over earlier
@@ -114,6 +131,9 @@ NUMERIC_FEATURES: Final[tuple[str, ...]] = (
     "prev_expected_speed_kph",
     "next_expected_speed_kph",
     "turn_deg",
+    "prev_turn_deg",
+    "start_stop_prob",
+    "end_stop_prob",
     "parked_h",
     "heading_sin",
     "heading_cos",
@@ -140,6 +160,7 @@ NUMERIC_FEATURES: Final[tuple[str, ...]] = (
     "aero_prior_kwh_per_km",
     "aux_prior_kwh_per_km",
     "hvac_prior_kwh_per_km",
+    "inertia_prior_kwh_per_km",
     "physics_prior_kwh_per_km",
     "hist_kwh_per_km",
     "hist_prior_ratio",

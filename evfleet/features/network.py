@@ -8,9 +8,11 @@ array operations only (about a second per million edges on one core).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -19,8 +21,9 @@ from evfleet.errors import InputDataError
 from evfleet.features.build import (
     ROUTE_FEATURES,
     calendar,
-    edge_heading_deg,
+    edge_columns,
     feature_frame,
+    node_controls,
     vehicle_attributes,
 )
 from evfleet.features.catalog import HISTORY_FEATURES
@@ -32,6 +35,9 @@ from evfleet.vocab import ChargingPersonality, DriverProfile, DrivingStyle
 
 NETWORK_EDGE_COLUMNS = ("u", "v", "key", "length_m", "highway", "speed_kph", "grade")
 NETWORK_NODE_COLUMNS = ("node_id", "lat", "lon", "elevation_m")
+STATIC_CACHE_SIZE: Final = 4
+"""Edge tables (networks) whose context-free feature columns are kept (LRU)."""
+_ROUTE_COLUMNS: Final = (*ROUTE_FEATURES, "planned_time")
 
 
 @dataclass(frozen=True)
@@ -186,7 +192,8 @@ def network_edges(edges: pd.DataFrame, nodes: pd.DataFrame) -> pd.DataFrame:
         The network's ``edges`` table (``u, v, key, length_m, highway, speed_kph, grade``).
     nodes
         The network's ``nodes`` table (``node_id, lat, lon, elevation_m``, optional
-        ``control``).
+        ``control``: then ``start_control`` / ``end_control`` are the junction controls of
+        :func:`evfleet.features.build.node_controls`).
     """
     require_columns(edges, NETWORK_EDGE_COLUMNS, "network edges")
     require_columns(nodes, NETWORK_NODE_COLUMNS, "network nodes")
@@ -222,7 +229,7 @@ def network_edges(edges: pd.DataFrame, nodes: pd.DataFrame) -> pd.DataFrame:
         out["start_lat"], out["start_lon"], out["end_lat"], out["end_lon"]
     )
     if "control" in nodes.columns:
-        control = pd.Categorical(nodes["control"].astype(str))
+        control = pd.Categorical(node_controls(nodes, edges).to_numpy())
         for end, idx in rows.items():
             out[f"{end}_control"] = pd.Categorical.from_codes(
                 control.codes[idx], control.categories
@@ -230,7 +237,49 @@ def network_edges(edges: pd.DataFrame, nodes: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def network_features(edges: pd.DataFrame, context: PredictionContext) -> pd.DataFrame:
+@dataclass(frozen=True)
+class _EdgesKey:
+    """An edge table as an LRU key, by identity: the cached entry holds the table itself,
+    so no other object can take its id while the entry lives."""
+
+    ident: int
+    edges: pd.DataFrame = field(compare=False, hash=False)
+
+
+@functools.lru_cache(maxsize=STATIC_CACHE_SIZE)
+def _cached_edge_columns(key: _EdgesKey) -> Mapping[str, Any]:
+    cols = edge_columns(key.edges)
+    for values in cols.values():
+        if isinstance(values, np.ndarray):
+            values.flags.writeable = False  # shared by every later context
+    return cols
+
+
+def static_columns(edges: pd.DataFrame) -> Mapping[str, Any]:
+    """Context-free feature columns of ``edges`` (:func:`edge_columns`), cached per table.
+
+    A network's :func:`network_edges` table keeps its columns in a bounded LRU
+    (:data:`STATIC_CACHE_SIZE` tables, :func:`functools.lru_cache`) so that a new context
+    only computes the columns that depend on it; tables must not be modified in place
+    once predicted on. A planned route's edges (with :data:`ROUTE_FEATURES` or
+    ``planned_time``) are computed afresh: they are seldom predicted twice.
+    """
+    if any(c in edges.columns for c in _ROUTE_COLUMNS):
+        return edge_columns(edges)
+    return _cached_edge_columns(_EdgesKey(id(edges), edges))
+
+
+def static_cache_info() -> functools._CacheInfo:
+    """Hits, misses and size of the context-free column cache."""
+    return _cached_edge_columns.cache_info()
+
+
+def network_features(
+    edges: pd.DataFrame,
+    context: PredictionContext,
+    *,
+    static: Mapping[str, Any] | None = None,
+) -> pd.DataFrame:
     """Model inputs of every edge of :func:`network_edges` under ``context``.
 
     Head- and cross-wind are the forecast wind projected on each edge's heading (the same
@@ -239,9 +288,11 @@ def network_features(edges: pd.DataFrame, context: PredictionContext) -> pd.Data
     :func:`evfleet.models.predict_route`) override the through-edge defaults and the
     context's ``trip_elapsed_min``; its ``planned_time`` column (departure + expected
     durations of the earlier edges, :func:`evfleet.features.build.planned_route`) dates
-    each edge, else every edge is at the departure.
+    each edge, else every edge is at the departure. ``static`` are the context-free
+    columns of ``edges`` (default: :func:`static_columns`, cached per table).
     """
-    angle = np.radians(context.wind_from_deg - edge_heading_deg(edges))
+    cols = static_columns(edges) if static is None else static
+    angle = np.radians(context.wind_from_deg - cols["heading_deg"])
     when = (
         edges["planned_time"].to_numpy(dtype="datetime64[us]")
         if "planned_time" in edges.columns
@@ -264,4 +315,5 @@ def network_features(edges: pd.DataFrame, context: PredictionContext) -> pd.Data
             "trip_elapsed_min": context.trip_elapsed_min,
             **{c: edges[c].to_numpy(dtype=np.float64) for c in ROUTE_FEATURES if c in edges},
         },
+        static=cols,
     )

@@ -12,9 +12,11 @@ from evfleet.features.build import (
     EDGE_COLUMNS,
     MAX_PARKED_H,
     ROUTE_FEATURES,
+    UNKNOWN_CONTROL,
     calendar,
     edge_heading_deg,
     feature_frame,
+    node_controls,
     planned_route,
     vehicle_attributes,
 )
@@ -102,6 +104,7 @@ def build_features(
     weather: pd.DataFrame,
     *,
     nodes: pd.DataFrame | None = None,
+    edges: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Leak-free features and the kWh/km target of every segment.
 
@@ -110,9 +113,11 @@ def build_features(
     segments, fleet_info, weather
         Dataset tables (:mod:`evfleet.schema`); extra columns are ignored and the realised
         columns (speeds, stops, duration, energy components) are never used as inputs.
-    nodes
-        Optional network nodes (``node_id``, ``control``): adds the junction control at
-        each segment's start and end node; without it both are ``"unknown"``.
+    nodes, edges
+        Optional network nodes (``node_id``, ``control``) and edges (``u``, ``v``), both
+        or neither: add the junction control at each segment's start and end node
+        (:func:`evfleet.features.build.node_controls`); without them both are
+        ``"unknown"``.
 
     Returns
     -------
@@ -130,6 +135,15 @@ def build_features(
     if segments.empty:
         msg = "segments table is empty: nothing to build features from"
         raise InputDataError(msg)
+    if (nodes is None) != (edges is None):
+        msg = "build_features needs the network's nodes and edges together (or neither)"
+        raise InputDataError(msg)
+    if nodes is not None and edges is not None:
+        control = node_controls(nodes, edges).astype(str)
+        segments = segments.assign(
+            start_control=segments["u"].map(control).fillna(UNKNOWN_CONTROL).to_numpy(),
+            end_control=segments["v"].map(control).fillna(UNKNOWN_CONTROL).to_numpy(),
+        )
     last_seq = segments.groupby("trip_id", sort=False)["seq"].transform("max")
     timing = _trip_timing(segments)
     segments = segments.assign(
@@ -145,14 +159,8 @@ def build_features(
         shown = ", ".join(map(str, unknown[:5]))
         msg = f"segments reference vehicles missing from fleet_info: {shown}"
         raise InputDataError(msg)
-    edges = segments.loc[:, [*EDGE_COLUMNS, "is_trip_start", "is_trip_end"]]
-    if nodes is not None:
-        require_columns(nodes, ("node_id", "control"), "nodes")
-        control = nodes.set_index("node_id")["control"].astype(str)
-        edges = edges.assign(
-            start_control=segments["u"].map(control).fillna("unknown").to_numpy(),
-            end_control=segments["v"].map(control).fillna("unknown").to_numpy(),
-        )
+    controls = [c for c in ("start_control", "end_control") if c in segments.columns]
+    edge_rows = segments.loc[:, [*EDGE_COLUMNS, "is_trip_start", "is_trip_end", *controls]]
     start = segments["start_time"]
     planned = segments["planned_time"]
     forecast = _forecast(segments, weather, planned)
@@ -160,7 +168,7 @@ def build_features(
     angle = np.radians(forecast["wind_dir_deg"].to_numpy() - edge_heading_deg(segments))
     nan = np.full(len(segments), np.nan)
     feats = feature_frame(
-        edges,
+        edge_rows,
         when=calendar(planned.to_numpy()),
         weather={
             "temp_c": forecast["temp_c"].to_numpy(),

@@ -52,6 +52,31 @@ def _control_codes(nodes: pd.DataFrame, degree: np.ndarray) -> np.ndarray:
     return np.where(mapped >= 0, mapped, junction).astype(np.int8)
 
 
+def junction_controls(nodes: pd.DataFrame, edges: pd.DataFrame) -> np.ndarray:
+    """Junction control drivers meet at each node (rows of ``nodes``, codes of
+    :class:`JunctionControl`): the node's ``control`` tag (signal, stop sign), else a plain
+    junction where three or more streets meet, else none (the road just continues).
+
+    The one definition the simulator (:class:`NetArrays`) and the ML features share; it
+    works on the network's tables, where :class:`NetArrays` has a :class:`RoadGraph`.
+    """
+    node_id = nodes["node_id"].to_numpy(dtype=np.int64)
+    order = np.argsort(node_id, kind="stable")
+    sorted_ids = node_id[order]
+
+    def rows(ids: np.ndarray) -> np.ndarray:
+        ids = np.asarray(ids, dtype=np.int64)
+        idx = np.clip(np.searchsorted(sorted_ids, ids), 0, max(sorted_ids.size - 1, 0))
+        if ids.size and not np.array_equal(sorted_ids[idx], ids):
+            bad = ids[sorted_ids[idx] != ids][:5]
+            msg = f"edges name node ids not in the nodes table: {bad.tolist()}"
+            raise InputDataError(msg)
+        return order[idx]
+
+    u_pos, v_pos = rows(edges["u"].to_numpy()), rows(edges["v"].to_numpy())
+    return _control_codes(nodes, _neighbour_counts(u_pos, v_pos, node_id.size))
+
+
 def _neighbour_counts(u: np.ndarray, v: np.ndarray, n: int) -> np.ndarray:
     """Number of distinct neighbours of each node (either direction)."""
     lo, hi = np.minimum(u, v), np.maximum(u, v)

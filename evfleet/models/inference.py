@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from evfleet.features.build import planned_route
-from evfleet.features.network import PredictionContext, network_features
+from evfleet.features.network import PredictionContext, network_features, static_columns
 from evfleet.models.energy_model import EnergyModel
 
 logger = logging.getLogger(__name__)
@@ -46,10 +46,13 @@ def predict_network(
     pandas.DataFrame
         ``u``, ``v``, ``key``, ``length_m``, ``kwh_per_km`` and ``energy_kwh``.
     """
+    static = static_columns(edges)  # context-free: computed once per network (LRU)
     parts = []
     for start in range(0, len(edges), batch_size):
-        chunk = edges.iloc[start : start + batch_size]
-        parts.append(model.predict_energy(network_features(chunk, context), batch_size=batch_size))
+        rows = slice(start, start + batch_size)
+        part = {k: v[rows] if np.ndim(v) else v for k, v in static.items()}
+        X = network_features(edges.iloc[rows], context, static=part)
+        parts.append(model.predict_energy(X, batch_size=batch_size))
     pred = pd.concat(parts) if parts else pd.DataFrame({"kwh_per_km": [], "energy_kwh": []})
     out = edges.loc[:, ["u", "v", "key", "length_m"]].copy()
     out["kwh_per_km"] = pred["kwh_per_km"].to_numpy() * context.calibration

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -33,14 +35,20 @@ def data(ml_dataset: MLDataset) -> MLDataset:
 
 @pytest.fixture(scope="module")
 def table(data: MLDataset) -> pd.DataFrame:
-    return build_features(data.segments, data.fleet_info, data.weather, nodes=data.nodes)
+    return build_features(
+        data.segments, data.fleet_info, data.weather, nodes=data.nodes, edges=data.edges
+    )
 
 
 def _features(
     data: MLDataset, segments: pd.DataFrame, weather: pd.DataFrame | None = None
 ) -> pd.DataFrame:
     return build_features(
-        segments, data.fleet_info, data.weather if weather is None else weather, nodes=data.nodes
+        segments,
+        data.fleet_info,
+        data.weather if weather is None else weather,
+        nodes=data.nodes,
+        edges=data.edges,
     )
 
 
@@ -50,7 +58,7 @@ def test_table_has_every_feature_and_no_realised_input(table: pd.DataFrame) -> N
     assert not set(FEATURES) & set(ENERGY_COMPONENTS)
     assert np.isfinite(table["kwh_per_km"]).all()
     np.testing.assert_allclose(table["kwh_per_km"] * table["length_m"] / 1000, table["energy_kwh"])
-    assert set(table["end_control"].astype(str)) <= {"none", "signal", "stop"}
+    assert set(table["end_control"].astype(str)) <= {"none", "junction", "signal", "stop_sign"}
 
 
 def test_realised_columns_do_not_change_features(data: MLDataset, table: pd.DataFrame) -> None:
@@ -171,7 +179,10 @@ def test_network_features_match_training_features(data: MLDataset, table: pd.Dat
     assert plain["prev_expected_speed_kph"] == plain["expected_speed_kph"]
     assert plain["next_expected_speed_kph"] == plain["expected_speed_kph"]
     assert plain["turn_deg"] == 0.0
-    around = {c: row[c] for c in ("prev_expected_speed_kph", "next_expected_speed_kph", "turn_deg")}
+    assert plain["prev_turn_deg"] == 0.0
+    around_names = ("prev_expected_speed_kph", "next_expected_speed_kph", "turn_deg",
+                    "prev_turn_deg", "start_stop_prob")  # fmt: skip
+    around = {c: row[c] for c in around_names}
     got = network_features(edges.assign(**around), context).loc[match].iloc[0]
     wind = {"headwind_kph", "crosswind_kph", "aero_prior_kwh_per_km", "physics_prior_kwh_per_km"}
     for name in FEATURES:
@@ -187,7 +198,11 @@ def test_route_features_equal_the_training_features_of_a_recorded_trip(data: MLD
     # One forecast for the whole trip (inference has one), so every feature must agree.
     calm = {"temp_c": 9.0, "wind_kph": 0.0, "humidity_pct": 70.0, "is_raining": False}
     table = build_features(
-        data.segments, data.fleet_info, data.weather.assign(**calm), nodes=data.nodes
+        data.segments,
+        data.fleet_info,
+        data.weather.assign(**calm),
+        nodes=data.nodes,
+        edges=data.edges,
     )
     lengths = table.groupby("trip_id")["seq"].size()
     trip_id = lengths.index[lengths.to_numpy().argmax()]  # the longest: crosses planned time
@@ -397,3 +412,78 @@ def test_route_context_reads_neighbours_turns_and_time_in_driving_order() -> Non
     )
     with pytest.raises(InputDataError, match="contiguous and in driving order"):
         route_context(two, 3.0, False, trip=[1, 2, 1, 2, 1, 2])
+
+
+def test_route_context_stop_odds_and_previous_turn() -> None:
+    from evfleet.features.build import route_context
+    from evfleet.physics.roads import STOP_PROBABILITY, JunctionControl, RoadClass
+
+    route = pd.DataFrame(
+        {
+            "length_m": [1000.0, 500.0, 2000.0],
+            "speed_limit_kph": [50.0, 100.0, 30.0],
+            "highway": ["residential", "primary", "residential"],
+            "heading_deg": [90.0, 90.0, 0.0],
+            "start_control": ["none", "signal", "stop_sign"],
+        }
+    )
+    ctx = route_context(route, 3.0, weekend=False)
+    np.testing.assert_allclose(ctx["prev_turn_deg"], [0.0, 0.0, 90.0])
+    # entering edge 1 comes off a residential road at a signal; edge 2 off a primary road
+    expected = [
+        1.0,
+        STOP_PROBABILITY[RoadClass.RESIDENTIAL, JunctionControl.SIGNAL],
+        STOP_PROBABILITY[RoadClass.PRIMARY, JunctionControl.STOP_SIGN],
+    ]
+    np.testing.assert_allclose(ctx["start_stop_prob"], expected)
+
+
+def test_junction_controls_are_the_simulators(data: MLDataset) -> None:
+    from types import SimpleNamespace
+
+    from evfleet.features.build import CONTROL_NAMES, node_controls
+    from evfleet.fleet.road_arrays import NetArrays
+
+    graph = SimpleNamespace(nodes=data.nodes, edges=data.edges.assign(travel_time_s=1.0))
+    control = node_controls(data.nodes, data.edges)
+    names = control.loc[data.edges["v"].to_numpy()].astype(str).to_numpy()
+    codes = NetArrays.from_graph(graph).control
+    assert list(names) == [CONTROL_NAMES[c] for c in codes]
+    assert {"junction", "none"} <= set(names)  # untagged nodes: 3+ streets or not
+
+
+def test_stop_odds_and_inertia_prior_follow_the_route_ends(table: pd.DataFrame) -> None:
+    start, end = table["is_trip_start"] == 1, table["is_trip_end"] == 1
+    assert (table.loc[start, "start_stop_prob"] == 1).all()
+    assert (table.loc[end, "end_stop_prob"] == 1).all()
+    through = ~start & ~end
+    assert table.loc[through, "end_stop_prob"].between(0, 1).all()
+    # from standstill the car spends kinetic energy; stopping at the end regenerates some
+    assert (table.loc[start & ~end, "inertia_prior_kwh_per_km"] > 0).all()
+    flowing_in = (table["start_stop_prob"] == 0) & (table["prev_turn_deg"] < 45)
+    flowing_in &= table["prev_expected_speed_kph"] >= table["expected_speed_kph"]
+    arriving = table.loc[end & ~start & flowing_in, "inertia_prior_kwh_per_km"]
+    assert len(arriving)
+    assert (arriving < 0).all()
+
+
+def test_static_columns_are_cached_per_edge_table(data: MLDataset) -> None:
+    from evfleet.features.build import edge_columns
+    from evfleet.features.network import static_cache_info, static_columns
+
+    edges = network_edges(data.edges, data.nodes)
+    context = PredictionContext(
+        model="nissan_leaf", mass_kg=1700, battery_kwh=40,
+        departure=pd.Timestamp("2024-01-16 08:30"), temp_c=5.0,
+    )  # fmt: skip
+    first = network_features(edges, context)
+    hits = static_cache_info().hits
+    later = network_features(edges, replace(context, temp_c=-3.0))
+    assert static_cache_info().hits == hits + 1
+    assert static_columns(edges) is static_columns(edges)
+    fresh = network_features(edges, replace(context, temp_c=-3.0), static=edge_columns(edges))
+    pd.testing.assert_frame_equal(later, fresh)
+    assert not later["temp_c"].equals(first["temp_c"])
+    # a planned route's edges are never cached (they differ per route)
+    route = edges.iloc[:3].assign(turn_deg=[0.0, 90.0, 0.0])
+    assert static_columns(route) is not static_columns(route)

@@ -51,7 +51,9 @@ def data(ml_dataset: MLDataset) -> MLDataset:
 
 @pytest.fixture(scope="module")
 def table(data: MLDataset) -> pd.DataFrame:
-    feats = build_features(data.segments, data.fleet_info, data.weather, nodes=data.nodes)
+    feats = build_features(
+        data.segments, data.fleet_info, data.weather, nodes=data.nodes, edges=data.edges
+    )
     return assign_splits(feats, seed=7)
 
 
