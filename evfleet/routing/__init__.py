@@ -19,6 +19,7 @@ from evfleet.routing.costs import (
     EdgeWeights,
     Objective,
     ObjectiveWeights,
+    expected_drive,
     model_energy_source,
     physics_edge_costs,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "RoutePlan",
     "RoutingOptions",
     "StationSet",
+    "expected_drive",
     "model_energy_source",
     "optimize_charging_amounts",
     "pareto_routes",

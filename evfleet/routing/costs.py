@@ -60,7 +60,7 @@ from evfleet.physics import (
 from evfleet.physics.model import GRAVITY_MPS2
 from evfleet.physics.onroad import ON_ROAD_AUX_EXTRA_W
 from evfleet.physics.roads import DWELL_RANGE_S, STOP_PROBABILITY
-from evfleet.units import HOUR_S, J_PER_KWH
+from evfleet.units import HOUR_S, J_PER_KWH, KPH_PER_MPS
 from evfleet.vehicles import VehicleSpec, get_vehicle
 
 Objective = SocObjective
@@ -253,10 +253,11 @@ class EdgeCostModel:
     def _compute(self, key: _ContextKey) -> EdgeWeights:
         ctx = key.context
         spec = dataclasses.replace(get_vehicle(ctx.model), test_mass_kg=ctx.mass_kg)
-        time_s, physics_kwh = physics_edge_costs(self.net, self._highway, spec, ctx)
         if self.energy_source is None:
-            energy, source = physics_kwh, "physics"
-        else:
+            time_s, energy = physics_edge_costs(self.net, self._highway, spec, ctx)
+            source = "physics"
+        else:  # the model gives the energy: only the expected times are needed
+            time_s = expected_drive(self.net, self._highway, ctx).time_s
             energy, source = self.energy_source(ctx), "ml"
         depart_clock = fractional_hour(pd.Timestamp(ctx.departure)) * HOUR_S
         return EdgeWeights.from_arrays(
@@ -299,21 +300,52 @@ def recoverable_kwh_per_m(spec: VehicleSpec) -> float:
     return spec.test_mass_kg * GRAVITY_MPS2 * drivetrain_efficiency(spec) / J_PER_KWH
 
 
-def physics_edge_costs(
-    net: NetArrays, highway: pd.Categorical, spec: VehicleSpec, ctx: PredictionContext
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Expected time (s) and battery energy (kWh) of every edge under ``ctx``."""
+@dataclass(frozen=True)
+class ExpectedDrive:
+    """How an edge is expected to be driven under a context (the simulator's rules)."""
+
+    hour: float
+    """Departure clock, fractional hours."""
+    speed_kph: NDArray[np.float64]
+    """Expected cruise speed per edge (congestion and driving style)."""
+    p_stop: NDArray[np.float64]
+    """Odds of stopping at the edge's end node."""
+    dwell_s: NDArray[np.float64]
+    """Mean wait when stopping there."""
+    time_s: NDArray[np.float64]
+    """Expected travel time per edge, stops included."""
+
+
+def expected_drive(
+    net: NetArrays, highway: pd.Categorical, ctx: PredictionContext
+) -> ExpectedDrive:
+    """Expected speed, stops and time of every edge under ``ctx`` (no energy)."""
     dep = pd.Timestamp(ctx.departure)
     hour = fractional_hour(dep)
     style = STYLES[DrivingStyle(ctx.driving_style)]
-    limit_kph = net.speed_kph
-    speed_kph = expected_speed_kph(limit_kph, highway, hour, dep.weekday() >= 5)
+    speed_kph = expected_speed_kph(net.speed_kph, highway, hour, dep.weekday() >= 5)
     speed_kph = speed_kph * style.cruise_factor * (1.0 - 0.5 * style.speed_spread)
-    v = speed_kph / 3.6
+    v = speed_kph / KPH_PER_MPS
     p_stop = STOP_PROBABILITY[net.road_class, net.control]
     dwell_s = DWELL_RANGE_S[net.control].mean(axis=1)
     lost_s = v / (2.0 * style.accel_mps2) + v / (2.0 * style.decel_mps2)
     time_s = net.length_m / v + p_stop * (dwell_s + lost_s)
+    return ExpectedDrive(
+        hour=hour,
+        speed_kph=np.asarray(speed_kph, dtype=np.float64),
+        p_stop=np.asarray(p_stop, dtype=np.float64),
+        dwell_s=np.asarray(dwell_s, dtype=np.float64),
+        time_s=np.asarray(time_s, dtype=np.float64),
+    )
+
+
+def physics_edge_costs(
+    net: NetArrays, highway: pd.Categorical, spec: VehicleSpec, ctx: PredictionContext
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Expected time (s) and battery energy (kWh) of every edge under ``ctx``."""
+    drive = expected_drive(net, highway, ctx)
+    hour, speed_kph, p_stop, dwell_s = drive.hour, drive.speed_kph, drive.p_stop, drive.dwell_s
+    v = speed_kph / KPH_PER_MPS
     angle = np.radians(ctx.wind_from_deg - net.bearing_deg)
     headwind = np.clip(ctx.wind_kph / 3.6 * np.cos(angle), -MAX_HEADWIND_MPS, MAX_HEADWIND_MPS)
     conditions = Conditions(
@@ -333,4 +365,4 @@ def physics_edge_costs(
     aux_kw = (spec.aux_w + ON_ROAD_AUX_EXTRA_W) / 1000.0
     stop_kwh = p_stop * (kinetic_kwh * (1.0 / eff - eff) + aux_kw * dwell_s / HOUR_S)
     energy = per_100km * net.length_m / 1e5 + stop_kwh
-    return np.asarray(time_s, dtype=np.float64), np.asarray(energy, dtype=np.float64)
+    return drive.time_s, np.asarray(energy, dtype=np.float64)

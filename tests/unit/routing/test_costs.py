@@ -88,6 +88,9 @@ def test_ml_energy_source_is_used_and_checked() -> None:
     assert w.source == "ml"
     assert np.all(w.energy_kwh == 0.01)
     assert len(calls) == 1
+    # the model replaces only the energy: times are the physics model's expected times
+    physics = EdgeCostModel(graph, tariff=tariff).weights(context())
+    np.testing.assert_array_equal(w.time_s, physics.time_s)
     bad = EdgeCostModel(graph, tariff=tariff, energy_source=lambda c: np.full(3, 0.1))
     with pytest.raises(RoutingError, match="energy_kwh needs"):
         bad.weights(context())
