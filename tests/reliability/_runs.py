@@ -17,18 +17,19 @@ import psutil
 
 from tests.reliability.conftest import child_env
 
+# Eight vehicles: training's vehicle split needs at least three that drove (four gave two).
 TINY_CONFIG = """\
 network:
   scale: 0.2
 fleet:
-  n_vehicles: 4
+  n_vehicles: 8
   days: 1
 training:
   models: [linear]
   n_trials: 1
   timeout_s: 5
 performance:
-  synth_chunk_vehicles: 1
+  synth_chunk_vehicles: 2
 """
 
 

@@ -40,11 +40,6 @@ from tests.reliability._runs import (
 
 pytestmark = pytest.mark.slow
 RUN_TIMEOUT_S = 600
-# Eight vehicles: a vehicle split for training needs at least three that drove.
-CONFIG = TINY_CONFIG.replace("n_vehicles: 4", "n_vehicles: 8").replace(
-    "synth_chunk_vehicles: 1", "synth_chunk_vehicles: 2"
-)
-assert CONFIG != TINY_CONFIG
 
 
 def _synth(root: Path, config: Path, log: Path) -> None:
@@ -60,7 +55,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dic
     """An uninterrupted run, and how long its network and synthesis phases took."""
     base = tmp_path_factory.mktemp("crash")
     config = base / "tiny.yaml"
-    config.write_text(CONFIG)
+    config.write_text(TINY_CONFIG)
     root = base / "reference"
     started = time.monotonic()
     proc = start_cli("synth", "-c", str(config), "-w", str(root), log=base / "reference.log")
