@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,9 @@ from evfleet.features.build import expected_speed_kph, fractional_hour
 from evfleet.models import route_features
 from evfleet.schema import ENERGY_COMPONENTS
 from tests.fixtures.ml_dataset import MLDataset
+
+if TYPE_CHECKING:
+    from evfleet.network import RoadGraph
 
 
 @pytest.fixture(scope="module")
@@ -438,16 +442,14 @@ def test_route_context_stop_odds_and_previous_turn() -> None:
     np.testing.assert_allclose(ctx["start_stop_prob"], expected)
 
 
-def test_junction_controls_are_the_simulators(data: MLDataset) -> None:
-    from types import SimpleNamespace
-
+def test_junction_controls_are_the_simulators(road_graph: RoadGraph) -> None:
     from evfleet.features.build import CONTROL_NAMES, node_controls
     from evfleet.fleet.road_arrays import NetArrays
 
-    graph = SimpleNamespace(nodes=data.nodes, edges=data.edges.assign(travel_time_s=1.0))
-    control = node_controls(data.nodes, data.edges)
-    names = control.loc[data.edges["v"].to_numpy()].astype(str).to_numpy()
-    codes = NetArrays.from_graph(graph).control
+    nodes, edges = road_graph.nodes_frame(), road_graph.edges_frame()
+    control = node_controls(nodes, edges)
+    names = control.loc[edges["v"].to_numpy()].astype(str).to_numpy()
+    codes = NetArrays.from_graph(road_graph).control
     assert list(names) == [CONTROL_NAMES[c] for c in codes]
     assert {"junction", "none"} <= set(names)  # untagged nodes: 3+ streets or not
 
