@@ -430,9 +430,10 @@ class VehiclePlanner:
             try:
                 plan, base = self._route(k, b, need_end, ctx)
             except EvfleetError as exc:
-                reason = f"vehicle {v.vehicle_id} trip {v.trip_id[k]}: {exc}"
-                if self.s.strict:
-                    raise OptimizationError(f"infeasible: {reason}") from None
+                if self.s.strict:  # the search's reason, said once
+                    why = str(exc) if str(exc).startswith("infeasible") else f"infeasible: {exc}"
+                    msg = f"vehicle {v.vehicle_id} trip {v.trip_id[k]}: {why}"
+                    raise OptimizationError(msg) from None
                 self.out.infeasible.append(
                     {"vehicle_id": v.vehicle_id, "trip_id": str(v.trip_id[k]), "reason": str(exc)}
                 )

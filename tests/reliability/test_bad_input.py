@@ -422,7 +422,8 @@ def test_an_infeasible_strict_plan_is_one_line_and_writes_nothing(tmp_path: Path
     lines = [line for line in output.splitlines() if line.strip()]
     assert code == 1, output
     assert len(lines) == 1, output
-    assert lines[0].startswith("error: infeasible: vehicle ")
+    assert lines[0].startswith("error: vehicle ")
+    assert lines[0].count("infeasible") == 1, lines[0]
     assert "reserve SOC 0.950" in lines[0]
     assert "Traceback" not in output
     assert _without_run_history(root) == before
