@@ -40,17 +40,12 @@ def _settle_one(
     size: int,
     best: float,
     meet: int,
-    other_top: float,
     touched: I64,
     n_touched: int,
 ) -> tuple[int, float, int, int]:
     """One side of :func:`_bidirectional`: settle its heap top, relax its edges, and
-    update the best meeting (``other``: the opposite side's distances).
-
-    A node is not queued when ``nd + other_top >= best`` (``other_top``: the opposite
-    heap's least key): if its cost to the other end is below ``other_top``, the other
-    side has settled it and ``nd + other[v]`` is exact; otherwise no path through it
-    with this prefix beats ``best``. Its label and link are still kept (a meeting).
+    update the best meeting (``other``: the opposite side's distances). Newly labelled
+    nodes are listed in ``touched`` (``n_touched`` so far) for the caller's reset.
     """
     top = keys[0]
     u, size = _pop(keys, vals, size)
@@ -65,11 +60,10 @@ def _settle_one(
                 n_touched += 1
             dist[v] = nd
             link[v] = slot_edge[s]
+            size = _push(keys, vals, size, nd, v)
             if nd + other[v] < best:
                 best = nd + other[v]
                 meet = v
-            if nd + other_top < best:
-                size = _push(keys, vals, size, nd, v)
     return size, best, meet, n_touched
 
 
@@ -119,12 +113,12 @@ def _bidirectional(
         if nb == 0 or (nf > 0 and nf <= nb):
             nf, best, meet, tf = _settle_one(
                 indptr, heads, slot_edge, slot_cost, fwd, bwd, pred, fk, fv, nf, best, meet,
-                top_b, touched_f, tf,
+                touched_f, tf,
             )  # fmt: skip
         else:
             nb, best, meet, tb = _settle_one(
                 rev_indptr, rev_tails, rev_slot_edge, rev_slot_cost, bwd, fwd, succ, bk, bv,
-                nb, best, meet, top_f, touched_b, tb,
+                nb, best, meet, touched_b, tb,
             )  # fmt: skip
     return meet, tf, tb
 
