@@ -25,38 +25,41 @@ ALT_SAFETY = 1.0 - 1e-9
 
 @njit(cache=True, inline="always")
 def _push(keys: F64, vals: I64, size: int, key: float, val: int) -> int:
+    """Insert ``(key, val)``: parents move down into the hole (one write per level)."""
     i = size
-    keys[i] = key
-    vals[i] = val
     while i > 0:
         parent = (i - 1) >> 1
-        if keys[parent] <= keys[i]:
+        if keys[parent] <= key:
             break
-        keys[parent], keys[i] = keys[i], keys[parent]
-        vals[parent], vals[i] = vals[i], vals[parent]
+        keys[i] = keys[parent]
+        vals[i] = vals[parent]
         i = parent
+    keys[i] = key
+    vals[i] = val
     return size + 1
 
 
 @njit(cache=True, inline="always")
 def _pop(keys: F64, vals: I64, size: int) -> tuple[int, int]:
+    """Remove the least entry; the last one sinks from the root through the hole."""
     val = vals[0]
     size -= 1
-    keys[0] = keys[size]
-    vals[0] = vals[size]
+    key = keys[size]
+    last = vals[size]
     i = 0
     while True:
-        left = 2 * i + 1
-        if left >= size:
+        child = 2 * i + 1
+        if child >= size:
             break
-        child = left
-        if left + 1 < size and keys[left + 1] < keys[left]:
-            child = left + 1
-        if keys[i] <= keys[child]:
+        if child + 1 < size and keys[child + 1] < keys[child]:
+            child += 1
+        if key <= keys[child]:
             break
-        keys[child], keys[i] = keys[i], keys[child]
-        vals[child], vals[i] = vals[i], vals[child]
+        keys[i] = keys[child]
+        vals[i] = vals[child]
         i = child
+    keys[i] = key
+    vals[i] = last
     return val, size
 
 

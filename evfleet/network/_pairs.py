@@ -40,24 +40,31 @@ def _settle_one(
     size: int,
     best: float,
     meet: int,
-) -> tuple[int, float, int]:
+    touched: I64,
+    n_touched: int,
+) -> tuple[int, float, int, int]:
     """One side of :func:`_bidirectional`: settle its heap top, relax its edges, and
-    update the best meeting (``other``: the opposite side's distances)."""
+    update the best meeting (``other``: the opposite side's distances). Newly labelled
+    nodes are listed in ``touched`` (``n_touched`` so far) for the caller's reset.
+    """
     top = keys[0]
     u, size = _pop(keys, vals, size)
     if top > dist[u]:
-        return size, best, meet
+        return size, best, meet, n_touched
     for s in range(indptr[u], indptr[u + 1]):
         v = heads[s]
         nd = top + slot_cost[s]
         if nd < dist[v]:
+            if dist[v] == _INF:
+                touched[n_touched] = v
+                n_touched += 1
             dist[v] = nd
             link[v] = slot_edge[s]
             size = _push(keys, vals, size, nd, v)
             if nd + other[v] < best:
                 best = nd + other[v]
                 meet = v
-    return size, best, meet
+    return size, best, meet, n_touched
 
 
 @njit(cache=True, nogil=True)
@@ -72,29 +79,28 @@ def _bidirectional(
     rev_slot_cost: F64,
     src: int,
     dst: int,
-    pred: I64,
-    succ: I64,
-) -> int:
-    """Bidirectional Dijkstra (non-negative costs); returns the meeting node (-1: none).
+    work: tuple[F64, F64, I64, I64, I64, I64, F64, I64, F64, I64],
+) -> tuple[int, int, int]:
+    """Bidirectional Dijkstra (non-negative costs): ``(meeting node or -1, touched
+    forward, touched backward)``.
 
     The forward search from ``src`` and the backward one from ``dst`` (on the reversed
     CSR) alternate by the smaller heap (balanced work: about 15 % fewer settled nodes
     than alternating by the smaller top on the bench networks); ``best`` is the least
     ``fwd[v] + bwd[v]`` seen, and the search stops once the two tops sum to at least
     ``best`` (lazy heap entries only overstate, so each top is a lower bound of its
-    side). Fills ``pred``
-    (edge into ``v`` on the ``src`` side) and ``succ`` (edge out of ``v`` towards ``dst``).
+    side). ``work`` is :func:`pair_work` (clean: ``fwd``, ``bwd`` all ``inf``); fills
+    ``pred`` (edge into ``v`` on the ``src`` side) and ``succ`` (edge out of ``v``
+    towards ``dst``) and lists the labelled nodes of each side in its touched array,
+    for :func:`_reset` once the path is read.
     """
-    n = len(indptr) - 1
-    fwd = np.full(n, _INF)
-    bwd = np.full(n, _INF)
-    cap = len(heads) + 1
-    fk = np.empty(cap)
-    fv = np.empty(cap, dtype=np.int64)
-    bk = np.empty(cap)
-    bv = np.empty(cap, dtype=np.int64)
+    fwd, bwd, pred, succ, touched_f, touched_b, fk, fv, bk, bv = work
     fwd[src] = 0.0
     bwd[dst] = 0.0
+    touched_f[0] = src
+    touched_b[0] = dst
+    tf = 1
+    tb = 1
     nf = _push(fk, fv, 0, 0.0, src)
     nb = _push(bk, bv, 0, 0.0, dst)
     best = 0.0 if src == dst else _INF
@@ -105,15 +111,47 @@ def _bidirectional(
         if top_f + top_b >= best:
             break
         if nb == 0 or (nf > 0 and nf <= nb):
-            nf, best, meet = _settle_one(
-                indptr, heads, slot_edge, slot_cost, fwd, bwd, pred, fk, fv, nf, best, meet
-            )
-        else:
-            nb, best, meet = _settle_one(
-                rev_indptr, rev_tails, rev_slot_edge, rev_slot_cost, bwd, fwd, succ, bk, bv,
-                nb, best, meet,
+            nf, best, meet, tf = _settle_one(
+                indptr, heads, slot_edge, slot_cost, fwd, bwd, pred, fk, fv, nf, best, meet,
+                touched_f, tf,
             )  # fmt: skip
-    return meet
+        else:
+            nb, best, meet, tb = _settle_one(
+                rev_indptr, rev_tails, rev_slot_edge, rev_slot_cost, bwd, fwd, succ, bk, bv,
+                nb, best, meet, touched_b, tb,
+            )  # fmt: skip
+    return meet, tf, tb
+
+
+@njit(cache=True, nogil=True)
+def pair_work(n: int, m: int) -> tuple[F64, F64, I64, I64, I64, I64, F64, I64, F64, I64]:
+    """Clean work arrays of :func:`_bidirectional` for ``n`` nodes and ``m`` edges
+    (distances, links and touched lists per side, then the two heaps; reusable: each
+    query resets what it labelled)."""
+    return (
+        np.full(n, _INF),
+        np.full(n, _INF),
+        np.full(n, -1, dtype=np.int64),
+        np.full(n, -1, dtype=np.int64),
+        np.empty(n, dtype=np.int64),
+        np.empty(n, dtype=np.int64),
+        np.empty(m + 1),
+        np.empty(m + 1, dtype=np.int64),
+        np.empty(m + 1),
+        np.empty(m + 1, dtype=np.int64),
+    )
+
+
+@njit(cache=True, nogil=True)
+def _reset(work: tuple[F64, F64, I64, I64, I64, I64, F64, I64, F64, I64], tf: int, tb: int) -> None:
+    """Return the labelled entries of :func:`pair_work` arrays to their clean state."""
+    fwd, bwd, pred, succ, touched_f, touched_b = work[:6]
+    for i in range(tf):
+        fwd[touched_f[i]] = _INF
+        pred[touched_f[i]] = -1
+    for i in range(tb):
+        bwd[touched_b[i]] = _INF
+        succ[touched_b[i]] = -1
 
 
 @njit(cache=True, nogil=True)
@@ -162,6 +200,7 @@ def route_pair(
     battery: tuple[float, float, float],
     clamp: bool,
     edge_data: tuple[F64, F64, F64],
+    work: tuple[F64, F64, I64, I64, I64, I64, F64, I64, F64, I64],
 ) -> tuple[bool, I64, F64]:
     """One least-cost query: ``(found, edge indices src -> dst, path_totals)``.
 
@@ -172,8 +211,9 @@ def route_pair(
     with ``clamp``, the battery bounds ``battery = (b0, b_min, b_max)`` (costs are then
     energies). ``edge_ends`` are the tail and head rows per edge; ``edge_data`` the
     per-edge time, energy and length that :func:`path_totals` sums along the path (with
-    the battery bounds). Work arrays are allocated per call: concurrent calls share
-    nothing.
+    the battery bounds). ``work`` (:func:`pair_work`, used by the bidirectional search
+    only, left clean) must not be shared by concurrent calls; other work arrays are
+    allocated per call.
     """
     n = len(indptr) - 1
     tails, edge_heads = edge_ends
@@ -181,14 +221,14 @@ def route_pair(
     start = min(b0, b_max)
     floor, ceil = (start - b_max, start - b_min) if clamp else (-_INF, _INF)
     lm_to, lm_from = landmarks
-    pred = np.full(n, -1, dtype=np.int64)
     if len(phi) == 0 and hk == 0.0 and lm_to.shape[1] == 0 and not clamp:
-        succ = np.full(n, -1, dtype=np.int64)
-        meet = _bidirectional(
+        pred, succ = work[2], work[3]
+        meet, tf, tb = _bidirectional(
             indptr, heads, slot_edge, slot_cost, rev[0], rev[1], rev[2], rev[3], src, dst,
-            pred, succ,
+            work,
         )  # fmt: skip
         if meet < 0:
+            _reset(work, tf, tb)
             return False, np.empty(0, dtype=np.int64), np.empty(0)
         k_back = 0
         v = meet
@@ -202,7 +242,9 @@ def route_pair(
         for i in range(k_fwd, k_fwd + k_back):
             edges[i] = succ[v]
             v = edge_heads[succ[v]]
+        _reset(work, tf, tb)
     else:
+        pred = np.full(n, -1, dtype=np.int64)
         dist = np.full(n, _INF)
         _search(
             indptr, heads, slot_edge, slot_cost, phi, xs, ys, hk, lm_to, lm_from, src, dst,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -157,6 +158,7 @@ class RoadGraph:
         )
         self._tree = cKDTree(np.column_stack([self.x_m, self.y_m]))
         self._weights: dict[str, PreparedWeight] = {}
+        self._per_thread = threading.local()
 
     # ------------------------------------------------------------------ loading
     @classmethod
@@ -231,6 +233,15 @@ class RoadGraph:
         counts = np.bincount(self.edge_v, minlength=self.n_nodes)
         indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         return indptr, self.edge_u[order], order
+
+    def pair_work(self) -> tuple[NDArray[Any], ...]:
+        """This thread's work arrays for one-pair bidirectional searches
+        (:func:`evfleet.network._pairs.pair_work`): allocated once per thread, each query
+        resets what it labelled, so threads sharing a graph never share them."""
+        work = getattr(self._per_thread, "pair_work", None)
+        if work is None:
+            work = self._per_thread.pair_work = _pairs.pair_work(self.n_nodes, self.n_edges)
+        return work
 
     def need_to_reach(
         self,

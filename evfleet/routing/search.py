@@ -151,6 +151,7 @@ def plan_route(
         (b0, b_min, cap),
         by_energy,
         (w.time_s, w.energy_kwh, graph.length_m),
+        graph.pair_work(),
     )
     if not found:
         if by_energy:

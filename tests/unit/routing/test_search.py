@@ -156,7 +156,7 @@ def test_bidirectional_and_landmark_searches_are_exact(seed: int, ring: bool) ->
 def test_concurrent_queries_answer_as_sequential_ones(
     grid: tuple[RoadGraph, EdgeWeights],
 ) -> None:
-    """Per-call work arrays: threads sharing a graph and its weights get the same plans."""
+    """Per-thread work arrays: threads sharing a graph and its weights get the same plans."""
     graph, w = grid
     rng = np.random.default_rng(7)
     jobs = [
@@ -173,6 +173,20 @@ def test_concurrent_queries_answer_as_sequential_ones(
     with ThreadPoolExecutor(max_workers=4) as pool:
         parallel = list(pool.map(run, jobs * 3))
     assert parallel == [run(job) for job in jobs * 3]
+
+
+def test_reused_work_arrays_are_left_clean(grid: tuple[RoadGraph, EdgeWeights]) -> None:
+    """Bidirectional queries reset what they labelled in the thread's work arrays."""
+    graph, w = grid
+    ids = graph.node_ids
+    first = plan_route(graph, w, int(ids[0]), int(ids[-1]), objective="time", options=DIJKSTRA)
+    for o, d in np.random.default_rng(3).choice(ids, (20, 2)):
+        plan_route(graph, w, int(o), int(d), objective="time", options=DIJKSTRA, soc_start=0.5)
+    fwd, bwd, pred, succ = graph.pair_work()[:4]
+    assert np.isinf(np.concatenate([fwd, bwd])).all()
+    assert (np.concatenate([pred, succ]) == -1).all()
+    again = plan_route(graph, w, int(ids[0]), int(ids[-1]), objective="time", options=DIJKSTRA)
+    assert again.nodes.tolist() == first.nodes.tolist()
 
 
 def _brute_energy(
