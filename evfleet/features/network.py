@@ -29,6 +29,7 @@ from evfleet.features.build import (
 from evfleet.features.catalog import HISTORY_FEATURES
 from evfleet.features.history import history_as_of
 from evfleet.network.geo import bearing_deg
+from evfleet.network.graph import edge_end_rows
 from evfleet.schema import require_columns
 from evfleet.vehicles import get_vehicle
 from evfleet.vocab import ChargingPersonality, DriverProfile, DrivingStyle
@@ -200,16 +201,8 @@ def network_edges(edges: pd.DataFrame, nodes: pd.DataFrame) -> pd.DataFrame:
     if edges.empty:
         msg = "the network has no edges"
         raise InputDataError(msg)
-    order = np.argsort(nodes["node_id"].to_numpy())
-    ids = nodes["node_id"].to_numpy()[order]
-    rows = {}
-    for end, col in (("start", "u"), ("end", "v")):
-        pos = np.searchsorted(ids, edges[col].to_numpy())
-        pos = np.clip(pos, 0, len(ids) - 1)
-        if not np.array_equal(ids[pos], edges[col].to_numpy()):
-            msg = f"network edges reference nodes missing from the nodes table (column {col})"
-            raise InputDataError(msg)
-        rows[end] = order[pos]
+    start, end = edge_end_rows(nodes, edges)
+    rows = {"start": start, "end": end}
     out = pd.DataFrame(
         {
             "u": edges["u"].to_numpy(),

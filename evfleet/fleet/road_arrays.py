@@ -22,6 +22,7 @@ import pandas as pd
 from evfleet.errors import InputDataError, RoutingError
 from evfleet.fleet.weather import zone_index
 from evfleet.network.geo import bearing_deg
+from evfleet.network.graph import edge_end_rows
 from evfleet.physics import JunctionControl, road_class_codes
 
 if TYPE_CHECKING:
@@ -60,21 +61,8 @@ def junction_controls(nodes: pd.DataFrame, edges: pd.DataFrame) -> np.ndarray:
     The one definition the simulator (:class:`NetArrays`) and the ML features share; it
     works on the network's tables, where :class:`NetArrays` has a :class:`RoadGraph`.
     """
-    node_id = nodes["node_id"].to_numpy(dtype=np.int64)
-    order = np.argsort(node_id, kind="stable")
-    sorted_ids = node_id[order]
-
-    def rows(ids: np.ndarray) -> np.ndarray:
-        ids = np.asarray(ids, dtype=np.int64)
-        idx = np.clip(np.searchsorted(sorted_ids, ids), 0, max(sorted_ids.size - 1, 0))
-        if ids.size and not np.array_equal(sorted_ids[idx], ids):
-            bad = ids[sorted_ids[idx] != ids][:5]
-            msg = f"edges name node ids not in the nodes table: {bad.tolist()}"
-            raise InputDataError(msg)
-        return order[idx]
-
-    u_pos, v_pos = rows(edges["u"].to_numpy()), rows(edges["v"].to_numpy())
-    return _control_codes(nodes, _neighbour_counts(u_pos, v_pos, node_id.size))
+    u_pos, v_pos = edge_end_rows(nodes, edges)
+    return _control_codes(nodes, _neighbour_counts(u_pos, v_pos, len(nodes)))
 
 
 def _neighbour_counts(u: np.ndarray, v: np.ndarray, n: int) -> np.ndarray:

@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 from numpy.typing import ArrayLike, NDArray
 from scipy.spatial import cKDTree
 
-from evfleet.errors import NetworkSourceError, RoutingError
+from evfleet.errors import InputDataError, NetworkSourceError, RoutingError
 from evfleet.network import _kernels, _pairs
 from evfleet.network.geo import project
 
@@ -38,6 +38,25 @@ ALT_LANDMARKS = 8
 REDUCED_COST_TOLERANCE = 1e-9
 """Reduced costs above ``-tolerance * max|cost|`` count as non-negative (rounding)."""
 
+
+
+def edge_end_rows(
+    nodes: pd.DataFrame, edges: pd.DataFrame
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Rows of ``nodes`` at each edge's ``u`` and ``v`` (the network's tables, before a
+    :class:`RoadGraph` exists); :class:`InputDataError` names an edge end the nodes lack."""
+    ids = nodes["node_id"].to_numpy(dtype=np.int64)
+    order = np.argsort(ids, kind="stable")
+    sorted_ids = ids[order]
+    rows = []
+    for col in ("u", "v"):
+        end = edges[col].to_numpy(dtype=np.int64)
+        pos = np.clip(np.searchsorted(sorted_ids, end), 0, max(len(sorted_ids) - 1, 0))
+        if end.size and (sorted_ids.size == 0 or not np.array_equal(sorted_ids[pos], end)):
+            msg = f"network edges reference nodes missing from the nodes table (column {col})"
+            raise InputDataError(msg)
+        rows.append(order[pos])
+    return rows[0], rows[1]
 
 @dataclass(frozen=True)
 class PreparedWeight:
