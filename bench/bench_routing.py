@@ -7,14 +7,15 @@ On the SF extract (``EVFLEET_TEST_DATA``/osm/sf_north_filtered.osm.bz2; skipped 
 absent) and the embedded default network, with 200 seeded random origin/destination
 pairs, prints median and p95 latency (ms) of: networkx Dijkstra (time) and
 Bellman-Ford (energy with regeneration) baselines; our time / energy / weighted queries
-with Dijkstra and A*; exact (SF) or ε = 1 % (default) Pareto sets; SOC-aware queries
-from a low SOC that need at least one charging stop; the one-off cost of the A*
-landmark bounds of a new weight; and the time to build a new
-context's weight arrays with the physics model and with an ML model: the ``@champion`` of
-workspace ``W`` (``--workspace``), else a LightGBM fitted on the seeded ML fixture standing
-in for it. Ratios are networkx median /
-ours median, measured in the same run (the machine is shared, absolute times are
-noisy). Issue 13's targets are printed next to each row.
+with Dijkstra, A* and the contraction hierarchy; exact (SF) or ε = 1 % (default) Pareto
+sets; SOC-aware queries from a low SOC that need at least one charging stop; the one-off
+costs of the A* landmark bounds and of the hierarchy's customisation for a new weight,
+and of the hierarchy itself (once per network); and the time to build a new context's
+weight arrays with the physics model and with an ML model: the ``@champion`` of
+workspace ``W`` (``--workspace``), else a LightGBM fitted on the seeded ML fixture
+standing in for it. Ratios are networkx median / ours median, measured in the same run
+(the machine is shared, absolute times are noisy). Issue 13's targets are printed next
+to each row.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from evfleet.features import assign_splits, build_features, context_for_vehicle,
 from evfleet.fleet.charging import Tariff
 from evfleet.models import EnergyModel, fit_model, split_frames
 from evfleet.network import RoadGraph, build_network, save_network
+from evfleet.network._hierarchy import Hierarchy
 from evfleet.routing import (
     EdgeCostModel,
     EdgeWeights,
@@ -151,6 +153,9 @@ def bench_network(label: str, graph: RoadGraph, pairs: int, nx_pairs: int, ml: E
     ctx = context_for_vehicle(VEHICLE, departure=DEPART, temp_c=12.0)
     model.weights(ctx)
     ctx_ms = _context_ms(model)
+    tiny = np.array([0, 1], dtype=np.int64)
+    Hierarchy.build(3, tiny, tiny + 1)  # load the compiled kernels before timing
+    hierarchy_ms = _timed(lambda: graph.hierarchy)
     ml_costs = EdgeCostModel(
         graph, tariff=tariff,
         energy_source=model_energy_source(ml, network_edges(graph.edges, graph.nodes)),
@@ -184,6 +189,9 @@ def bench_network(label: str, graph: RoadGraph, pairs: int, nx_pairs: int, ml: E
     rows["A* landmarks of a new weight"] = [
         _timed(lambda p=p: graph.landmarks(p)) for p in fresh
     ]  # fmt: skip
+    rows["CH customisation of a new weight"] = [
+        _timed(lambda p=p: graph.customised(p)) for p in fresh
+    ]  # fmt: skip
     opts = RoutingOptions.from_config(cfg.with_overrides({"optimization.algorithm": "astar"}))
     pareto_ms, sizes = [], []
     for o, d in od[: max(pairs // 4, 1)]:
@@ -204,6 +212,7 @@ def bench_network(label: str, graph: RoadGraph, pairs: int, nx_pairs: int, ml: E
         soc_ms.append(ms)
         stops.append(len(plans[0].stops))
     rows["ours soc-aware time (low SOC)"] = soc_ms
+    rows["CH hierarchy of the network (once)"] = [hierarchy_ms]
     rows["new context weights (physics)"] = ctx_ms
     rows["new context weights (ml)"] = ml_ms
     _print(label, graph, rows, sizes, stops, failed)
@@ -228,7 +237,7 @@ def _print(
             continue
         p50, p95 = _stats(ms)
         base = nx_e if "energy" in name or "soc" in name or "pareto" in name else nx_t
-        ratio = "" if name.startswith(("networkx", "new", "A*")) else f"{base / p50:8.1f}"
+        ratio = "" if name.startswith(("networkx", "new", "A*", "CH")) else f"{base / p50:8.1f}"
         goal = (
             ""
             if name.startswith("networkx")
@@ -243,7 +252,10 @@ def _print(
     print("ratios: time rows vs networkx Dijkstra, energy/pareto/soc rows vs Bellman-Ford")
     print(
         "dijkstra rows: bidirectional (energy: one-way, battery-bounded); astar rows: landmark "
-        "bounds, built once per context and objective (the landmarks row, not in the astar rows)"
+        "bounds, built once per context and objective (the landmarks row, not in the astar "
+        "rows); ch rows: contraction hierarchy (ranks once per network, a customisation per "
+        "context and objective: the CH rows, not in the ch rows; energy falls back to the "
+        "bounded search when the battery bounds bind, e.g. regen wasted from a full battery)"
     )
 
 

@@ -43,8 +43,13 @@ class NetworkSource(StrEnum):
 
 
 class RoutingAlgorithm(StrEnum):
+    """Point-to-point searches: ``dijkstra`` (bidirectional, no preparation), ``astar``
+    (landmark bounds, prepared per weight) and ``ch`` (contraction hierarchy: ranks once
+    per network, a customisation per weight)."""
+
     DIJKSTRA = "dijkstra"
     ASTAR = "astar"
+    CH = "ch"
 
 
 class SocObjective(StrEnum):

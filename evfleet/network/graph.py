@@ -30,6 +30,7 @@ from scipy.spatial import cKDTree
 
 from evfleet.errors import InputDataError, NetworkSourceError, RoutingError
 from evfleet.network import _kernels, _pairs
+from evfleet.network._hierarchy import Hierarchy
 from evfleet.network.geo import project
 
 HEURISTIC_SAFETY = 1.0 - 1e-9
@@ -73,6 +74,9 @@ class PreparedWeight:
     hk: float
     rev_slot_cost: NDArray[np.float64]
     _landmarks: list[tuple[NDArray[np.float64], NDArray[np.float64]]] = field(
+        default_factory=list, repr=False, compare=False
+    )
+    _customised: list[tuple[NDArray[Any], ...]] = field(
         default_factory=list, repr=False, compare=False
     )
 
@@ -261,6 +265,23 @@ class RoadGraph:
         if work is None:
             work = self._per_thread.pair_work = _pairs.pair_work(self.n_nodes, self.n_edges)
         return work
+
+    @functools.cached_property
+    def hierarchy(self) -> Hierarchy:
+        """The cost-independent contraction hierarchy (built on first use, kept).
+
+        Nested-dissection ranks and the shortcut arcs and triangles they imply
+        (:class:`evfleet.network._hierarchy.Hierarchy`); each cost array then needs only
+        a customisation (:meth:`customised`) before its ``ch`` queries.
+        """
+        return Hierarchy.build(self.n_nodes, self.edge_u, self.edge_v)
+
+    def customised(self, weight: PreparedWeight) -> tuple[NDArray[Any], ...]:
+        """The :attr:`hierarchy`'s arc costs for ``weight`` (customised on first use, kept
+        with the weight like its landmarks)."""
+        if not weight._customised:
+            weight._customised.append(self.hierarchy.customise(weight.cost))
+        return weight._customised[0]
 
     def need_to_reach(
         self,

@@ -90,13 +90,13 @@ class ObjectiveWeights:
 
     def coefficients(self, objective: Objective) -> tuple[float, float, float]:
         """``(per kWh of driving energy, per s, per USD)`` of an objective."""
-        objective = Objective(objective)
-        if objective is Objective.ENERGY:
+        if objective == Objective.ENERGY:
             return 1.0, 0.0, 0.0
-        if objective is Objective.TIME:
+        if objective == Objective.TIME:
             return 0.0, 1.0, 0.0
-        if objective is Objective.COST:
+        if objective == Objective.COST:
             return 0.0, 0.0, 1.0
+        Objective(objective)  # a ValueError for an unknown objective
         return (
             self.energy_weight,
             self.time_penalty_kwh_per_h / HOUR_S,

@@ -1,9 +1,11 @@
 """Route searches on edge weights: single objective, and SOC-aware with charging stops.
 
-* :func:`plan_route` — least time / energy / cost / weighted objective (Dijkstra or A*
-  on potential-reduced weights, so regeneration keeps the search exact). The energy
-  objective respects the battery bounds exactly: a full battery wastes regeneration and
-  the SOC never drops below the reserve (one label per node, the most charge).
+* :func:`plan_route` — least time / energy / cost / weighted objective (Dijkstra, A* or
+  the contraction hierarchy on potential-reduced weights, so regeneration keeps the
+  search exact). The energy objective respects the battery bounds exactly: a full
+  battery wastes regeneration and the SOC never drops below the reserve (one label per
+  node, the most charge); the hierarchy answers it when the bounds do not bind on its
+  least-energy path (then that path is optimal under them too), else the bounded search.
 * :func:`plan_soc_route` — search over (node, charge) labels with charging actions at
   station nodes (several stations per node; taper, queue and TOU price per stop).
 * :func:`plan_trip` — the first without charging when the battery allows, else the second.
@@ -23,7 +25,8 @@ from numpy.typing import NDArray
 from evfleet.config import RoutingAlgorithm
 from evfleet.errors import RoutingError
 from evfleet.features.build import fractional_hour
-from evfleet.network import RoadGraph, _kernels, _labels, _pairs
+from evfleet.network import RoadGraph, _hierarchy, _kernels, _labels, _pairs
+from evfleet.network.graph import PreparedWeight
 from evfleet.routing.costs import EdgeWeights, Objective
 from evfleet.routing.plans import (
     ChargingStop,
@@ -72,7 +75,7 @@ def _plan(
     if totals is None:
         b_max = cap if bounded and not stops else np.inf
         totals = _pairs.path_totals(edges, w.time_s, w.energy_kwh, graph.length_m, b0, b_max)
-    drive_s, length_m, energy, b_end, b_low = (float(x) for x in totals)
+    drive_s, length_m, energy, b_end, b_low = totals.tolist()
     charged = 0.0
     stop_s = 0.0
     stop_usd = 0.0
@@ -91,7 +94,7 @@ def _plan(
     nodes[0] = src_id
     nodes[1:] = graph.node_ids[graph.edge_v[edges]]
     return RoutePlan(
-        objective=Objective(objective).value,
+        objective=objective.value,
         nodes=nodes,
         edges=edges,
         distance_km=length_m / 1000.0,
@@ -120,39 +123,37 @@ def plan_route(
 
     The energy objective is exact under the battery bounds (the SOC never drops below
     the reserve, regeneration is lost when full); other objectives minimise the
-    additive objective (bidirectional Dijkstra, or A*) and raise
+    additive objective (bidirectional Dijkstra, A* or the contraction hierarchy) and raise
     :class:`InfeasibleRouteError` when the result would drop below the reserve (use
     :func:`plan_soc_route`). One compiled call searches, walks the path and sums it.
     """
     opts = options or _DEFAULT_OPTIONS
-    objective = Objective(objective)
+    if objective.__class__ is not Objective:
+        objective = Objective(objective)
     b0, b_min, cap = _battery(w, soc_start, opts)
     src, dst = graph.node_row(orig), graph.node_row(dest)
     by_energy = objective is Objective.ENERGY
     a_e, a_t, _ = (1.0, 0.0, 0.0) if by_energy else w.kernel_coefficients(objective, opts.weights)
     prepared = w.prepared(graph, a_e, a_t)
-    astar = opts.algorithm is RoutingAlgorithm.ASTAR
-    landmarks = graph.landmarks(prepared) if astar else _NO_LANDMARKS
-    rev_indptr, rev_tails, rev_edge = graph.reverse_csr
-    found, edges, totals = _pairs.route_pair(
-        graph.indptr,
-        graph.indices,
-        graph.slot_edge,
-        w.slot_energy_kwh(graph) if by_energy else prepared.slot_cost,
-        (rev_indptr, rev_tails, rev_edge, prepared.rev_slot_cost),
-        (graph.edge_u, graph.edge_v),
-        w.potential_kwh if by_energy else _NO_POTENTIAL,
-        graph.x_m,
-        graph.y_m,
-        prepared.hk if astar else 0.0,
-        landmarks,
-        src,
-        dst,
-        (b0, b_min, cap),
-        by_energy,
-        (w.time_s, w.energy_kwh, graph.length_m),
-        graph.pair_work(),
-    )
+    battery = (b0, b_min, cap)
+    if opts.algorithm is RoutingAlgorithm.CH:
+        found, edges, totals, clean = _hierarchy.route_pair(
+            graph.hierarchy.arrays,
+            graph.customised(prepared),
+            src,
+            dst,
+            battery,
+            (w.time_s, w.energy_kwh, graph.length_m),
+            graph.pair_work(),
+        )
+        if found and by_energy and not clean:
+            # the battery bounds bind on the least-energy path: search under them
+            found, edges, totals = _search_pair(graph, w, prepared, src, dst, battery, by_energy)
+    else:
+        found, edges, totals = _search_pair(
+            graph, w, prepared, src, dst, battery, by_energy,
+            astar=opts.algorithm is RoutingAlgorithm.ASTAR,
+        )  # fmt: skip
     if not found:
         if by_energy:
             raise _diagnose(graph, w, src, dst, b0, b_min, cap, StationSet.empty(graph.n_nodes))
@@ -166,6 +167,41 @@ def plan_route(
         )
         raise InfeasibleRouteError(msg)
     return plan
+
+
+def _search_pair(
+    graph: RoadGraph,
+    w: EdgeWeights,
+    prepared: PreparedWeight,
+    src: int,
+    dst: int,
+    battery: tuple[float, float, float],
+    by_energy: bool,
+    *,
+    astar: bool = False,
+) -> tuple[bool, NDArray[np.int64], NDArray[np.float64]]:
+    """One pair on the road graph (:func:`evfleet.network._pairs.route_pair`): the energy
+    objective under the battery bounds, others bidirectional, or A* with landmarks."""
+    rev_indptr, rev_tails, rev_edge = graph.reverse_csr
+    return _pairs.route_pair(
+        graph.indptr,
+        graph.indices,
+        graph.slot_edge,
+        w.slot_energy_kwh(graph) if by_energy else prepared.slot_cost,
+        (rev_indptr, rev_tails, rev_edge, prepared.rev_slot_cost),
+        (graph.edge_u, graph.edge_v),
+        w.potential_kwh if by_energy else _NO_POTENTIAL,
+        graph.x_m,
+        graph.y_m,
+        prepared.hk if astar else 0.0,
+        graph.landmarks(prepared) if astar else _NO_LANDMARKS,
+        src,
+        dst,
+        battery,
+        by_energy,
+        (w.time_s, w.energy_kwh, graph.length_m),
+        graph.pair_work(),
+    )
 
 
 def plan_soc_route(
@@ -220,7 +256,7 @@ def _run_labels(
 ) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.int64], int]:
     cap = battery[2]
     bounds = _bounds(graph, w, stations, dst, pareto=all_targets)
-    astar = opts.algorithm is RoutingAlgorithm.ASTAR
+    astar = opts.algorithm is not RoutingAlgorithm.DIJKSTRA
     reach = np.isfinite(bounds.time_to_go)
     h = np.full(graph.n_nodes, np.inf)
     h[reach] = (coef[0] * bounds.energy_to_go[reach] + coef[1] * bounds.time_to_go[reach]) * astar

@@ -98,7 +98,7 @@ def route(
         typer.Option(help="energy|time|cost|weighted (default: optimization.soc_objective)."),
     ] = None,
     algorithm: Annotated[
-        str | None, typer.Option(help="dijkstra|astar (default: optimization.algorithm).")
+        str | None, typer.Option(help="dijkstra|astar|ch (default: optimization.algorithm).")
     ] = None,
     energy_model: Annotated[
         str, typer.Option("--energy-model", help="physics | ml (the MLflow champion).")

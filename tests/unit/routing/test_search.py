@@ -32,6 +32,7 @@ from tests.fixtures.routing import context, grid_graph, random_graph, toy_weight
 
 DIJKSTRA = RoutingOptions(algorithm=RoutingAlgorithm.DIJKSTRA, reserve_soc=0.0)
 ASTAR = RoutingOptions(algorithm=RoutingAlgorithm.ASTAR, reserve_soc=0.0)
+CH = RoutingOptions(algorithm=RoutingAlgorithm.CH, reserve_soc=0.0)
 
 
 def _nx(graph: RoadGraph, w: EdgeWeights) -> nx.DiGraph:
@@ -63,7 +64,7 @@ def test_toy_weights_regenerate_and_potential_is_exact(
     assert reduced.min() >= -1e-12
 
 
-@pytest.mark.parametrize("options", [DIJKSTRA, ASTAR])
+@pytest.mark.parametrize("options", [DIJKSTRA, ASTAR, CH])
 @pytest.mark.parametrize(
     ("objective", "oracle", "scale"),
     [("energy", nx.bellman_ford_path_length, 1.0), ("time", nx.dijkstra_path_length, 60.0)],
@@ -121,10 +122,11 @@ def _nx_min(graph: RoadGraph, cost: np.ndarray) -> nx.DiGraph:
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), ring=st.booleans())
-def test_bidirectional_and_landmark_searches_are_exact(seed: int, ring: bool) -> None:
-    """Every objective, Dijkstra (bidirectional) and A* (landmarks), on every pair of a
-    random graph, possibly not strongly connected: the networkx / Bellman-Ford optimum,
-    or a routing error when the destination is unreachable."""
+def test_bidirectional_landmark_and_hierarchy_searches_are_exact(seed: int, ring: bool) -> None:
+    """Every objective, Dijkstra (bidirectional), A* (landmarks) and the contraction
+    hierarchy, on every pair of a random graph, possibly not strongly connected: the
+    networkx / Bellman-Ford optimum, or a routing error when the destination is
+    unreachable."""
     graph = random_graph(10, 22, seed, ring=ring)
     w = toy_weights(graph, battery_kwh=1000.0, seed=seed)
     wts = DIJKSTRA.weights
@@ -136,7 +138,7 @@ def test_bidirectional_and_landmark_searches_are_exact(seed: int, ring: bool) ->
     }
     for objective, cost in costs.items():
         g = _nx_min(graph, cost)
-        for options in (DIJKSTRA, ASTAR):
+        for options in (DIJKSTRA, ASTAR, CH):
             for o, d in itertools.product(graph.node_ids[:6].tolist(), repeat=2):
                 try:
                     expected = nx.bellman_ford_path_length(g, o, d, weight="c")
@@ -163,7 +165,7 @@ def test_concurrent_queries_answer_as_sequential_ones(
         (int(o), int(d), obj, opts)
         for (o, d) in rng.choice(graph.node_ids, (12, 2))
         for obj in ("time", "energy", "weighted")
-        for opts in (DIJKSTRA, ASTAR)
+        for opts in (DIJKSTRA, ASTAR, CH)
     ]
 
     def run(job: tuple[int, int, str, RoutingOptions]) -> list[int]:
@@ -175,17 +177,21 @@ def test_concurrent_queries_answer_as_sequential_ones(
     assert parallel == [run(job) for job in jobs * 3]
 
 
-def test_reused_work_arrays_are_left_clean(grid: tuple[RoadGraph, EdgeWeights]) -> None:
-    """Bidirectional queries reset what they labelled in the thread's work arrays."""
+@pytest.mark.parametrize("options", [DIJKSTRA, CH])
+def test_reused_work_arrays_are_left_clean(
+    grid: tuple[RoadGraph, EdgeWeights], options: RoutingOptions
+) -> None:
+    """Bidirectional and hierarchy queries reset what they labelled in the thread's work
+    arrays."""
     graph, w = grid
     ids = graph.node_ids
-    first = plan_route(graph, w, int(ids[0]), int(ids[-1]), objective="time", options=DIJKSTRA)
+    first = plan_route(graph, w, int(ids[0]), int(ids[-1]), objective="time", options=options)
     for o, d in np.random.default_rng(3).choice(ids, (20, 2)):
-        plan_route(graph, w, int(o), int(d), objective="time", options=DIJKSTRA, soc_start=0.5)
+        plan_route(graph, w, int(o), int(d), objective="time", options=options, soc_start=0.5)
     fwd, bwd, pred, succ = graph.pair_work()[:4]
     assert np.isinf(np.concatenate([fwd, bwd])).all()
     assert (np.concatenate([pred, succ]) == -1).all()
-    again = plan_route(graph, w, int(ids[0]), int(ids[-1]), objective="time", options=DIJKSTRA)
+    again = plan_route(graph, w, int(ids[0]), int(ids[-1]), objective="time", options=options)
     assert again.nodes.tolist() == first.nodes.tolist()
 
 
@@ -210,14 +216,23 @@ def _brute_energy(
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 10_000), soc=st.floats(0.3, 1.0), reserve=st.floats(0.0, 0.3))
-def test_battery_bounded_energy_route_is_exact(seed: int, soc: float, reserve: float) -> None:
+@given(
+    seed=st.integers(0, 10_000),
+    soc=st.floats(0.3, 1.0),
+    reserve=st.floats(0.0, 0.3),
+    algorithm=st.sampled_from(RoutingAlgorithm),
+)
+def test_battery_bounded_energy_route_is_exact(
+    seed: int, soc: float, reserve: float, algorithm: RoutingAlgorithm
+) -> None:
+    """Every algorithm, including the hierarchy (whose least-energy path is kept only
+    when the bounds do not bind on it), matches brute force under the battery bounds."""
     graph = random_graph(8, 14, seed)
     if not _simple_graph(graph):
         return
     w = toy_weights(graph, battery_kwh=0.6, seed=seed)
     o, d = (int(x) for x in graph.node_ids[[0, 5]])
-    opts = RoutingOptions(reserve_soc=reserve)
+    opts = RoutingOptions(reserve_soc=reserve, algorithm=algorithm)
     cap = w.context.battery_kwh
     expected = _brute_energy(graph, w, o, d, soc * cap, reserve * cap, cap)
     if not math.isfinite(expected):
