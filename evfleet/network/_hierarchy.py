@@ -25,6 +25,7 @@ direction is known).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Final
 
@@ -60,9 +61,9 @@ class Hierarchy:
     def n_arcs(self) -> int:
         return len(self.up_head)
 
-    @property
+    @functools.cached_property
     def arrays(self) -> tuple[I64, I64, I64, I64, tuple[I64, I64, I64]]:
-        """The ``hierarchy`` argument of :func:`route_pair`."""
+        """The ``hierarchy`` argument of :func:`route_pair` (one tuple, kept)."""
         return self.rank, self.up_indptr, self.up_head, self.arc_tail, self.tri
 
     def customise(self, cost: F64) -> tuple[F64, F64, I64, I64]:
@@ -265,33 +266,22 @@ def customise(
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _climb(
-    up_indptr: I64, up_head: I64, cost: F64, start: int, dist: F64, link: I64, chain: I64
+def _relax_up(
+    up_indptr: I64, up_head: I64, cost: F64, x: int, dist: F64, link: I64, best: float
 ) -> int:
-    """Least upward costs from ``start`` to each of its elimination-tree ancestors.
-
-    The higher neighbours of a node are its ancestors, so walking the ancestors by rising
-    rank (the lowest higher neighbour is the parent) and relaxing each one's upward arcs
-    settles them in order, without a heap. Returns the chain length (``chain`` lists it,
-    for the reset); ``dist`` and ``link`` (arc into a node) are filled along it.
-    """
-    dist[start] = 0.0
-    k = 0
-    x = start
-    while x >= 0:
-        chain[k] = x
-        k += 1
-        d = dist[x]
-        lo, hi = up_indptr[x], up_indptr[x + 1]
-        if d < _INF:
-            for a in range(lo, hi):
-                nd = d + cost[a]
-                v = up_head[a]
-                if nd < dist[v]:
-                    dist[v] = nd
-                    link[v] = a
-        x = up_head[lo] if hi > lo else -1
-    return k
+    """Relax the upward arcs of ``x`` unless its cost already reaches ``best`` (costs
+    are non-negative, so nothing through it can do better); returns ``x``'s parent in
+    the elimination tree (its lowest higher neighbour, -1 at a root)."""
+    lo, hi = up_indptr[x], up_indptr[x + 1]
+    d = dist[x]
+    if d < best:
+        for a in range(lo, hi):
+            nd = d + cost[a]
+            v = up_head[a]
+            if nd < dist[v]:
+                dist[v] = nd
+                link[v] = a
+    return up_head[lo] if hi > lo else -1
 
 
 @njit(cache=True, nogil=True)
@@ -308,23 +298,42 @@ def query(
     length forward, chain length backward)``.
 
     Every shortest path climbs from ``src`` then descends to ``dst`` in a customised
-    hierarchy, so the least ``fwd[v] + bwd[v]`` over the common ancestors ``v`` (upward
-    costs ``w_up`` from ``src``, ``w_down`` towards ``dst``) is the answer. ``work`` as
+    hierarchy, and a node's higher neighbours are its elimination-tree ancestors. So the
+    two ancestor chains are walked by rising rank (no heap), relaxing upward costs
+    ``w_up`` from ``src`` and ``w_down`` towards ``dst``; on their common part (from the
+    lowest common ancestor up) each node offers ``fwd[v] + bwd[v]``, and a side stops
+    relaxing once its cost reaches the best offer. ``work`` as
     :func:`evfleet.network._pairs.pair_work` (``pred``/``succ`` hold arcs here, the
     touched lists the chains; heaps unused), left for
     :func:`evfleet.network._pairs._reset` once the path is read.
     """
     fwd, bwd, pred, succ, chain_f, chain_b = work[:6]
-    tf = _climb(up_indptr, up_head, w_up, src, fwd, pred, chain_f)
-    tb = _climb(up_indptr, up_head, w_down, dst, bwd, succ, chain_b)
+    fwd[src] = 0.0
+    bwd[dst] = 0.0
+    x, y = src, dst
+    tf = tb = 0
     best = _INF
     meet = -1
-    for i in range(tb):
-        v = chain_b[i]
-        total = fwd[v] + bwd[v]
-        if total < best:
-            best = total
-            meet = v
+    while x >= 0 or y >= 0:
+        if x >= 0 and (y < 0 or x < y):
+            chain_f[tf] = x
+            tf += 1
+            x = _relax_up(up_indptr, up_head, w_up, x, fwd, pred, best)
+        elif y >= 0 and (x < 0 or y < x):
+            chain_b[tb] = y
+            tb += 1
+            y = _relax_up(up_indptr, up_head, w_down, y, bwd, succ, best)
+        else:  # a common ancestor: both sides' costs here are final
+            total = fwd[x] + bwd[x]
+            if total < best:
+                best = total
+                meet = x
+            chain_f[tf] = x
+            tf += 1
+            chain_b[tb] = x
+            tb += 1
+            _relax_up(up_indptr, up_head, w_down, x, bwd, succ, best)
+            x = y = _relax_up(up_indptr, up_head, w_up, x, fwd, pred, best)
     return meet, tf, tb
 
 
@@ -405,15 +414,14 @@ def unpack(
     via: tuple[I64, I64],
     links: tuple[I64, I64],
     ends: tuple[int, int, int],
-    n_ranks: int,
+    stack: I64,
 ) -> I64:
     """Edge indices ``src -> dst`` of a :func:`query` answer, shortcuts expanded
     (``via``: ``(via_up, via_down)`` of :func:`customise`; ``links``: the query's
-    ``(pred, succ)`` arcs; ``ends``: ``(src, dst, meet)`` ranks). A shortcut's lower
-    arcs have a lower tail rank, so at most ``n_ranks`` expansions are ever pending."""
-    stack = np.empty(n_ranks + 2, dtype=np.int64)
-    none = np.empty(0, dtype=np.int64)
-    n = _walk_arcs(arc_tail, tri, via, links, ends, none, stack)
+    ``(pred, succ)`` arcs; ``ends``: ``(src, dst, meet)`` ranks; ``stack``: scratch of
+    at least the number of ranks + 2: a shortcut's lower arcs have a lower tail rank, so
+    no more expansions are ever pending)."""
+    n = _walk_arcs(arc_tail, tri, via, links, ends, stack[:0], stack)
     out = np.empty(n, dtype=np.int64)
     _walk_arcs(arc_tail, tri, via, links, ends, out, stack)
     return out
@@ -446,9 +454,10 @@ def route_pair(
     if meet < 0:
         _reset(work, tf, tb)
         return False, np.empty(0, dtype=np.int64), np.empty(0), False
-    edges = unpack(
-        arc_tail, tri, (via_up, via_down), (work[2], work[3]), (s, t, meet), len(rank)
-    )
+    scratch = work[7]  # a heap of the work arrays, unused by the query
+    if len(scratch) < len(rank) + 2:
+        scratch = np.empty(len(rank) + 2, dtype=np.int64)
+    edges = unpack(arc_tail, tri, (via_up, via_down), (work[2], work[3]), (s, t, meet), scratch)
     _reset(work, tf, tb)
     time_s, energy, length_m = edge_data
     start = min(b0, b_max)

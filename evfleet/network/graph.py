@@ -40,7 +40,6 @@ REDUCED_COST_TOLERANCE = 1e-9
 """Reduced costs above ``-tolerance * max|cost|`` count as non-negative (rounding)."""
 
 
-
 def edge_end_rows(
     nodes: pd.DataFrame, edges: pd.DataFrame
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
@@ -58,6 +57,7 @@ def edge_end_rows(
             raise InputDataError(msg)
         rows.append(order[pos])
     return rows[0], rows[1]
+
 
 @dataclass(frozen=True)
 class PreparedWeight:
@@ -265,6 +265,11 @@ class RoadGraph:
         if work is None:
             work = self._per_thread.pair_work = _pairs.pair_work(self.n_nodes, self.n_edges)
         return work
+
+    @functools.cached_property
+    def head_ids(self) -> NDArray[np.int64]:
+        """Node id at the head of each edge (paths' node lists in one gather)."""
+        return self.node_ids[self.edge_v]
 
     @functools.cached_property
     def hierarchy(self) -> Hierarchy:

@@ -79,11 +79,11 @@ def _plan(
     charged = 0.0
     stop_s = 0.0
     stop_usd = 0.0
-    for s in stops:
-        charged += s.energy_kwh
-        stop_s += 60.0 * s.minutes
-        stop_usd += s.cost_usd
     if stops:
+        for s in stops:
+            charged += s.energy_kwh
+            stop_s += 60.0 * s.minutes
+            stop_usd += s.cost_usd
         b_end = b0 - energy + charged
     else:
         soc_min = b_low / cap
@@ -92,7 +92,7 @@ def _plan(
     a_e, a_t, a_c = opts.weights.coefficients(objective)
     nodes = np.empty(len(edges) + 1, dtype=np.int64)
     nodes[0] = src_id
-    nodes[1:] = graph.node_ids[graph.edge_v[edges]]
+    nodes[1:] = graph.head_ids[edges]
     return RoutePlan(
         objective=objective.value,
         nodes=nodes,

@@ -83,6 +83,25 @@ def test_pareto_json_is_a_list_and_files_are_written(
     assert png.read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.parametrize("objective", ["time", "energy", "weighted"])
+def test_every_algorithm_gives_the_same_optimum(
+    ws: Path, capsys: pytest.CaptureFixture[str], objective: str
+) -> None:
+    """``--algorithm`` is live: Dijkstra, A* and the contraction hierarchy agree on the
+    optimum (the objective's value; among equal-cost routes any may be returned)."""
+    answers = {}
+    for algorithm in ("dijkstra", "astar", "ch"):
+        args = _route(ws, "--json", "--objective", objective, "--algorithm", algorithm)
+        code, out, err = run_cli(args, capsys)
+        assert code == 0, err
+        answers[algorithm] = json.loads(out)
+    for answer in answers.values():
+        assert answer["objective_value"] == pytest.approx(
+            answers["dijkstra"]["objective_value"], rel=1e-9
+        )
+        assert answer["nodes"][-1] == 580
+
+
 def test_route_table_output(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_cli(_route(ws, "--algorithm", "astar"), capsys)
     assert code == 0

@@ -15,9 +15,7 @@ from evfleet.network._hierarchy import Hierarchy
 from tests.fixtures.routing import grid_graph, random_graph
 
 
-def _route(
-    graph: RoadGraph, cost: np.ndarray, src: int, dst: int
-) -> tuple[bool, np.ndarray, bool]:
+def _route(graph: RoadGraph, cost: np.ndarray, src: int, dst: int) -> tuple[bool, np.ndarray, bool]:
     """One hierarchy query between node rows (battery bounds that never bind)."""
     custom = graph.hierarchy.customise(cost)
     found, edges, _, clean = _hierarchy.route_pair(
