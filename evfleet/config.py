@@ -269,7 +269,11 @@ class OptimizationConfig(_Section):
     the fleet-optimisation stage.
     """
 
-    algorithm: RoutingAlgorithm = RoutingAlgorithm.DIJKSTRA
+    algorithm: RoutingAlgorithm = Field(
+        default=RoutingAlgorithm.DIJKSTRA,
+        description="point-to-point search: dijkstra (no preparation), astar (landmarks per "
+        "context), ch (contraction hierarchy: once per network, then per context)",
+    )
     soc_objective: SocObjective = SocObjective.ENERGY
     planning_mode: PlanningMode = PlanningMode.MYOPIC
     energy_weight: float = Field(default=1.0, ge=0, description="weight on energy (kWh per kWh)")

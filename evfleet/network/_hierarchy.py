@@ -33,9 +33,12 @@ import numpy as np
 import pymetis
 from numba import njit
 from numba.typed import List
+from numpy.typing import NDArray
 
 from evfleet.network._kernels import _INF, F64, I64
 from evfleet.network._pairs import _reset, path_totals
+
+I32 = NDArray[np.int32]
 
 METIS_SEED: Final = 1
 """Seed of the nested dissection (the ranking, hence every answer, is reproducible)."""
@@ -54,7 +57,7 @@ class Hierarchy:
     up_indptr: I64
     up_head: I64
     arc_tail: I64
-    tri: tuple[I64, I64, I64]
+    tri: tuple[I32, I32, I32]
     edge_arc: I64
 
     @property
@@ -62,7 +65,7 @@ class Hierarchy:
         return len(self.up_head)
 
     @functools.cached_property
-    def arrays(self) -> tuple[I64, I64, I64, I64, tuple[I64, I64, I64]]:
+    def arrays(self) -> tuple[I64, I64, I64, I64, tuple[I32, I32, I32]]:
         """The ``hierarchy`` argument of :func:`route_pair` (one tuple, kept)."""
         return self.rank, self.up_indptr, self.up_head, self.arc_tail, self.tri
 
@@ -178,8 +181,9 @@ def _arc(up_indptr: I64, up_head: I64, lo: int, hi: int) -> int:
 
 
 @njit(cache=True)
-def triangles(up_indptr: I64, up_head: I64) -> tuple[I64, I64, I64]:
-    """Lower triangles ``(xy, xz, yz)`` as arc indices, by increasing lowest rank ``x``.
+def triangles(up_indptr: I64, up_head: I64) -> tuple[I32, I32, I32]:
+    """Lower triangles ``(xy, xz, yz)`` as arc indices, by increasing lowest rank ``x``
+    (int32: the triangles are the hierarchy's bulk, 3 M on the default network).
 
     For every node ``x`` and every pair ``y < z`` of its higher neighbours, the arcs
     ``x-y``, ``x-z`` and ``y-z`` (which exists: the graph is chordal).
@@ -189,9 +193,9 @@ def triangles(up_indptr: I64, up_head: I64) -> tuple[I64, I64, I64]:
     for x in range(n):
         d = up_indptr[x + 1] - up_indptr[x]
         total += d * (d - 1) // 2
-    xy = np.empty(total, dtype=np.int64)
-    xz = np.empty(total, dtype=np.int64)
-    yz = np.empty(total, dtype=np.int64)
+    xy = np.empty(total, dtype=np.int32)
+    xz = np.empty(total, dtype=np.int32)
+    yz = np.empty(total, dtype=np.int32)
     k = 0
     for x in range(n):
         for i in range(up_indptr[x], up_indptr[x + 1]):
@@ -225,7 +229,7 @@ def edge_arcs(rank: I64, up_indptr: I64, up_head: I64, edge_u: I64, edge_v: I64)
 
 @njit(cache=True, nogil=True)
 def customise(
-    n_arcs: int, edge_arc: I64, cost: F64, tri: tuple[I64, I64, I64]
+    n_arcs: int, edge_arc: I64, cost: F64, tri: tuple[I32, I32, I32]
 ) -> tuple[F64, F64, I64, I64]:
     """Arc costs of ``cost`` (per edge, >= 0): ``(w_up, w_down, via_up, via_down)``.
 
@@ -341,7 +345,7 @@ def query(
 def _expand(
     arc: int,
     going_up: bool,
-    tri: tuple[I64, I64, I64],
+    tri: tuple[I32, I32, I32],
     via_up: I64,
     via_down: I64,
     out: I64,
@@ -375,7 +379,7 @@ def _expand(
 @njit(cache=True, nogil=True)
 def _walk_arcs(
     arc_tail: I64,
-    tri: tuple[I64, I64, I64],
+    tri: tuple[I32, I32, I32],
     via: tuple[I64, I64],
     links: tuple[I64, I64],
     ends: tuple[int, int, int],
@@ -410,7 +414,7 @@ def _walk_arcs(
 @njit(cache=True, nogil=True)
 def unpack(
     arc_tail: I64,
-    tri: tuple[I64, I64, I64],
+    tri: tuple[I32, I32, I32],
     via: tuple[I64, I64],
     links: tuple[I64, I64],
     ends: tuple[int, int, int],
@@ -429,7 +433,7 @@ def unpack(
 
 @njit(cache=True, nogil=True)
 def route_pair(
-    hierarchy: tuple[I64, I64, I64, I64, tuple[I64, I64, I64]],
+    hierarchy: tuple[I64, I64, I64, I64, tuple[I32, I32, I32]],
     custom: tuple[F64, F64, I64, I64],
     src: int,
     dst: int,
