@@ -36,7 +36,7 @@ from numba.typed import List
 from numpy.typing import NDArray
 
 from evfleet.network._kernels import _INF, F64, I64
-from evfleet.network._pairs import _reset, path_totals
+from evfleet.network._pairs import Work, _reset, path_totals
 
 I32 = NDArray[np.int32]
 
@@ -296,7 +296,7 @@ def query(
     w_down: F64,
     src: int,
     dst: int,
-    work: tuple[F64, F64, I64, I64, I64, I64, F64, I64, F64, I64],
+    work: Work,
 ) -> tuple[int, int, int]:
     """Elimination-tree query (ranks ``src``, ``dst``): ``(meeting rank or -1, chain
     length forward, chain length backward)``.
@@ -439,7 +439,7 @@ def route_pair(
     dst: int,
     battery: tuple[float, float, float],
     edge_data: tuple[F64, F64, F64],
-    work: tuple[F64, F64, I64, I64, I64, I64, F64, I64, F64, I64],
+    work: Work,
 ) -> tuple[bool, I64, F64, bool]:
     """One query on a customised hierarchy: ``(found, edge indices, path_totals, clean)``.
 

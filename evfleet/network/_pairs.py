@@ -16,6 +16,7 @@ from evfleet.network._kernels import (
     _INF,
     F64,
     I64,
+    B,
     _hops,
     _pop,
     _push,
@@ -24,6 +25,9 @@ from evfleet.network._kernels import (
     shortest_tree,
     walk_path,
 )
+
+Work = tuple[F64, F64, I64, I64, I64, I64, F64, I64, F64, I64, B]
+"""Per-thread work arrays of the one-pair searches (:func:`pair_work`)."""
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -79,7 +83,7 @@ def _bidirectional(
     rev_slot_cost: F64,
     src: int,
     dst: int,
-    work: tuple[F64, F64, I64, I64, I64, I64, F64, I64, F64, I64],
+    work: Work,
 ) -> tuple[int, int, int]:
     """Bidirectional Dijkstra (non-negative costs): ``(meeting node or -1, touched
     forward, touched backward)``.
@@ -94,7 +98,7 @@ def _bidirectional(
     towards ``dst``) and lists the labelled nodes of each side in its touched array,
     for :func:`_reset` once the path is read.
     """
-    fwd, bwd, pred, succ, touched_f, touched_b, fk, fv, bk, bv = work
+    fwd, bwd, pred, succ, touched_f, touched_b, fk, fv, bk, bv, _ = work
     fwd[src] = 0.0
     bwd[dst] = 0.0
     touched_f[0] = src
@@ -124,10 +128,10 @@ def _bidirectional(
 
 
 @njit(cache=True, nogil=True)
-def pair_work(n: int, m: int) -> tuple[F64, F64, I64, I64, I64, I64, F64, I64, F64, I64]:
-    """Clean work arrays of :func:`_bidirectional` for ``n`` nodes and ``m`` edges
-    (distances, links and touched lists per side, then the two heaps; reusable: each
-    query resets what it labelled)."""
+def pair_work(n: int, m: int) -> Work:
+    """Clean work arrays for ``n`` nodes and ``m`` edges (distances, links and touched
+    lists per side, the two heaps, and settled flags for the one-way search; reusable:
+    each query resets what it labelled)."""
     return (
         np.full(n, _INF),
         np.full(n, _INF),
@@ -139,16 +143,20 @@ def pair_work(n: int, m: int) -> tuple[F64, F64, I64, I64, I64, I64, F64, I64, F
         np.empty(m + 1, dtype=np.int64),
         np.empty(m + 1),
         np.empty(m + 1, dtype=np.int64),
+        np.zeros(n, dtype=np.bool_),
     )
 
 
 @njit(cache=True, nogil=True)
-def _reset(work: tuple[F64, F64, I64, I64, I64, I64, F64, I64, F64, I64], tf: int, tb: int) -> None:
-    """Return the labelled entries of :func:`pair_work` arrays to their clean state."""
+def _reset(work: Work, tf: int, tb: int) -> None:
+    """Return the labelled entries of :func:`pair_work` arrays to their clean state
+    (``tf``/``tb``: the lengths of the forward/backward touched lists)."""
     fwd, bwd, pred, succ, touched_f, touched_b = work[:6]
+    settled = work[10]
     for i in range(tf):
         fwd[touched_f[i]] = _INF
         pred[touched_f[i]] = -1
+        settled[touched_f[i]] = False
     for i in range(tb):
         bwd[touched_b[i]] = _INF
         succ[touched_b[i]] = -1
@@ -200,7 +208,7 @@ def route_pair(
     battery: tuple[float, float, float],
     clamp: bool,
     edge_data: tuple[F64, F64, F64],
-    work: tuple[F64, F64, I64, I64, I64, I64, F64, I64, F64, I64],
+    work: Work,
 ) -> tuple[bool, I64, F64]:
     """One least-cost query: ``(found, edge indices src -> dst, path_totals)``.
 
@@ -211,11 +219,9 @@ def route_pair(
     with ``clamp``, the battery bounds ``battery = (b0, b_min, b_max)`` (costs are then
     energies). ``edge_ends`` are the tail and head rows per edge; ``edge_data`` the
     per-edge time, energy and length that :func:`path_totals` sums along the path (with
-    the battery bounds). ``work`` (:func:`pair_work`, used by the bidirectional search
-    only, left clean) must not be shared by concurrent calls; other work arrays are
-    allocated per call.
+    the battery bounds). ``work`` (:func:`pair_work`, left clean) must not be shared
+    by concurrent calls.
     """
-    n = len(indptr) - 1
     tails, edge_heads = edge_ends
     b0, b_min, b_max = battery
     start = min(b0, b_max)
@@ -244,17 +250,16 @@ def route_pair(
             v = edge_heads[succ[v]]
         _reset(work, tf, tb)
     else:
-        pred = np.full(n, -1, dtype=np.int64)
-        dist = np.full(n, _INF)
-        _search(
+        dist, pred = work[0], work[2]
+        touched = _search(
             indptr, heads, slot_edge, slot_cost, phi, xs, ys, hk, lm_to, lm_from, src, dst,
-            floor, ceil, dist, pred, np.zeros(n, dtype=np.bool_),
-            np.empty(0, dtype=np.int64), np.empty(len(heads) + 1),
-            np.empty(len(heads) + 1, dtype=np.int64),
+            floor, ceil, dist, pred, work[10], work[4], work[6], work[7],
         )  # fmt: skip
         if dist[dst] == _INF:
+            _reset(work, touched, 0)
             return False, np.empty(0, dtype=np.int64), np.empty(0)
         edges = walk_path(pred, tails, src, dst)
+        _reset(work, touched, 0)
     time_s, energy, length_m = edge_data
     return True, edges, path_totals(edges, time_s, energy, length_m, start, b_max)
 

@@ -177,21 +177,25 @@ def test_concurrent_queries_answer_as_sequential_ones(
     assert parallel == [run(job) for job in jobs * 3]
 
 
-@pytest.mark.parametrize("options", [DIJKSTRA, CH])
+@pytest.mark.parametrize("options", [DIJKSTRA, ASTAR, CH])
+@pytest.mark.parametrize("objective", ["time", "energy"])
 def test_reused_work_arrays_are_left_clean(
-    grid: tuple[RoadGraph, EdgeWeights], options: RoutingOptions
+    grid: tuple[RoadGraph, EdgeWeights], options: RoutingOptions, objective: str
 ) -> None:
-    """Bidirectional and hierarchy queries reset what they labelled in the thread's work
-    arrays."""
+    """Bidirectional, A*, battery-bounded and hierarchy queries reset what they labelled
+    in the thread's work arrays."""
     graph, w = grid
     ids = graph.node_ids
-    first = plan_route(graph, w, int(ids[0]), int(ids[-1]), objective="time", options=options)
+    ends = int(ids[0]), int(ids[-1])
+    first = plan_route(graph, w, *ends, objective=objective, options=options)
     for o, d in np.random.default_rng(3).choice(ids, (20, 2)):
-        plan_route(graph, w, int(o), int(d), objective="time", options=options, soc_start=0.5)
-    fwd, bwd, pred, succ = graph.pair_work()[:4]
+        plan_route(graph, w, int(o), int(d), objective=objective, options=options, soc_start=0.5)
+    work = graph.pair_work()
+    fwd, bwd, pred, succ = work[:4]
     assert np.isinf(np.concatenate([fwd, bwd])).all()
     assert (np.concatenate([pred, succ]) == -1).all()
-    again = plan_route(graph, w, int(ids[0]), int(ids[-1]), objective="time", options=options)
+    assert not work[10].any()  # settled flags of the one-way search
+    again = plan_route(graph, w, *ends, objective=objective, options=options)
     assert again.nodes.tolist() == first.nodes.tolist()
 
 
