@@ -376,21 +376,20 @@ def _expand(
     return k
 
 
+Expansion = tuple[I64, tuple[I32, I32, I32], tuple[I64, I64]]
+"""``(arc_tail, tri, (via_up, via_down))``: what turns arcs back into edges."""
+
+
 @njit(cache=True, nogil=True)
 def _walk_arcs(
-    arc_tail: I64,
-    tri: tuple[I32, I32, I32],
-    via: tuple[I64, I64],
-    links: tuple[I64, I64],
-    ends: tuple[int, int, int],
-    out: I64,
+    expansion: Expansion, links: tuple[I64, I64], ends: tuple[int, int, int], out: I64,
     stack: I64,
-) -> int:
+) -> int:  # fmt: skip
     """Expand the up-arcs ``src -> meet`` then the down-arcs ``meet -> dst`` into
     ``out`` (or count them when ``out`` is empty)."""
+    arc_tail, tri, (via_up, via_down) = expansion
     pred, succ = links
     src, dst, meet = ends
-    via_up, via_down = via
     n_up = 0
     v = meet
     while v != src:
@@ -413,21 +412,16 @@ def _walk_arcs(
 
 @njit(cache=True, nogil=True)
 def unpack(
-    arc_tail: I64,
-    tri: tuple[I32, I32, I32],
-    via: tuple[I64, I64],
-    links: tuple[I64, I64],
-    ends: tuple[int, int, int],
-    stack: I64,
+    expansion: Expansion, links: tuple[I64, I64], ends: tuple[int, int, int], stack: I64
 ) -> I64:
     """Edge indices ``src -> dst`` of a :func:`query` answer, shortcuts expanded
-    (``via``: ``(via_up, via_down)`` of :func:`customise`; ``links``: the query's
-    ``(pred, succ)`` arcs; ``ends``: ``(src, dst, meet)`` ranks; ``stack``: scratch of
-    at least the number of ranks + 2: a shortcut's lower arcs have a lower tail rank, so
-    no more expansions are ever pending)."""
-    n = _walk_arcs(arc_tail, tri, via, links, ends, stack[:0], stack)
+    (``expansion``: arc tails, triangles and the ``via_*`` of :func:`customise`;
+    ``links``: the query's ``(pred, succ)`` arcs; ``ends``: ``(src, dst, meet)`` ranks;
+    ``stack``: scratch of at least the number of ranks + 2: a shortcut's lower arcs have
+    a lower tail rank, so no more expansions are ever pending)."""
+    n = _walk_arcs(expansion, links, ends, stack[:0], stack)
     out = np.empty(n, dtype=np.int64)
-    _walk_arcs(arc_tail, tri, via, links, ends, out, stack)
+    _walk_arcs(expansion, links, ends, out, stack)
     return out
 
 
@@ -461,7 +455,7 @@ def route_pair(
     scratch = work[7]  # a heap of the work arrays, unused by the query
     if len(scratch) < len(rank) + 2:
         scratch = np.empty(len(rank) + 2, dtype=np.int64)
-    edges = unpack(arc_tail, tri, (via_up, via_down), (work[2], work[3]), (s, t, meet), scratch)
+    edges = unpack((arc_tail, tri, (via_up, via_down)), (work[2], work[3]), (s, t, meet), scratch)
     _reset(work, tf, tb)
     time_s, energy, length_m = edge_data
     start = min(b0, b_max)
