@@ -411,3 +411,16 @@ def test_ml_planned_energy_is_scored_by_physics(world) -> None:
     assert not np.allclose(
         error, physics["kpis"].set_index("side").loc["optimised", "planning_error_pct"]
     )
+
+
+@pytest.mark.parametrize("algorithm", ["astar", "ch"])
+def test_every_search_algorithm_plans_the_same_fleet(world, algorithm) -> None:
+    """``optimization.algorithm`` only changes how routes are found: the optimum of each
+    trip is the same, so the plans' times, energies and KPIs agree with Dijkstra's."""
+    base = _run(world, "time_critical", "myopic")
+    cfg = world["cfg"]
+    world_alg = {**world, "cfg": cfg.with_overrides({"optimization.algorithm": algorithm})}
+    other = _run(world_alg, "time_critical", "myopic")
+    cols = ["drive_time_h", "distance_km", "energy_kwh", "soc_end"]
+    np.testing.assert_allclose(other["plans"][cols], base["plans"][cols], rtol=1e-9, atol=1e-9)
+    pd.testing.assert_frame_equal(other["kpis"], base["kpis"], rtol=1e-9)

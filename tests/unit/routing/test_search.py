@@ -314,13 +314,16 @@ def _far_pair(graph: RoadGraph, w: EdgeWeights) -> tuple[int, int, float]:
     return o, d, need.energy_kwh
 
 
+@pytest.mark.parametrize("algorithm", [RoutingAlgorithm.ASTAR, RoutingAlgorithm.CH])
 @pytest.mark.parametrize("objective", ["time", "energy", "cost", "weighted"])
 def test_soc_route_stops_to_charge_and_keeps_the_reserve(
-    charging: tuple[RoadGraph, EdgeWeights, StationSet], objective: str
+    charging: tuple[RoadGraph, EdgeWeights, StationSet],
+    objective: str,
+    algorithm: RoutingAlgorithm,
 ) -> None:
     graph, w, stations = charging
     o, d, need = _far_pair(graph, w)
-    opts = RoutingOptions(reserve_soc=0.1, algorithm=RoutingAlgorithm.ASTAR)
+    opts = RoutingOptions(reserve_soc=0.1, algorithm=algorithm)
     soc = 0.1 + 0.5 * need / w.context.battery_kwh
     with pytest.raises(InfeasibleRouteError):
         plan_route(graph, w, o, d, objective="energy", options=opts, soc_start=soc)
