@@ -34,48 +34,120 @@ from sklearn.ensemble import RandomForestRegressor
 from sklearn.linear_model import Ridge
 
 _BLOCK_ROWS: Final = 128
-"""Rows copied into a small row-major buffer, then walked down one tree after the other:
-the buffer and the current tree's nodes stay in cache (walking every tree per row streams
-the whole ensemble, megabytes, through the cache once per row)."""
+"""Rows copied into a small row-major buffer (only the columns the trees still read), then
+walked down one tree after the other: the buffer and the current tree's nodes stay in cache
+(walking every tree per row streams the whole ensemble, megabytes, through the cache once
+per row)."""
 _OBLIVIOUS_BLOCK_ROWS: Final = 256
 """Rows evaluated together per symmetric tree: every row compares the same feature with the
 same border at a level, so the inner loop runs down one contiguous column (SIMD)."""
 
 
 @nb.njit(parallel=True, cache=True, nogil=True)
-def _tree_kernel(
-    X: np.ndarray,
+def _constant_columns(X: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """Columns of ``X`` whose every row holds the first row's value (NaN counts as equal)."""
+    n, p = X.shape
+    same = np.ones(p, dtype=np.bool_)
+    for f in nb.prange(p):
+        first = X[0, f]
+        for i in range(1, n):
+            x = X[i, f]
+            if x != first and not (np.isnan(x) and np.isnan(first)):
+                same[f] = False
+                break
+    return same
+
+
+@nb.njit(cache=True, nogil=True)
+def _specialise(
     roots: np.ndarray,
     feature: np.ndarray,
     threshold: np.ndarray,
-    child: np.ndarray,
+    kids: np.ndarray,
+    nan_left: np.ndarray,
+    const: np.ndarray,
+    row: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover
+    """The trees with every split on a constant column (``const``, values in ``row``)
+    replaced by the child all rows take: new roots, depths, children and features (indices
+    into the columns still read, which are returned last). Children follow their parent in
+    the node order, so one backward pass resolves chains of decided splits."""
+    k = feature.size
+    target = np.arange(k).astype(np.int32)
+    height = np.zeros(k, dtype=np.int32)
+    for nd in range(k - 1, -1, -1):
+        f = feature[nd]
+        if f < 0:
+            continue
+        left, right = target[kids[2 * nd]], target[kids[2 * nd + 1]]
+        if const[f]:
+            x = row[f]
+            go_left = (x <= threshold[nd]) | (np.isnan(x) & nan_left[nd])
+            target[nd] = left if go_left else right
+            height[nd] = height[target[nd]]
+        else:
+            height[nd] = 1 + max(height[left], height[right])
+    cols = np.flatnonzero(~const).astype(np.int32)
+    column = np.zeros(const.size, dtype=np.int32)
+    column[cols] = np.arange(cols.size, dtype=np.int32)
+    walk_kids = kids.copy()
+    walk_feature = np.zeros(k, dtype=np.int32)
+    for nd in range(k):
+        f = feature[nd]
+        if f >= 0:
+            walk_kids[2 * nd] = target[kids[2 * nd]]
+            walk_kids[2 * nd + 1] = target[kids[2 * nd + 1]]
+            walk_feature[nd] = column[f]  # a decided split is never reached
+    walk_roots = target[roots]
+    return walk_roots, height[walk_roots], walk_kids, walk_feature, cols
+
+
+@nb.njit(parallel=True, cache=True, nogil=True)
+def _tree_kernel(
+    X: np.ndarray,
+    cols: np.ndarray,
+    roots: np.ndarray,
+    depth: np.ndarray,
+    feature: np.ndarray,
+    threshold: np.ndarray,
+    kids: np.ndarray,
     nan_left: np.ndarray,
     value: np.ndarray,
     base: float,
     scale: float,
 ) -> np.ndarray:  # pragma: no cover - compiled
-    n, p = X.shape
+    n, p = X.shape[0], cols.size
     out = np.empty(n, dtype=np.float64)
     for block in nb.prange((n + _BLOCK_ROWS - 1) // _BLOCK_ROWS):
         start = block * _BLOCK_ROWS
-        stop = min(n, start + _BLOCK_ROWS)
-        buf = np.empty((stop - start, p), dtype=np.float32)
-        for f in range(p):
-            for i in range(stop - start):
-                buf[i, f] = X[start + i, f]
-        m = stop - start
-        acc = np.zeros(m, dtype=np.float64)
-        for t in range(roots.size):  # tree-outer: one tree's nodes stay in cache for the block
-            root = roots[t]
+        m = min(n, start + _BLOCK_ROWS) - start
+        buf = np.empty((m, p), dtype=np.float32)
+        has_nan = False
+        for j in range(p):
+            f = cols[j]
             for i in range(m):
-                node = root
-                while feature[node] >= 0:
-                    x = buf[i, feature[node]]
-                    if x <= threshold[node] or (np.isnan(x) and nan_left[node]):
-                        node = child[node]
-                    else:
-                        node = child[node] + 1
-                acc[i] += value[node]
+                x = X[start + i, f]
+                buf[i, j] = x
+                has_nan |= np.isnan(x)
+        acc = np.zeros(m, dtype=np.float64)
+        node = np.empty(m, dtype=np.int32)
+        for t in range(roots.size):  # tree-outer: one tree's nodes stay in cache for the block
+            node[:] = roots[t]
+            # level by level, every row one step (a leaf is its own child): the rows' steps
+            # are independent, no data-dependent branch, so the CPU overlaps their loads
+            for _ in range(depth[t]):
+                if has_nan:
+                    for i in range(m):
+                        nd = node[i]
+                        x = buf[i, feature[nd]]
+                        left = (x <= threshold[nd]) | (np.isnan(x) & nan_left[nd])
+                        node[i] = kids[2 * nd + np.int32(not left)]
+                else:
+                    for i in range(m):
+                        nd = node[i]
+                        node[i] = kids[2 * nd + np.int32(not buf[i, feature[nd]] <= threshold[nd])]
+            for i in range(m):
+                acc[i] += value[node[i]]
         for i in range(m):
             out[start + i] = base + scale * acc[i]
     return out
@@ -182,32 +254,65 @@ def _from_catboost(model: cb.CatBoostRegressor) -> ObliviousEnsemble | None:
     )
 
 
+def _float32_at_most(threshold: np.ndarray) -> np.ndarray:
+    """The largest float32 not above each threshold: for a float32 ``x``,
+    ``x <= threshold`` and ``x <= _float32_at_most(threshold)`` always agree."""
+    t = np.asarray(threshold, dtype=np.float64)
+    with np.errstate(over="ignore"):
+        t32 = t.astype(np.float32)
+    return np.where(t32 > t, np.nextafter(t32, np.float32(-np.inf)), t32).astype(np.float32)
+
+
 @dataclass
 class TreeEnsemble:
-    """Trees as flat node arrays; a leaf has ``feature == -1`` and carries ``value``.
+    """Trees as flat node arrays, every child after its parent; a leaf has
+    ``feature == -1``, is its own child and carries ``value``.
 
-    A row goes to the left child ``child[node]`` when its value is ``<= threshold``, or is
-    NaN and ``nan_left`` is set (each library's missing-value rule is resolved into
-    ``nan_left`` when compiling); otherwise to the right child ``child[node] + 1``.
+    A row goes to the left child ``kids[2 * node]`` when its value is ``<= threshold``, or
+    is NaN and ``nan_left`` is set (each library's missing-value rule is resolved into
+    ``nan_left`` when compiling); otherwise to the right child ``kids[2 * node + 1]``.
+    Thresholds are float32, the largest not above the library's own, so a float32 input
+    takes the library's branch; a leaf's threshold is +inf and its ``nan_left`` set, so a
+    row at a leaf stays there.
     """
 
     roots: np.ndarray
     feature: np.ndarray
     threshold: np.ndarray
-    child: np.ndarray
+    kids: np.ndarray
     nan_left: np.ndarray
     value: np.ndarray
     base: float = 0.0
     scale: float = 1.0
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        """Ensemble output for a float32 matrix (rows are samples, column-major preferred)."""
-        return _tree_kernel(
-            np.asarray(X, dtype=np.float32),
+        """Ensemble output for a float32 matrix (rows are samples, column-major preferred).
+
+        Splits on a column that holds one value in every row (a network-wide prediction:
+        the context's vehicle, weather and clock) are decided once for the whole call,
+        so the rows walk only the splits on columns that differ between them; each row
+        still reaches the same leaves, summed in the same order.
+        """
+        X = np.asarray(X, dtype=np.float32)
+        if X.shape[0] == 0:
+            return np.empty(0, dtype=np.float64)
+        roots, depth, kids, feature, cols = _specialise(
             self.roots,
             self.feature,
             self.threshold,
-            self.child,
+            self.kids,
+            self.nan_left,
+            _constant_columns(X),
+            np.ascontiguousarray(X[0]),
+        )
+        return _tree_kernel(
+            X,
+            cols,
+            roots,
+            depth,
+            feature,
+            self.threshold,
+            kids,
             self.nan_left,
             self.value,
             self.base,
@@ -253,12 +358,18 @@ class _Builder:
                 k += 1
         idx = np.asarray(order, dtype=np.int64)
         c = {k: np.asarray(v)[idx] for k, v in self.cols.items() if k not in ("left", "right")}
+        leaf = c["feature"] < 0
+        node = np.arange(idx.size, dtype=np.int32)
+        first = np.asarray(child, dtype=np.int32)
+        kids = np.empty(2 * idx.size, dtype=np.int32)
+        kids[0::2] = np.where(leaf, node, first)
+        kids[1::2] = np.where(leaf, node, first + 1)
         return TreeEnsemble(
             roots=np.asarray(roots, dtype=np.int32),
             feature=c["feature"].astype(np.int32),
-            threshold=c["threshold"].astype(np.float64),
-            child=np.asarray(child, dtype=np.int32),
-            nan_left=c["nan_left"].astype(np.bool_),
+            threshold=np.where(leaf, np.inf, _float32_at_most(c["threshold"])).astype(np.float32),
+            kids=kids,
+            nan_left=c["nan_left"].astype(np.bool_) | leaf,
             value=c["value"].astype(np.float64),
             base=base,
             scale=scale,
