@@ -1,7 +1,7 @@
 """Benchmark of the battery-aware routing engine against networkx, in one run.
 
 Run: ``.venv/bin/python bench/bench_routing.py [--pairs 200] [--nx-pairs 200] [--clock cpu]
-[--workspace W]``
+[--workspace W | --ml-family F]``
 
 On the SF extract (``EVFLEET_TEST_DATA``/osm/sf_north_filtered.osm.bz2; skipped when
 absent) and the embedded default network, with 200 seeded random origin/destination
@@ -12,10 +12,11 @@ sets; SOC-aware queries from a low SOC that need at least one charging stop; the
 costs of the A* landmark bounds and of the hierarchy's customisation for a new weight,
 and of the hierarchy itself (once per network); and the time to build a new context's
 weight arrays with the physics model and with an ML model: the ``@champion`` of
-workspace ``W`` (``--workspace``), else a LightGBM fitted on the seeded ML fixture
-standing in for it. Ratios are networkx median / ours median, measured in the same run
-(the machine is shared, absolute times are noisy). Issue 13's targets are printed next
-to each row.
+workspace ``W`` (``--workspace``), else stand-ins fitted on the seeded ML fixture with the
+middle of each family's search space (``--ml-family``: one family, or ``all``, a row each,
+the default: any family can become the studio's champion). Ratios are networkx median /
+ours median, measured in the same run (the machine is shared, absolute times are noisy).
+Issue 13's targets are printed next to each row.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from evfleet.errors import RoutingError
 from evfleet.features import assign_splits, build_features, context_for_vehicle, network_edges
 from evfleet.fleet.charging import Tariff
 from evfleet.models import EnergyModel, fit_model, split_frames
+from evfleet.models.families import boosting_rounds
 from evfleet.network import RoadGraph, build_network, save_network
 from evfleet.network._hierarchy import Hierarchy
 from evfleet.routing import (
@@ -63,9 +65,48 @@ TARGETS = {
 }
 
 
-def _ml_model(workspace: Path | None) -> EnergyModel:
-    """The ``@champion`` of ``workspace``, else a LightGBM energy model fitted on the seeded
-    ML fixture (standing in for the champion)."""
+STAND_IN_PARAMS: dict[ModelFamily, dict[str, Any]] = {
+    ModelFamily.LINEAR: {"alpha": 0.1},
+    ModelFamily.RANDOM_FOREST: {
+        "n_estimators": 100,
+        "max_depth": 11,
+        "min_samples_leaf": 9,
+        "max_features": 0.65,
+        "max_samples": 0.65,
+    },
+    ModelFamily.XGBOOST: {
+        "learning_rate": 0.155,
+        "subsample": 0.8,
+        "colsample_bytree": 0.75,
+        "reg_lambda": 0.1,
+        "max_depth": 5,
+        "min_child_weight": 0.3,
+    },
+    ModelFamily.LIGHTGBM: {
+        "learning_rate": 0.155,
+        "subsample": 0.8,
+        "colsample_bytree": 0.75,
+        "reg_lambda": 0.1,
+        "num_leaves": 23,
+        "min_child_samples": 22,
+    },
+    ModelFamily.CATBOOST: {
+        "learning_rate": 0.155,
+        "depth": 5,
+        "l2_leaf_reg": 4.5,
+        "random_strength": 0.22,
+        "bagging_temperature": 0.5,
+    },
+}
+"""Stand-ins for the champion: the middle of each family's tuning search space
+(:mod:`evfleet.models.families`; geometric middle of the log-scaled ranges), boosting
+rounds chosen by early stopping as when tuning."""
+
+
+def _ml_models(workspace: Path | None, family: str) -> dict[str, EnergyModel]:
+    """Models to time the ML weights with, by row label: the ``@champion`` of ``workspace``,
+    else stand-ins fitted on the seeded ML fixture as the studio fits them (one family, or
+    every family with ``all``)."""
     if workspace is not None:
         from flows.env import configure
 
@@ -73,19 +114,32 @@ def _ml_model(workspace: Path | None) -> EnergyModel:
         from tasks.mlflow_utils import load_champion
 
         model = load_champion(workspace)
-        print(f"ML weights: @champion of {workspace} ({model.family})")
-        return model
+        print(f"ML weights: @champion of {workspace} ({_ml_size(model)})")
+        return {f"champion {model.family}": model}
     from tests.fixtures.ml_dataset import standalone_ml_dataset
 
-    print("ML weights: LightGBM stand-in fitted on the seeded ML fixture (no --workspace)")
-
+    families = list(ModelFamily) if family == "all" else [ModelFamily(family)]
     data = standalone_ml_dataset(n_vehicles=24, days=4, seed=1)
     feats = build_features(
         data.segments, data.fleet_info, data.weather, nodes=data.nodes, edges=data.edges
     )
     frames = split_frames(assign_splits(feats, seed=1))
-    params = {"learning_rate": 0.05, "num_leaves": 31, "subsample": 0.8}
-    return fit_model(ModelFamily.LIGHTGBM, params, frames["train"], frames["valid"], n_jobs=2)
+    models = {}
+    for fam in families:
+        model = fit_model(fam, STAND_IN_PARAMS[fam], frames["train"], frames["valid"], n_jobs=2)
+        models[model.family] = model
+    print(
+        "ML weights: stand-ins fitted on the seeded ML fixture (no --workspace) with mid-"
+        f"search-space params: {', '.join(_ml_size(m) for m in models.values())}"
+    )
+    return models
+
+
+def _ml_size(model: EnergyModel) -> str:
+    """Family and ensemble size, e.g. ``lightgbm 96 trees``."""
+    fitted = model.pipeline[-1]
+    trees = boosting_rounds(fitted) or len(getattr(fitted, "estimators_", ()))
+    return f"{model.family} {trees} trees" if trees else model.family
 
 
 def _context_ms(model: EdgeCostModel) -> list[float]:
@@ -145,7 +199,9 @@ def _low_soc_pairs(
     return out
 
 
-def bench_network(label: str, graph: RoadGraph, pairs: int, nx_pairs: int, ml: EnergyModel) -> None:
+def bench_network(
+    label: str, graph: RoadGraph, pairs: int, nx_pairs: int, ml: dict[str, EnergyModel]
+) -> None:
     cfg = StudioConfig()
     tariff = Tariff.from_config(cfg.charging)
     model = EdgeCostModel(graph, tariff=tariff)
@@ -156,12 +212,14 @@ def bench_network(label: str, graph: RoadGraph, pairs: int, nx_pairs: int, ml: E
     tiny = np.array([0, 1], dtype=np.int64)
     Hierarchy.build(3, tiny, tiny + 1)  # load the compiled kernels before timing
     hierarchy_ms = _timed(lambda: graph.hierarchy)
-    ml_costs = EdgeCostModel(
-        graph, tariff=tariff,
-        energy_source=model_energy_source(ml, network_edges(graph.edges, graph.nodes)),
-    )  # fmt: skip
-    ml_costs.weights(ctx)
-    ml_ms = _context_ms(ml_costs)
+    ml_edges = network_edges(graph.edges, graph.nodes)
+    ml_ms = {}
+    for name, ml_model in ml.items():
+        ml_costs = EdgeCostModel(
+            graph, tariff=tariff, energy_source=model_energy_source(ml_model, ml_edges)
+        )
+        ml_costs.weights(ctx)
+        ml_ms[name] = _context_ms(ml_costs)
     w = model.weights(ctx)
     stations = StationSet.build(graph, spec, tariff, depart_clock_s=8 * 3600.0)
     rng = np.random.default_rng(13)
@@ -214,7 +272,8 @@ def bench_network(label: str, graph: RoadGraph, pairs: int, nx_pairs: int, ml: E
     rows["ours soc-aware time (low SOC)"] = soc_ms
     rows["CH hierarchy of the network (once)"] = [hierarchy_ms]
     rows["new context weights (physics)"] = ctx_ms
-    rows["new context weights (ml)"] = ml_ms
+    for name, ms in ml_ms.items():
+        rows[f"new context ml {name}"] = ms
     _print(label, graph, rows, sizes, stops, failed)
 
 
@@ -267,6 +326,12 @@ def main() -> None:
     parser.add_argument(
         "--workspace", type=Path, help="time the ML weights with this workspace's @champion"
     )
+    parser.add_argument(
+        "--ml-family",
+        choices=["all", *(f.value for f in ModelFamily)],
+        default="all",
+        help="without --workspace: the family of the stand-in champion (default: one row each)",
+    )
     args = parser.parse_args()
     _clock["now"] = CLOCKS[args.clock]
     print(f"clock: {args.clock}")
@@ -276,7 +341,7 @@ def main() -> None:
         sources = {"SF extract": NetworkConfig(source="osm_file", osm_file=sf), **sources}
     else:
         print(f"skip SF extract: {sf} not found (set EVFLEET_TEST_DATA)")
-    ml = _ml_model(args.workspace)
+    ml = _ml_models(args.workspace, args.ml_family)
     with tempfile.TemporaryDirectory(prefix="evfleet-bench-routing-") as tmp:
         for label, net_cfg in sources.items():
             folder = Path(tmp) / label.split()[0].lower()
