@@ -536,6 +536,29 @@ def _from_forest(model: RandomForestRegressor) -> TreeEnsemble:
     return b.build(0.0, 1.0 / len(model.estimators_))
 
 
+@nb.njit(parallel=True, cache=True, nogil=True)
+def _linear_kernel(
+    X: np.ndarray, fill: np.ndarray, weight: np.ndarray, nan_weight: np.ndarray, intercept: float
+) -> np.ndarray:  # pragma: no cover - compiled
+    """``intercept`` plus, column after column, each value (``fill`` when NaN) times its
+    weight plus its missing indicator times ``nan_weight``: one pass, no temporaries."""
+    n, p = X.shape
+    out = np.empty(n, dtype=np.float64)
+    for block in nb.prange((n + _OBLIVIOUS_BLOCK_ROWS - 1) // _OBLIVIOUS_BLOCK_ROWS):
+        start = block * _OBLIVIOUS_BLOCK_ROWS
+        stop = min(n, start + _OBLIVIOUS_BLOCK_ROWS)
+        for i in range(start, stop):
+            out[i] = intercept
+        for j in range(p):
+            for i in range(start, stop):
+                x = X[i, j]
+                nan = np.isnan(x)
+                out[i] += (fill[j] if nan else x) * weight[j] + (1.0 if nan else 0.0) * nan_weight[
+                    j
+                ]
+    return out
+
+
 @dataclass
 class LinearKernel:
     """A fitted imputer-scaler-one-hot-ridge pipeline folded into weights and lookup tables."""
@@ -551,11 +574,8 @@ class LinearKernel:
 
     def predict_frame(self, X: pd.DataFrame) -> np.ndarray:
         """Predictions straight from the feature frame."""
-        out = np.full(len(X), self.intercept)
-        for j, col in enumerate(self.numeric):
-            x = X[col].to_numpy(dtype=np.float64, na_value=np.nan)
-            nan = np.isnan(x)
-            out += np.where(nan, self.fill[j], x) * self.weight[j] + nan * self.nan_weight[j]
+        numeric = X.loc[:, list(self.numeric)].to_numpy(dtype=np.float64, na_value=np.nan)
+        out = _linear_kernel(numeric, self.fill, self.weight, self.nan_weight, self.intercept)
         for col, cats, table in zip(self.categorical, self.categories, self.tables, strict=True):
             values = X[col]
             if not isinstance(values.dtype, pd.CategoricalDtype):
