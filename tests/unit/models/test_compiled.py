@@ -16,6 +16,7 @@ from evfleet.features import (
 )
 from evfleet.models import EnergyModel, fit_model, split_frames
 from evfleet.models.compiled import _constant_columns, _float32_at_most
+from evfleet.models.preprocess import CategoryCoder
 from tests.fixtures.ml_dataset import MLDataset
 
 SMALL_PARAMS = {
@@ -134,3 +135,16 @@ def test_float32_thresholds_keep_every_comparison() -> None:
     )
     x = x[np.isfinite(x)]
     np.testing.assert_array_equal(x[:, None] <= t[None, :], x[:, None] <= t32[None, :])
+
+
+def test_category_codes_are_the_same_from_strings_and_categoricals() -> None:
+    coder = CategoryCoder(categorical=("c",), numeric=("x",)).fit(
+        pd.DataFrame({"c": ["b", "a", "b"], "x": [1.0, 2.0, 3.0]})
+    )
+    values = ["b", "zzz", None, "a", "a"]
+    as_category = pd.Categorical(values, categories=["zzz", "b", "a", "unused"])
+    from_category = coder.transform(pd.DataFrame({"c": as_category, "x": np.arange(5.0)}))
+    from_strings = coder.transform(pd.DataFrame({"c": values, "x": np.arange(5.0)}))
+    np.testing.assert_array_equal(from_category[:, 0], [1.0, np.nan, np.nan, 0.0, 0.0])
+    np.testing.assert_array_equal(from_strings[:, 0], [1.0, np.nan, np.nan, 0.0, 0.0])
+    np.testing.assert_array_equal(from_category[:, 1], np.arange(5.0, dtype=np.float32))
