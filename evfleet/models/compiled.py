@@ -72,11 +72,11 @@ def _specialise(
     nan_left: np.ndarray,
     const: np.ndarray,
     row: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
     """The trees with every split on a constant column (``const``, values in ``row``)
-    replaced by the child all rows take: new roots, depths, children and features (indices
-    into the columns still read, which are returned last). Children follow their parent in
-    the node order, so one backward pass resolves chains of decided splits."""
+    replaced by the child all rows take: new roots, depths, node records (see below) and
+    the columns still read. Children follow their parent in the node order, so one
+    backward pass resolves chains of decided splits."""
     k = feature.size
     target = np.arange(k).astype(np.int32)
     height = np.zeros(k, dtype=np.int32)
@@ -95,16 +95,18 @@ def _specialise(
     cols = np.flatnonzero(~const).astype(np.int32)
     column = np.zeros(const.size, dtype=np.int32)
     column[cols] = np.arange(cols.size, dtype=np.int32)
-    walk_kids = kids.copy()
-    walk_feature = np.zeros(k, dtype=np.int32)
+    # one 16-byte record per node, so a step touches one cache line: the column read (0 at a
+    # leaf or a decided split, never reached), the threshold's bits, left and right child
+    walk = np.empty(4 * k, dtype=np.int32)
+    bits = threshold.view(np.int32)
     for nd in range(k):
         f = feature[nd]
-        if f >= 0:
-            walk_kids[2 * nd] = target[kids[2 * nd]]
-            walk_kids[2 * nd + 1] = target[kids[2 * nd + 1]]
-            walk_feature[nd] = column[f]  # a decided split is never reached
+        walk[4 * nd] = column[f] if f >= 0 else 0
+        walk[4 * nd + 1] = bits[nd]
+        walk[4 * nd + 2] = target[kids[2 * nd]] if f >= 0 else nd
+        walk[4 * nd + 3] = target[kids[2 * nd + 1]] if f >= 0 else nd
     walk_roots = target[roots]
-    return walk_roots, height[walk_roots], walk_kids, walk_feature, cols
+    return walk_roots, height[walk_roots], walk, cols
 
 
 @nb.njit(parallel=True, cache=True, nogil=True)
@@ -113,15 +115,14 @@ def _tree_kernel(
     cols: np.ndarray,
     roots: np.ndarray,
     depth: np.ndarray,
-    feature: np.ndarray,
-    threshold: np.ndarray,
-    kids: np.ndarray,
+    walk: np.ndarray,
     nan_left: np.ndarray,
     value: np.ndarray,
     base: float,
     scale: float,
 ) -> np.ndarray:  # pragma: no cover - compiled
     n, p = X.shape[0], cols.size
+    threshold = walk.view(np.float32)
     out = np.empty(n, dtype=np.float64)
     for block in nb.prange((n + _BLOCK_ROWS - 1) // _BLOCK_ROWS):
         start = block * _BLOCK_ROWS
@@ -143,14 +144,14 @@ def _tree_kernel(
             for _ in range(depth[t]):
                 if has_nan:
                     for i in range(m):
-                        nd = node[i]
-                        x = buf[i, feature[nd]]
-                        left = (x <= threshold[nd]) | (np.isnan(x) & nan_left[nd])
-                        node[i] = kids[2 * nd + np.int32(not left)]
+                        r = 4 * node[i]
+                        x = buf[i, walk[r]]
+                        left = (x <= threshold[r + 1]) | (np.isnan(x) & nan_left[node[i]])
+                        node[i] = walk[r + 2 + np.int32(not left)]
                 else:
                     for i in range(m):
-                        nd = node[i]
-                        node[i] = kids[2 * nd + np.int32(not buf[i, feature[nd]] <= threshold[nd])]
+                        r = 4 * node[i]
+                        node[i] = walk[r + 2 + np.int32(not buf[i, walk[r]] <= threshold[r + 1])]
             for i in range(m):
                 acc[i] += value[node[i]]
         for i in range(m):
@@ -379,7 +380,7 @@ class TreeEnsemble:
         X = np.asarray(X, dtype=np.float32)
         if X.shape[0] == 0:
             return np.empty(0, dtype=np.float64)
-        roots, depth, kids, feature, cols = _specialise(
+        roots, depth, walk, cols = _specialise(
             self.roots,
             self.feature,
             self.threshold,
@@ -389,17 +390,7 @@ class TreeEnsemble:
             np.ascontiguousarray(X[0]),
         )
         return _tree_kernel(
-            X,
-            cols,
-            roots,
-            depth,
-            feature,
-            self.threshold,
-            kids,
-            self.nan_left,
-            self.value,
-            self.base,
-            self.scale,
+            X, cols, roots, depth, walk, self.nan_left, self.value, self.base, self.scale
         )
 
 
