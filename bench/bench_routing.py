@@ -1,7 +1,7 @@
 """Benchmark of the battery-aware routing engine against networkx, in one run.
 
 Run: ``.venv/bin/python bench/bench_routing.py [--pairs 200] [--nx-pairs 200] [--clock cpu]
-[--workspace W | --ml-family F]``
+[--workspace W | --ml-family F --ml-size S]``
 
 On the SF extract (``EVFLEET_TEST_DATA``/osm/sf_north_filtered.osm.bz2; skipped when
 absent) and the embedded default network, with 200 seeded random origin/destination
@@ -13,10 +13,11 @@ costs of the A* landmark bounds and of the hierarchy's customisation for a new w
 and of the hierarchy itself (once per network); and the time to build a new context's
 weight arrays with the physics model and with an ML model: the ``@champion`` of
 workspace ``W`` (``--workspace``), else stand-ins fitted on the seeded ML fixture with the
-middle of each family's search space (``--ml-family``: one family, or ``all``, a row each,
-the default: any family can become the studio's champion). Ratios are networkx median /
-ours median, measured in the same run (the machine is shared, absolute times are noisy).
-Issue 13's targets are printed next to each row.
+middle of each family's search space, or its most costly corner (``--ml-size largest``);
+``--ml-family``: one family, or ``all``, a row each, the default: any family can become
+the studio's champion. Ratios are networkx median / ours median, measured in the same run
+(the machine is shared, absolute times are noisy). Issue 13's targets are printed next to
+each row.
 """
 
 from __future__ import annotations
@@ -101,12 +102,48 @@ STAND_IN_PARAMS: dict[ModelFamily, dict[str, Any]] = {
 """Stand-ins for the champion: the middle of each family's tuning search space
 (:mod:`evfleet.models.families`; geometric middle of the log-scaled ranges), boosting
 rounds chosen by early stopping as when tuning."""
+LARGEST_PARAMS: dict[ModelFamily, dict[str, Any]] = {
+    ModelFamily.LINEAR: {"alpha": 1e-4},
+    ModelFamily.RANDOM_FOREST: {
+        "n_estimators": 160,
+        "max_depth": 16,
+        "min_samples_leaf": 2,
+        "max_features": 1.0,
+        "max_samples": 1.0,
+    },
+    ModelFamily.XGBOOST: {
+        "learning_rate": 0.08,
+        "subsample": 1.0,
+        "colsample_bytree": 1.0,
+        "reg_lambda": 10.0,
+        "max_depth": 7,
+        "min_child_weight": 0.01,
+    },
+    ModelFamily.LIGHTGBM: {
+        "learning_rate": 0.08,
+        "subsample": 1.0,
+        "colsample_bytree": 1.0,
+        "reg_lambda": 10.0,
+        "num_leaves": 64,
+        "min_child_samples": 5,
+    },
+    ModelFamily.CATBOOST: {
+        "learning_rate": 0.08,
+        "depth": 6,
+        "l2_leaf_reg": 20.0,
+        "random_strength": 0.01,
+        "bagging_temperature": 0.0,
+    },
+}
+"""The corner of each search space with the most work per prediction (most and deepest
+trees, smallest learning rate and leaves): what a tuned champion can cost at worst."""
 
 
-def _ml_models(workspace: Path | None, family: str) -> dict[str, EnergyModel]:
+def _ml_models(workspace: Path | None, family: str, size: str = "mid") -> dict[str, EnergyModel]:
     """Models to time the ML weights with, by row label: the ``@champion`` of ``workspace``,
     else stand-ins fitted on the seeded ML fixture as the studio fits them (one family, or
-    every family with ``all``)."""
+    every family with ``all``) with :data:`STAND_IN_PARAMS` (``mid``) or
+    :data:`LARGEST_PARAMS` (``largest``)."""
     if workspace is not None:
         from flows.env import configure
 
@@ -126,20 +163,28 @@ def _ml_models(workspace: Path | None, family: str) -> dict[str, EnergyModel]:
     frames = split_frames(assign_splits(feats, seed=1))
     models = {}
     for fam in families:
-        model = fit_model(fam, STAND_IN_PARAMS[fam], frames["train"], frames["valid"], n_jobs=2)
+        params = (STAND_IN_PARAMS if size == "mid" else LARGEST_PARAMS)[fam]
+        model = fit_model(fam, params, frames["train"], frames["valid"], n_jobs=2)
         models[model.family] = model
     print(
-        "ML weights: stand-ins fitted on the seeded ML fixture (no --workspace) with mid-"
-        f"search-space params: {', '.join(_ml_size(m) for m in models.values())}"
+        "ML weights: stand-ins fitted on the seeded ML fixture (no --workspace) with the "
+        f"{'middle' if size == 'mid' else 'largest ensembles'} of the search spaces: "
+        f"{', '.join(_ml_size(m) for m in models.values())}"
     )
     return models
 
 
 def _ml_size(model: EnergyModel) -> str:
-    """Family and ensemble size, e.g. ``lightgbm 96 trees``."""
+    """Family and ensemble size (what a new context's cost grows with), e.g.
+    ``lightgbm 96 trees / 4.1k nodes``."""
     fitted = model.pipeline[-1]
     trees = boosting_rounds(fitted) or len(getattr(fitted, "estimators_", ()))
-    return f"{model.family} {trees} trees" if trees else model.family
+    if not trees:
+        return model.family
+    compiled = model.compiled
+    nodes = getattr(compiled, "feature", getattr(compiled, "leaf", np.empty(0))).size
+    kind = "leaves" if hasattr(compiled, "leaf") else "nodes"
+    return f"{model.family} {trees} trees / {nodes / 1e3:.1f}k {kind}"
 
 
 def _context_ms(model: EdgeCostModel) -> list[float]:
@@ -332,6 +377,12 @@ def main() -> None:
         default="all",
         help="without --workspace: the family of the stand-in champion (default: one row each)",
     )
+    parser.add_argument(
+        "--ml-size",
+        choices=["mid", "largest"],
+        default="mid",
+        help="stand-ins from the middle of the search spaces, or their most costly corner",
+    )
     args = parser.parse_args()
     _clock["now"] = CLOCKS[args.clock]
     print(f"clock: {args.clock}")
@@ -341,7 +392,7 @@ def main() -> None:
         sources = {"SF extract": NetworkConfig(source="osm_file", osm_file=sf), **sources}
     else:
         print(f"skip SF extract: {sf} not found (set EVFLEET_TEST_DATA)")
-    ml = _ml_models(args.workspace, args.ml_family)
+    ml = _ml_models(args.workspace, args.ml_family, args.ml_size)
     with tempfile.TemporaryDirectory(prefix="evfleet-bench-routing-") as tmp:
         for label, net_cfg in sources.items():
             folder = Path(tmp) / label.split()[0].lower()
