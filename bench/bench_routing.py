@@ -182,9 +182,9 @@ def _ml_size(model: EnergyModel) -> str:
     if not trees:
         return model.family
     compiled = model.compiled
-    nodes = getattr(compiled, "feature", getattr(compiled, "leaf", np.empty(0))).size
-    kind = "leaves" if hasattr(compiled, "leaf") else "nodes"
-    return f"{model.family} {trees} trees / {nodes / 1e3:.1f}k {kind}"
+    kind = "leaves" if hasattr(compiled, "leaf") else "nodes"  # symmetric trees: leaves
+    size = getattr(compiled, "leaf" if kind == "leaves" else "feature", np.empty(0)).size
+    return f"{model.family} {trees} trees / {size / 1e3:.1f}k {kind}"
 
 
 def _context_ms(model: EdgeCostModel) -> list[float]:
