@@ -1,7 +1,7 @@
 """Benchmark of the battery-aware routing engine against networkx, in one run.
 
 Run: ``.venv/bin/python bench/bench_routing.py [--pairs 200] [--nx-pairs 200] [--clock cpu]
-[--workspace W]``
+[--workspace W | --ml-family F --ml-size S]``
 
 On the SF extract (``EVFLEET_TEST_DATA``/osm/sf_north_filtered.osm.bz2; skipped when
 absent) and the embedded default network, with 200 seeded random origin/destination
@@ -12,10 +12,12 @@ sets; SOC-aware queries from a low SOC that need at least one charging stop; the
 costs of the A* landmark bounds and of the hierarchy's customisation for a new weight,
 and of the hierarchy itself (once per network); and the time to build a new context's
 weight arrays with the physics model and with an ML model: the ``@champion`` of
-workspace ``W`` (``--workspace``), else a LightGBM fitted on the seeded ML fixture
-standing in for it. Ratios are networkx median / ours median, measured in the same run
-(the machine is shared, absolute times are noisy). Issue 13's targets are printed next
-to each row.
+workspace ``W`` (``--workspace``), else stand-ins fitted on the seeded ML fixture with the
+middle of each family's search space, or its most costly corner (``--ml-size largest``);
+``--ml-family``: one family, or ``all``, a row each, the default: any family can become
+the studio's champion. Ratios are networkx median / ours median, measured in the same run
+(the machine is shared, absolute times are noisy). Issue 13's targets are printed next to
+each row.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from evfleet.errors import RoutingError
 from evfleet.features import assign_splits, build_features, context_for_vehicle, network_edges
 from evfleet.fleet.charging import Tariff
 from evfleet.models import EnergyModel, fit_model, split_frames
+from evfleet.models.families import boosting_rounds
 from evfleet.network import RoadGraph, build_network, save_network
 from evfleet.network._hierarchy import Hierarchy
 from evfleet.routing import (
@@ -63,9 +66,84 @@ TARGETS = {
 }
 
 
-def _ml_model(workspace: Path | None) -> EnergyModel:
-    """The ``@champion`` of ``workspace``, else a LightGBM energy model fitted on the seeded
-    ML fixture (standing in for the champion)."""
+STAND_IN_PARAMS: dict[ModelFamily, dict[str, Any]] = {
+    ModelFamily.LINEAR: {"alpha": 0.1},
+    ModelFamily.RANDOM_FOREST: {
+        "n_estimators": 100,
+        "max_depth": 11,
+        "min_samples_leaf": 9,
+        "max_features": 0.65,
+        "max_samples": 0.65,
+    },
+    ModelFamily.XGBOOST: {
+        "learning_rate": 0.155,
+        "subsample": 0.8,
+        "colsample_bytree": 0.75,
+        "reg_lambda": 0.1,
+        "max_depth": 5,
+        "min_child_weight": 0.3,
+    },
+    ModelFamily.LIGHTGBM: {
+        "learning_rate": 0.155,
+        "subsample": 0.8,
+        "colsample_bytree": 0.75,
+        "reg_lambda": 0.1,
+        "num_leaves": 23,
+        "min_child_samples": 22,
+    },
+    ModelFamily.CATBOOST: {
+        "learning_rate": 0.155,
+        "depth": 5,
+        "l2_leaf_reg": 4.5,
+        "random_strength": 0.22,
+        "bagging_temperature": 0.5,
+    },
+}
+"""Stand-ins for the champion: the middle of each family's tuning search space
+(:mod:`evfleet.models.families`; geometric middle of the log-scaled ranges), boosting
+rounds chosen by early stopping as when tuning."""
+LARGEST_PARAMS: dict[ModelFamily, dict[str, Any]] = {
+    ModelFamily.LINEAR: {"alpha": 1e-4},
+    ModelFamily.RANDOM_FOREST: {
+        "n_estimators": 160,
+        "max_depth": 16,
+        "min_samples_leaf": 2,
+        "max_features": 1.0,
+        "max_samples": 1.0,
+    },
+    ModelFamily.XGBOOST: {
+        "learning_rate": 0.08,
+        "subsample": 1.0,
+        "colsample_bytree": 1.0,
+        "reg_lambda": 10.0,
+        "max_depth": 7,
+        "min_child_weight": 0.01,
+    },
+    ModelFamily.LIGHTGBM: {
+        "learning_rate": 0.08,
+        "subsample": 1.0,
+        "colsample_bytree": 1.0,
+        "reg_lambda": 10.0,
+        "num_leaves": 64,
+        "min_child_samples": 5,
+    },
+    ModelFamily.CATBOOST: {
+        "learning_rate": 0.08,
+        "depth": 6,
+        "l2_leaf_reg": 20.0,
+        "random_strength": 0.01,
+        "bagging_temperature": 0.0,
+    },
+}
+"""The corner of each search space with the most work per prediction (most and deepest
+trees, smallest learning rate and leaves): what a tuned champion can cost at worst."""
+
+
+def _ml_models(workspace: Path | None, family: str, size: str = "mid") -> dict[str, EnergyModel]:
+    """Models to time the ML weights with, by row label: the ``@champion`` of ``workspace``,
+    else stand-ins fitted on the seeded ML fixture as the studio fits them (one family, or
+    every family with ``all``) with :data:`STAND_IN_PARAMS` (``mid``) or
+    :data:`LARGEST_PARAMS` (``largest``)."""
     if workspace is not None:
         from flows.env import configure
 
@@ -73,19 +151,40 @@ def _ml_model(workspace: Path | None) -> EnergyModel:
         from tasks.mlflow_utils import load_champion
 
         model = load_champion(workspace)
-        print(f"ML weights: @champion of {workspace} ({model.family})")
-        return model
+        print(f"ML weights: @champion of {workspace} ({_ml_size(model)})")
+        return {f"champion {model.family}": model}
     from tests.fixtures.ml_dataset import standalone_ml_dataset
 
-    print("ML weights: LightGBM stand-in fitted on the seeded ML fixture (no --workspace)")
-
+    families = list(ModelFamily) if family == "all" else [ModelFamily(family)]
     data = standalone_ml_dataset(n_vehicles=24, days=4, seed=1)
     feats = build_features(
         data.segments, data.fleet_info, data.weather, nodes=data.nodes, edges=data.edges
     )
     frames = split_frames(assign_splits(feats, seed=1))
-    params = {"learning_rate": 0.05, "num_leaves": 31, "subsample": 0.8}
-    return fit_model(ModelFamily.LIGHTGBM, params, frames["train"], frames["valid"], n_jobs=2)
+    models = {}
+    for fam in families:
+        params = (STAND_IN_PARAMS if size == "mid" else LARGEST_PARAMS)[fam]
+        model = fit_model(fam, params, frames["train"], frames["valid"], n_jobs=2)
+        models[model.family] = model
+    print(
+        "ML weights: stand-ins fitted on the seeded ML fixture (no --workspace) with the "
+        f"{'middle' if size == 'mid' else 'largest ensembles'} of the search spaces: "
+        f"{', '.join(_ml_size(m) for m in models.values())}"
+    )
+    return models
+
+
+def _ml_size(model: EnergyModel) -> str:
+    """Family and ensemble size (what a new context's cost grows with), e.g.
+    ``lightgbm 96 trees / 4.1k nodes``."""
+    fitted = model.pipeline[-1]
+    trees = boosting_rounds(fitted) or len(getattr(fitted, "estimators_", ()))
+    if not trees:
+        return model.family
+    compiled = model.compiled
+    kind = "leaves" if hasattr(compiled, "leaf") else "nodes"  # symmetric trees: leaves
+    size = getattr(compiled, "leaf" if kind == "leaves" else "feature", np.empty(0)).size
+    return f"{model.family} {trees} trees / {size / 1e3:.1f}k {kind}"
 
 
 def _context_ms(model: EdgeCostModel) -> list[float]:
@@ -145,7 +244,9 @@ def _low_soc_pairs(
     return out
 
 
-def bench_network(label: str, graph: RoadGraph, pairs: int, nx_pairs: int, ml: EnergyModel) -> None:
+def bench_network(
+    label: str, graph: RoadGraph, pairs: int, nx_pairs: int, ml: dict[str, EnergyModel]
+) -> None:
     cfg = StudioConfig()
     tariff = Tariff.from_config(cfg.charging)
     model = EdgeCostModel(graph, tariff=tariff)
@@ -156,12 +257,14 @@ def bench_network(label: str, graph: RoadGraph, pairs: int, nx_pairs: int, ml: E
     tiny = np.array([0, 1], dtype=np.int64)
     Hierarchy.build(3, tiny, tiny + 1)  # load the compiled kernels before timing
     hierarchy_ms = _timed(lambda: graph.hierarchy)
-    ml_costs = EdgeCostModel(
-        graph, tariff=tariff,
-        energy_source=model_energy_source(ml, network_edges(graph.edges, graph.nodes)),
-    )  # fmt: skip
-    ml_costs.weights(ctx)
-    ml_ms = _context_ms(ml_costs)
+    ml_edges = network_edges(graph.edges, graph.nodes)
+    ml_ms = {}
+    for name, ml_model in ml.items():
+        ml_costs = EdgeCostModel(
+            graph, tariff=tariff, energy_source=model_energy_source(ml_model, ml_edges)
+        )
+        ml_costs.weights(ctx)
+        ml_ms[name] = _context_ms(ml_costs)
     w = model.weights(ctx)
     stations = StationSet.build(graph, spec, tariff, depart_clock_s=8 * 3600.0)
     rng = np.random.default_rng(13)
@@ -214,7 +317,8 @@ def bench_network(label: str, graph: RoadGraph, pairs: int, nx_pairs: int, ml: E
     rows["ours soc-aware time (low SOC)"] = soc_ms
     rows["CH hierarchy of the network (once)"] = [hierarchy_ms]
     rows["new context weights (physics)"] = ctx_ms
-    rows["new context weights (ml)"] = ml_ms
+    for name, ms in ml_ms.items():
+        rows[f"new context ml {name}"] = ms
     _print(label, graph, rows, sizes, stops, failed)
 
 
@@ -267,6 +371,18 @@ def main() -> None:
     parser.add_argument(
         "--workspace", type=Path, help="time the ML weights with this workspace's @champion"
     )
+    parser.add_argument(
+        "--ml-family",
+        choices=["all", *(f.value for f in ModelFamily)],
+        default="all",
+        help="without --workspace: the family of the stand-in champion (default: one row each)",
+    )
+    parser.add_argument(
+        "--ml-size",
+        choices=["mid", "largest"],
+        default="mid",
+        help="stand-ins from the middle of the search spaces, or their most costly corner",
+    )
     args = parser.parse_args()
     _clock["now"] = CLOCKS[args.clock]
     print(f"clock: {args.clock}")
@@ -276,7 +392,7 @@ def main() -> None:
         sources = {"SF extract": NetworkConfig(source="osm_file", osm_file=sf), **sources}
     else:
         print(f"skip SF extract: {sf} not found (set EVFLEET_TEST_DATA)")
-    ml = _ml_model(args.workspace)
+    ml = _ml_models(args.workspace, args.ml_family, args.ml_size)
     with tempfile.TemporaryDirectory(prefix="evfleet-bench-routing-") as tmp:
         for label, net_cfg in sources.items():
             folder = Path(tmp) / label.split()[0].lower()

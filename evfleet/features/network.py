@@ -38,6 +38,9 @@ NETWORK_EDGE_COLUMNS = ("u", "v", "key", "length_m", "highway", "speed_kph", "gr
 NETWORK_NODE_COLUMNS = ("node_id", "lat", "lon", "elevation_m")
 STATIC_CACHE_SIZE: Final = 4
 """Edge tables (networks) whose context-free feature columns are kept (LRU)."""
+VEHICLE_CACHE_SIZE: Final = 64
+"""Vehicles whose :meth:`PredictionContext.vehicle_frame` is kept (LRU; a catalogue join
+of a few milliseconds, paid again by every new context of the same vehicle otherwise)."""
 _ROUTE_COLUMNS: Final = (*ROUTE_FEATURES, "planned_time")
 
 
@@ -114,19 +117,39 @@ class PredictionContext:
                 raise InputDataError(msg)
 
     def vehicle_frame(self) -> pd.DataFrame:
-        """One-row :func:`vehicle_attributes` frame of the context's vehicle."""
-        row = pd.DataFrame(
-            {
-                "vehicle_id": ["context"],
-                "model": [self.model],
-                "mass_kg": [self.mass_kg],
-                "battery_kwh": [self.battery_kwh],
-                "driver_profile": [self.driver_profile],
-                "driving_style": [self.driving_style],
-                "charging_personality": [self.charging_personality],
-            }
-        )
-        return vehicle_attributes(row)
+        """One-row :func:`vehicle_attributes` frame of the context's vehicle (a copy of the
+        cached frame: contexts that differ only in time or weather share it)."""
+        return _vehicle_frame(
+            self.model,
+            self.mass_kg,
+            self.battery_kwh,
+            self.driver_profile,
+            self.driving_style,
+            self.charging_personality,
+        ).copy()
+
+
+@functools.lru_cache(maxsize=VEHICLE_CACHE_SIZE)
+def _vehicle_frame(
+    model: str,
+    mass_kg: float,
+    battery_kwh: float,
+    driver_profile: str,
+    driving_style: str,
+    charging_personality: str,
+) -> pd.DataFrame:
+    row = pd.DataFrame(
+        {
+            "vehicle_id": ["context"],
+            "model": [model],
+            "mass_kg": [mass_kg],
+            "battery_kwh": [battery_kwh],
+            "driver_profile": [driver_profile],
+            "driving_style": [driving_style],
+            "charging_personality": [charging_personality],
+        }
+    )
+    return vehicle_attributes(row)
 
 
 def context_for_vehicle(

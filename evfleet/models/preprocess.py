@@ -9,7 +9,7 @@ fitted state travels with the model's pipeline.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,10 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from evfleet.errors import InputDataError
 from evfleet.features.catalog import CATEGORICAL_FEATURES, NUMERIC_FEATURES
+
+TRANSFORM_CHUNK_ROWS: Final = 131_072
+"""Rows converted at a time by :meth:`CategoryCoder.transform` (bounds the float64 copy of a
+frame whose numbers are not one block: 48 MB for 46 columns)."""
 
 
 def check_features(X: pd.DataFrame, columns: tuple[str, ...] | list[str]) -> None:
@@ -70,16 +74,27 @@ class CategoryCoder(TransformerMixin, BaseEstimator):
         row-major on a million rows); every consumer accepts either order.
         """
         check_features(X, [*self.categorical, *self.numeric])
-        out = np.empty((len(X), self.n_features_in_), dtype=np.float32, order="F")
+        n = len(X)
+        out = np.empty((n, self.n_features_in_), dtype=np.float32, order="F")
         for j, col in enumerate(self.categorical):
             values = X[col]
-            if not isinstance(values.dtype, pd.CategoricalDtype):
-                values = values.astype(str)
-            codes = pd.Categorical(values, categories=self.categories_[col]).codes
+            if isinstance(values.dtype, pd.CategoricalDtype):
+                # recode the few categories, then one gather (missing and unseen: NaN): what
+                # pd.Categorical(values, categories=...) does, without a new categorical
+                code_of = {c: float(i) for i, c in enumerate(self.categories_[col])}
+                known = [code_of.get(c, np.nan) for c in values.dtype.categories]
+                out[:, j] = np.asarray([*known, np.nan], dtype=np.float32)[values.array.codes]
+                continue
+            codes = pd.Categorical(values.astype(str), categories=self.categories_[col]).codes
             out[:, j] = np.where(codes >= 0, codes, np.nan)
-        offset = len(self.categorical)
-        for j, col in enumerate(self.numeric):
-            out[:, offset + j] = X[col].to_numpy(dtype=np.float32, na_value=np.nan)
+        offset, numeric = len(self.categorical), list(self.numeric)
+        for start in range(0, n, TRANSFORM_CHUNK_ROWS):
+            # one block conversion per chunk (a view when X holds the numbers as one float64
+            # block, as network-wide features do); float64 -> float32 rounds once, as before
+            rows = slice(start, start + TRANSFORM_CHUNK_ROWS)
+            out[rows, offset:] = (
+                X.iloc[rows].loc[:, numeric].to_numpy(dtype=np.float64, na_value=np.nan)
+            )
         return out
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:  # noqa: ARG002
