@@ -35,23 +35,14 @@ from evfleet.features import (  # noqa: E402
     network_edges,
     network_features,
 )
-from evfleet.models import EnergyModel, fit_model, predict_network, split_frames  # noqa: E402
+from evfleet.models import (  # noqa: E402
+    EnergyModel,
+    fit_model,
+    middle_params,
+    predict_network,
+    split_frames,
+)
 from evfleet.storage import Workspace, read_table  # noqa: E402
-
-PARAMS: dict[ModelFamily, dict[str, Any]] = {
-    ModelFamily.LINEAR: {"alpha": 1.0},
-    ModelFamily.RANDOM_FOREST: {
-        "n_estimators": 100,
-        "max_depth": 14,
-        "min_samples_leaf": 5,
-        "max_features": 0.6,
-        "max_samples": 0.7,
-    },
-    ModelFamily.XGBOOST: {"learning_rate": 0.05, "max_depth": 6, "subsample": 0.8},
-    ModelFamily.LIGHTGBM: {"learning_rate": 0.05, "num_leaves": 31, "subsample": 0.8},
-    ModelFamily.CATBOOST: {"learning_rate": 0.05, "depth": 6},
-}
-"""Representative hyperparameters (mid-range of the tuning search spaces)."""
 
 
 def _rate(fn: Any, n: int, repeats: int = 3) -> float:
@@ -115,7 +106,8 @@ def main(argv: list[str] | None = None) -> None:
     frames = split_frames(table)
     print(f"{len(edges):,} edges, {args.threads} threads; million edges/s")
     print(f"{'model':<22} {'model only':>10} {'features+model':>14}")
-    for family, params in PARAMS.items():
+    for family in ModelFamily:  # each at the middle of its search space (a typical size)
+        params = middle_params(family)
         model = fit_model(family, params, frames["train"], frames["valid"], n_jobs=args.threads)
         print(_row(family.value, model, edges, context), flush=True)
     if args.workspace is not None:

@@ -39,7 +39,7 @@ from evfleet.config import ModelFamily, NetworkConfig, RoutingAlgorithm, StudioC
 from evfleet.errors import RoutingError
 from evfleet.features import assign_splits, build_features, context_for_vehicle, network_edges
 from evfleet.fleet.charging import Tariff
-from evfleet.models import EnergyModel, fit_model, split_frames
+from evfleet.models import EnergyModel, fit_model, middle_params, split_frames
 from evfleet.models.families import boosting_rounds
 from evfleet.network import RoadGraph, build_network, save_network
 from evfleet.network._hierarchy import Hierarchy
@@ -66,42 +66,6 @@ TARGETS = {
 }
 
 
-STAND_IN_PARAMS: dict[ModelFamily, dict[str, Any]] = {
-    ModelFamily.LINEAR: {"alpha": 0.1},
-    ModelFamily.RANDOM_FOREST: {
-        "n_estimators": 100,
-        "max_depth": 11,
-        "min_samples_leaf": 9,
-        "max_features": 0.65,
-        "max_samples": 0.65,
-    },
-    ModelFamily.XGBOOST: {
-        "learning_rate": 0.155,
-        "subsample": 0.8,
-        "colsample_bytree": 0.75,
-        "reg_lambda": 0.1,
-        "max_depth": 5,
-        "min_child_weight": 0.3,
-    },
-    ModelFamily.LIGHTGBM: {
-        "learning_rate": 0.155,
-        "subsample": 0.8,
-        "colsample_bytree": 0.75,
-        "reg_lambda": 0.1,
-        "num_leaves": 23,
-        "min_child_samples": 22,
-    },
-    ModelFamily.CATBOOST: {
-        "learning_rate": 0.155,
-        "depth": 5,
-        "l2_leaf_reg": 4.5,
-        "random_strength": 0.22,
-        "bagging_temperature": 0.5,
-    },
-}
-"""Stand-ins for the champion: the middle of each family's tuning search space
-(:mod:`evfleet.models.families`; geometric middle of the log-scaled ranges), boosting
-rounds chosen by early stopping as when tuning."""
 LARGEST_PARAMS: dict[ModelFamily, dict[str, Any]] = {
     ModelFamily.LINEAR: {"alpha": 1e-4},
     ModelFamily.RANDOM_FOREST: {
@@ -142,8 +106,8 @@ trees, smallest learning rate and leaves): what a tuned champion can cost at wor
 def _ml_models(workspace: Path | None, family: str, size: str = "mid") -> dict[str, EnergyModel]:
     """Models to time the ML weights with, by row label: the ``@champion`` of ``workspace``,
     else stand-ins fitted on the seeded ML fixture as the studio fits them (one family, or
-    every family with ``all``) with :data:`STAND_IN_PARAMS` (``mid``) or
-    :data:`LARGEST_PARAMS` (``largest``)."""
+    every family with ``all``) with the middle of its search space
+    (:func:`evfleet.models.middle_params`, ``mid``) or :data:`LARGEST_PARAMS` (``largest``)."""
     if workspace is not None:
         from flows.env import configure
 
@@ -163,7 +127,7 @@ def _ml_models(workspace: Path | None, family: str, size: str = "mid") -> dict[s
     frames = split_frames(assign_splits(feats, seed=1))
     models = {}
     for fam in families:
-        params = (STAND_IN_PARAMS if size == "mid" else LARGEST_PARAMS)[fam]
+        params = middle_params(fam) if size == "mid" else LARGEST_PARAMS[fam]
         model = fit_model(fam, params, frames["train"], frames["valid"], n_jobs=2)
         models[model.family] = model
     print(

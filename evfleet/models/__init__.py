@@ -15,7 +15,7 @@ from __future__ import annotations
 from evfleet.models.calibration import calibrated_kwh_per_km, calibration_factors, vehicle_factor
 from evfleet.models.card import PROMOTION_METRIC, beats, feature_set_hash, model_card
 from evfleet.models.energy_model import TARGET_TRANSFORMS, EnergyModel
-from evfleet.models.families import FAMILIES, get_family
+from evfleet.models.families import FAMILIES, get_family, middle_params
 from evfleet.models.inference import (
     measure_throughput,
     predict_network,
@@ -58,6 +58,7 @@ __all__ = [
     "get_family",
     "importance_png",
     "measure_throughput",
+    "middle_params",
     "model_card",
     "permutation_importance",
     "pred_vs_actual_png",

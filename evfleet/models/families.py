@@ -291,6 +291,26 @@ def get_family(name: str | ModelFamily) -> Family:
         raise ConfigError(msg) from None
 
 
+class _Middle:
+    """Answers an Optuna trial's suggestions with the middle of each range (geometric for
+    log-scaled ranges, on the step grid for integers): the search space's centre."""
+
+    def suggest_float(self, _name: str, low: float, high: float, *, log: bool = False) -> float:
+        return float(np.sqrt(low * high) if log else 0.5 * (low + high))
+
+    def suggest_int(
+        self, _name: str, low: int, high: int, *, step: int = 1, log: bool = False
+    ) -> int:
+        middle = np.sqrt(low * high) if log else 0.5 * (low + high)
+        return int(low + step * round((middle - low) / step))
+
+
+def middle_params(name: str | ModelFamily) -> dict[str, Any]:
+    """The centre of family ``name``'s search space: a model of typical size (benches time
+    it as a stand-in for a tuned champion; boosting rounds still come from early stopping)."""
+    return get_family(name).suggest(_Middle())  # type: ignore[arg-type]
+
+
 def boosting_rounds(model: Any) -> int | None:
     """Rounds early stopping kept in a fitted boosting regressor (``None`` for the others)."""
     if isinstance(model, xgb.XGBRegressor):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import warnings
 from functools import partial
 
 import numpy as np
+import optuna
 import pandas as pd
 import pytest
 
@@ -37,7 +39,7 @@ from evfleet.models.calibration import (
     calibration_factors,
     vehicle_factor,
 )
-from evfleet.models.families import boosting_rounds
+from evfleet.models.families import boosting_rounds, get_family, middle_params
 from evfleet.models.metrics import select_champion
 from evfleet.models.preprocess import CategoryCoder
 from evfleet.models.training import PREDICTORS, refit_model, tuning_frames
@@ -345,3 +347,18 @@ def test_champion_is_the_lowest_mae_or_the_fastest_of_a_near_tie() -> None:
     assert pick(rows, tolerance=0.2)["family"] == "catboost"  # linear is 44 % worse
     with pytest.raises(ValueError, match="no candidate"):
         pick([], tolerance=0.01)
+
+
+@pytest.mark.parametrize("family", list(ModelFamily))
+def test_middle_params_are_a_point_of_the_search_space(family: ModelFamily) -> None:
+    """The benches' stand-in size: every value inside its range (Optuna warns otherwise),
+    on the integer step grid, geometric middle of log ranges."""
+    params = middle_params(family)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert get_family(family).suggest(optuna.trial.FixedTrial(params)) == params
+    if "learning_rate" in params:
+        assert params["learning_rate"] == pytest.approx((0.08 * 0.3) ** 0.5)
+    if family is ModelFamily.RANDOM_FOREST:
+        assert params["n_estimators"] == 100  # (40 + 160) / 2 on the step-20 grid
+        assert params["min_samples_leaf"] == 9  # sqrt(2 * 40) = 8.9
