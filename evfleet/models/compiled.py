@@ -159,23 +159,21 @@ def _tree_kernel(
     return out
 
 
+Oblivious = tuple[
+    np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray
+]
+"""Symmetric trees: ``(depth, split_start, feature, border, nan_true, leaf_start, leaf)``
+(see :class:`ObliviousEnsemble`)."""
+
+
 @nb.njit(cache=True, nogil=True)
 def _specialise_oblivious(
-    depth: np.ndarray,
-    split_start: np.ndarray,
-    feature: np.ndarray,
-    border: np.ndarray,
-    nan_true: np.ndarray,
-    leaf_start: np.ndarray,
-    leaf: np.ndarray,
-    const: np.ndarray,
-    row: np.ndarray,
-) -> tuple[
-    np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray
-]:  # pragma: no cover - compiled
+    trees: Oblivious, const: np.ndarray, row: np.ndarray
+) -> Oblivious:  # pragma: no cover - compiled
     """The symmetric trees with every level on a constant column (``const``, values in
     ``row``) decided: its bit is fixed, and each tree keeps the leaves of its other levels
     (``2 ** kept`` of them, in the order of the kept levels' bits)."""
+    depth, split_start, feature, border, nan_true, leaf_start, leaf = trees
     n_trees = depth.size
     kept = np.zeros(n_trees, dtype=np.int64)
     fixed = np.zeros(n_trees, dtype=np.int64)
@@ -228,17 +226,9 @@ def _specialise_oblivious(
 
 @nb.njit(parallel=True, cache=True, nogil=True)
 def _oblivious_kernel(
-    X: np.ndarray,
-    depth: np.ndarray,
-    split_start: np.ndarray,
-    feature: np.ndarray,
-    border: np.ndarray,
-    nan_true: np.ndarray,
-    leaf_start: np.ndarray,
-    leaf: np.ndarray,
-    bias: float,
-    scale: float,
+    X: np.ndarray, trees: Oblivious, bias: float, scale: float
 ) -> np.ndarray:  # pragma: no cover - compiled
+    depth, split_start, feature, border, nan_true, leaf_start, leaf = trees
     n = X.shape[0]
     out = np.empty(n, dtype=np.float64)
     for block in nb.prange((n + _OBLIVIOUS_BLOCK_ROWS - 1) // _OBLIVIOUS_BLOCK_ROWS):
@@ -291,18 +281,10 @@ class ObliviousEnsemble:
         X = np.asarray(X, dtype=np.float32)
         if X.shape[0] == 0:
             return np.empty(0, dtype=np.float64)
-        trees = _specialise_oblivious(
-            self.depth,
-            self.split_start,
-            self.feature,
-            self.border,
-            self.nan_true,
-            self.leaf_start,
-            self.leaf,
-            _constant_columns(X),
-            np.ascontiguousarray(X[0]),
-        )
-        return _oblivious_kernel(X, *trees, self.bias, self.scale)
+        trees = (self.depth, self.split_start, self.feature, self.border, self.nan_true,
+                 self.leaf_start, self.leaf)  # fmt: skip
+        decided = _specialise_oblivious(trees, _constant_columns(X), np.ascontiguousarray(X[0]))
+        return _oblivious_kernel(X, decided, self.bias, self.scale)
 
 
 def _from_catboost(model: cb.CatBoostRegressor) -> ObliviousEnsemble | None:
