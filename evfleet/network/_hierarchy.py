@@ -107,8 +107,8 @@ class Hierarchy:
 
 
 @njit(cache=True)
-def _merge_into(a: I64, b: I64, skip: int) -> I64:
-    """Sorted union of the sorted arrays ``a`` and ``b`` without the value ``skip``."""
+def _merge_into(a: I64, b: I64) -> I64:
+    """Sorted union of the sorted arrays ``a`` and ``b``."""
     out = np.empty(len(a) + len(b), dtype=np.int64)
     i = j = k = 0
     while i < len(a) or j < len(b):
@@ -122,9 +122,8 @@ def _merge_into(a: I64, b: I64, skip: int) -> I64:
             x = a[i]
             i += 1
             j += 1
-        if x != skip:
-            out[k] = x
-            k += 1
+        out[k] = x
+        k += 1
     return out[:k]
 
 
@@ -137,27 +136,18 @@ def chordal_arcs(rank: I64, edge_u: I64, edge_v: I64) -> tuple[I64, I64]:
     tree), which keeps every set of higher neighbours a clique.
     """
     n = len(rank)
+    lo = np.minimum(rank[edge_u], rank[edge_v])
+    hi = np.maximum(rank[edge_u], rank[edge_v])
+    keys = np.unique((lo * n + hi)[lo != hi])  # distinct pairs, by lower then higher rank
+    starts = np.searchsorted(keys // n, np.arange(n + 1))
     up = List()
-    counts = np.zeros(n, dtype=np.int64)
-    for e in range(len(edge_u)):
-        a, b = rank[edge_u[e]], rank[edge_v[e]]
-        if a != b:
-            counts[min(a, b)] += 1
-    lists = [np.empty(counts[r], dtype=np.int64) for r in range(n)]
-    fill = np.zeros(n, dtype=np.int64)
-    for e in range(len(edge_u)):
-        a, b = rank[edge_u[e]], rank[edge_v[e]]
-        if a != b:
-            lo, hi = min(a, b), max(a, b)
-            lists[lo][fill[lo]] = hi
-            fill[lo] += 1
     for r in range(n):
-        up.append(np.unique(lists[r]))
+        up.append(keys[starts[r] : starts[r + 1]] % n)
     for r in range(n):
         higher = up[r]
         if len(higher) > 1:
             parent = higher[0]
-            up[parent] = _merge_into(up[parent], higher[1:], -1)
+            up[parent] = _merge_into(up[parent], higher[1:])
     indptr = np.zeros(n + 1, dtype=np.int64)
     for r in range(n):
         indptr[r + 1] = indptr[r] + len(up[r])
